@@ -1,0 +1,211 @@
+import { readFile } from "node:fs/promises";
+import { Command, Option } from "commander";
+import { LocalStartupError } from "../infra/local/dynamodb-local.ts";
+import { startLocal } from "../infra/local/runtime.ts";
+import { AdminClient, ApiError } from "./api-client.ts";
+
+const program = new Command("mft-failover")
+  .description("Failover server for an MFT server: local regions and the admin API from the shell.")
+  .addOption(
+    new Option("--url <url>", "admin API of the server to talk to")
+      .env("MFT_URL")
+      .default("http://127.0.0.1:8610"),
+  )
+  .addOption(new Option("--user <name>", "admin user").env("MFT_USER").default("admin"))
+  .addOption(new Option("--password <password>", "admin password").env("MFT_ADMIN_PASSWORD"))
+  .option("--json", "print the API's JSON as is")
+  .showHelpAfterError();
+
+interface GlobalOptions {
+  url: string;
+  user: string;
+  password?: string;
+  json?: boolean;
+}
+
+function client(): AdminClient {
+  const options = program.opts<GlobalOptions>();
+  if (!options.password) {
+    throw new UsageError("the admin password is needed: --password or MFT_ADMIN_PASSWORD");
+  }
+  return new AdminClient(options.url, { username: options.user, password: options.password });
+}
+
+class UsageError extends Error {}
+
+/** `key=value` pairs as a JSON object; values are parsed as JSON when they can be (port=22, enabled=true). */
+export function parsePairs(pairs: string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf("=");
+    if (equals < 1) throw new UsageError(`expected key=value, got "${pair}"`);
+    const raw = pair.slice(equals + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {}
+    body[pair.slice(0, equals)] = value;
+  }
+  return body;
+}
+
+async function bodyFrom(pairs: string[], options: { data?: string; file?: string }) {
+  const base: unknown = options.file
+    ? JSON.parse(await readFile(options.file === "-" ? "/dev/stdin" : options.file, "utf8"))
+    : options.data
+      ? JSON.parse(options.data)
+      : {};
+  return { ...(base as Record<string, unknown>), ...parsePairs(pairs) };
+}
+
+function print(value: unknown) {
+  if (program.opts<GlobalOptions>().json) {
+    console.log(JSON.stringify(value, null, 2));
+    return;
+  }
+  const items = (value as { items?: unknown[] } | undefined)?.items;
+  for (const item of items ?? [value]) console.log(describe(item));
+}
+
+/** One line per item: its id, then its fields as key=value. */
+function describe(item: unknown): string {
+  if (item === undefined) return "ok";
+  if (typeof item !== "object" || item === null) return String(item);
+  return Object.entries(item)
+    .filter(([key]) => key !== "updatedAt")
+    .map(([key, value], index) =>
+      index === 0
+        ? String(value)
+        : `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
+    )
+    .join("  ");
+}
+
+/** list/get/put/delete for one kind of entity; `scope` names the path arguments before the id. */
+function resource(name: string, scope: string[], id: string, path: (args: string[]) => string) {
+  const command = program.command(name).description(`${name}: list, get, put, delete`);
+  const args = (list: string[]) => list.map((arg) => `<${arg}>`).join(" ");
+  const encode = (values: string[]) => values.map(encodeURIComponent);
+  command
+    .command(`list ${args(scope)}`.trim())
+    .description(`list ${name}`)
+    .action(async (...values: unknown[]) => {
+      const base = path(encode(values.slice(0, scope.length) as string[]));
+      const items: unknown[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client().request<{ items: unknown[]; nextCursor?: string }>(
+          "GET",
+          `${base}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        );
+        items.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      print({ items });
+    });
+  command
+    .command(`get ${args([...scope, id])}`)
+    .description(`show one of ${name}`)
+    .action(async (...values: unknown[]) => {
+      const keys = encode(values.slice(0, scope.length + 1) as string[]);
+      print(await client().request("GET", `${path(keys.slice(0, -1))}/${keys.at(-1)}`));
+    });
+  command
+    .command(`put ${args([...scope, id])} [fields...]`)
+    .description(
+      `create or replace one of ${name}; fields as key=value (JSON values) or --data/--file`,
+    )
+    .option("--data <json>", "the whole body as JSON")
+    .option("--file <path>", "read the body from a JSON file (- for stdin)")
+    .action(async (...values: unknown[]) => {
+      const keys = encode(values.slice(0, scope.length + 1) as string[]);
+      const pairs = values[scope.length + 1] as string[];
+      const options = values[scope.length + 2] as { data?: string; file?: string };
+      const body = await bodyFrom(pairs, options);
+      print(await client().request("PUT", `${path(keys.slice(0, -1))}/${keys.at(-1)}`, body));
+    });
+  command
+    .command(`delete ${args([...scope, id])}`)
+    .description(`delete one of ${name}`)
+    .action(async (...values: unknown[]) => {
+      const keys = encode(values.slice(0, scope.length + 1) as string[]);
+      await client().request("DELETE", `${path(keys.slice(0, -1))}/${keys.at(-1)}`);
+      print(undefined);
+    });
+}
+
+resource("domains", [], "domain", () => "/api/domains");
+resource("users", ["domain"], "username", ([domain]) => `/api/domains/${domain}/users`);
+resource("groups", ["domain"], "group", ([domain]) => `/api/domains/${domain}/groups`);
+resource("services", ["domain"], "id", ([domain]) => `/api/domains/${domain}/services`);
+resource("triggers", [], "id", () => "/api/triggers");
+
+for (const action of ["start", "stop"] as const) {
+  program
+    .command(`${action} <domain>`)
+    .description(`${action} a domain (run state)`)
+    .action(async (domain: string) => {
+      print(await client().request("POST", `/api/domains/${encodeURIComponent(domain)}/${action}`));
+    });
+}
+
+const failover = program.command("failover").description("Settings > Failover (R5)");
+failover
+  .command("get")
+  .description("show the failover settings (the password shows as passwordSet)")
+  .action(async () => print(await client().request("GET", "/api/failover")));
+failover
+  .command("set [fields...]")
+  .description("replace the failover settings; fields as key=value or --data/--file")
+  .option("--data <json>", "the whole body as JSON")
+  .option("--file <path>", "read the body from a JSON file (- for stdin)")
+  .action(async (pairs: string[], options: { data?: string; file?: string }) => {
+    print(await client().request("PUT", "/api/failover", await bodyFrom(pairs, options)));
+  });
+
+program
+  .command("local")
+  .description("run production and the failover on this machine (what `npm start` runs)")
+  .action(async () => {
+    const env = process.env;
+    const runtime = await startLocal({
+      primaryPort: Number(env.MFT_PRIMARY_PORT ?? 8610),
+      failoverPort: Number(env.MFT_FAILOVER_PORT ?? 8620),
+      ...(env.MFT_DATA_DIR ? { dataDir: env.MFT_DATA_DIR } : {}),
+      ...(env.MFT_ADMIN_PASSWORD ? { adminPassword: env.MFT_ADMIN_PASSWORD } : {}),
+      seed: env.MFT_SEED !== "0",
+    });
+    console.log(
+      [
+        "mft-failover local mode",
+        `  production  ${runtime.primary.url}`,
+        `  failover    ${runtime.failover.url}`,
+        `  admin       ${runtime.admin.username} / ${runtime.admin.password}`,
+        `  data        ${env.MFT_DATA_DIR ?? "in memory (set MFT_DATA_DIR to keep it)"}`,
+        "Ctrl-C stops everything.",
+      ].join("\n"),
+    );
+    const shutdown = async () => {
+      await runtime.stop();
+      process.exit(0);
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof ApiError) {
+    console.error(`error: ${error.status} ${error.code}: ${error.message}`);
+  } else if (
+    error instanceof UsageError ||
+    error instanceof LocalStartupError ||
+    error instanceof SyntaxError
+  ) {
+    console.error(`error: ${error.message}`);
+  } else {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exitCode = 1;
+}

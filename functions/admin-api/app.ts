@@ -1,0 +1,138 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import httpRouterHandler, { type Route } from "@middy/http-router";
+import type { z } from "zod";
+import * as entities from "../../shared/config/entities.ts";
+import type { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
+import type { ConfigService } from "../../shared/config/service.ts";
+import { AppError, invalid } from "../../shared/errors.ts";
+import { name, username } from "../../shared/model/schemas.ts";
+import type { Credentials } from "../../shared/ports.ts";
+import {
+  basicAuth,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  jsonBody,
+  jsonErrors,
+  pathParam,
+} from "../http.ts";
+
+export interface AdminApiDeps {
+  readonly config: ConfigService;
+  readonly failover: FailoverSettingsService;
+  readonly adminCredentials: () => Promise<Credentials>;
+  /** Shown by /health. */
+  readonly region: string;
+  readonly logger: Logger;
+}
+
+type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+function param(event: HttpEvent, key: string, schema: z.ZodType<string>): string {
+  const parsed = schema.safeParse(pathParam(event, key));
+  if (!parsed.success) throw invalid(key, parsed.error.issues[0]?.message ?? "invalid");
+  return parsed.data;
+}
+
+function pageOf(event: HttpEvent) {
+  const query = event.queryStringParameters ?? {};
+  const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw invalid("limit", `must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  return { limit, ...(query.cursor ? { cursor: query.cursor } : {}) };
+}
+
+/** The routes of one entity kind: list, get, put (201 when created), delete (204). */
+function crud(
+  config: ConfigService,
+  type: entities.EntityType,
+  base: string,
+  idParam: string,
+  idSchema: z.ZodType<string>,
+): Route<HttpEvent, HttpResult>[] {
+  const domainOf = (event: HttpEvent) =>
+    base.includes("{domain}") ? param(event, "domain", name) : undefined;
+  const scope = (event: HttpEvent) => {
+    const domain = domainOf(event);
+    return { id: param(event, idParam, idSchema), ...(domain !== undefined ? { domain } : {}) };
+  };
+  const one = `${base}/{${idParam}}`;
+  const routes: [Route<HttpEvent, HttpResult>["method"], string, RouteHandler][] = [
+    [
+      "GET",
+      base,
+      async (event) => json(200, await config.list(type, domainOf(event), pageOf(event))),
+    ],
+    ["GET", one, async (event) => json(200, await config.get(type, scope(event)))],
+    [
+      "PUT",
+      one,
+      async (event) => {
+        const { item, created } = await config.put(type, scope(event), jsonBody(event));
+        return json(created ? 201 : 200, item);
+      },
+    ],
+    [
+      "DELETE",
+      one,
+      async (event) => {
+        await config.remove(type, scope(event));
+        return { statusCode: 204 };
+      },
+    ],
+  ];
+  return routes.map(([method, path, handler]) => ({ method, path, handler }));
+}
+
+/** The admin API of one server (SPEC §8) as one API Gateway HTTP API (v2) handler. */
+export function createAdminApi(deps: AdminApiDeps) {
+  const { config, failover } = deps;
+  const route = (
+    method: Route<HttpEvent, HttpResult>["method"],
+    path: string,
+    handler: RouteHandler,
+  ) => ({
+    method,
+    path,
+    handler,
+  });
+  const runState = (running: boolean) => async (event: HttpEvent) =>
+    json(200, await config.setRunning(param(event, "domain", name), running));
+  const webScope = { id: "web" };
+
+  const routes: Route<HttpEvent, HttpResult>[] = [
+    route("GET", "/health", async () => json(200, { status: "ok", region: deps.region })),
+    ...crud(config, entities.domains, "/api/domains", "domain", name),
+    ...crud(config, entities.users, "/api/domains/{domain}/users", "username", username),
+    ...crud(config, entities.groups, "/api/domains/{domain}/groups", "group", name),
+    ...crud(config, entities.services, "/api/domains/{domain}/services", "id", name),
+    ...crud(config, entities.triggers, "/api/triggers", "id", name),
+    route("POST", "/api/domains/{domain}/start", runState(true)),
+    route("POST", "/api/domains/{domain}/stop", runState(false)),
+    route("GET", "/api/settings/web", async () =>
+      json(200, await config.get(entities.web, webScope)),
+    ),
+    route("PUT", "/api/settings/web", async (event) => {
+      const { item, created } = await config.put(entities.web, webScope, jsonBody(event));
+      return json(created ? 201 : 200, item);
+    }),
+    route("GET", "/api/failover", async () => json(200, await failover.view())),
+    route("PUT", "/api/failover", async (event) => json(200, await failover.put(jsonBody(event)))),
+  ];
+
+  return middy<HttpEvent, HttpResult>()
+    .use(injectLambdaContext(deps.logger))
+    .use(jsonErrors(deps.logger))
+    .use(basicAuth(deps.adminCredentials, (event) => event.rawPath === "/health"))
+    .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));
+}
+
+function notFound({ method, path }: { method: string; path: string }): never {
+  throw new AppError(404, "not_found", `no route ${method} ${path}`);
+}

@@ -1,0 +1,105 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { AppError, invalid, unauthorized } from "../shared/errors.ts";
+import type { Credentials } from "../shared/ports.ts";
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
+
+export function json(statusCode: number, body: unknown): HttpResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The request body as JSON; an empty body is `undefined`. */
+export function jsonBody(event: HttpEvent): unknown {
+  if (!event.body) return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString() : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid("body", "is not valid JSON");
+  }
+}
+
+/** A path parameter, URL-decoded. */
+export function pathParam(event: HttpEvent, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (value === undefined) throw invalid(name, "is required");
+  return decodeURIComponent(value);
+}
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/** Constant time in the length and content of both secrets: compare fixed-size digests. */
+export function credentialsMatch(given: Credentials, expected: Credentials): boolean {
+  const user = timingSafeEqual(digest(given.username), digest(expected.username));
+  const password = timingSafeEqual(digest(given.password), digest(expected.password));
+  return user && password;
+}
+
+export function parseBasic(header: string | undefined): Credentials | undefined {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], "base64").toString();
+  const colon = decoded.indexOf(":");
+  return colon < 0
+    ? undefined
+    : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Basic auth on every route but the public ones (SPEC §8). */
+export function basicAuth(
+  expected: () => Promise<Credentials>,
+  isPublic: (event: HttpEvent) => boolean,
+): HttpMiddleware {
+  return {
+    before: async ({ event }) => {
+      if (isPublic(event)) return;
+      const given = parseBasic(event.headers.authorization);
+      if (!given || !credentialsMatch(given, await expected())) throw unauthorized();
+    },
+  };
+}
+
+/**
+ * Every error becomes `{"error":{"code","message"}}`: AppErrors and middy's 4xx as they are,
+ * anything else as a 500 whose details go to the log only, never to the caller.
+ */
+export function jsonErrors(logger: Logger): HttpMiddleware {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      if (error instanceof AppError) {
+        request.response = json(error.status, {
+          error: { code: error.code, message: error.message },
+        });
+        if (error.status === 401) {
+          request.response.headers = {
+            ...request.response.headers,
+            "www-authenticate": 'Basic realm="mft"',
+          };
+        }
+        return;
+      }
+      const status = (error as { statusCode?: unknown } | null)?.statusCode;
+      if (typeof status === "number" && status >= 400 && status < 500) {
+        const code =
+          status === 404 ? "not_found" : status === 405 ? "method_not_allowed" : "bad_request";
+        const message = status === 404 ? "no such route" : "bad request";
+        request.response = json(status, { error: { code, message } });
+        return;
+      }
+      logger.error("unhandled error", error instanceof Error ? error : String(error));
+      request.response = json(500, {
+        error: { code: "internal_error", message: "internal error" },
+      });
+    },
+  };
+}

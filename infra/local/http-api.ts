@@ -1,0 +1,135 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
+import { LocalStartupError } from "./dynamodb-local.ts";
+import { lambdaContext } from "./lambda-context.ts";
+
+type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** API Gateway's payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface HttpApi {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Plays API Gateway (HTTP API, payload format 2.0) on 127.0.0.1: each request becomes the
+ * event Lambda would get, and the handler's result becomes the response.
+ */
+export async function serveHttpApi(options: {
+  readonly port: number;
+  readonly functionName: string;
+  readonly handler: HttpHandler;
+}): Promise<HttpApi> {
+  const server: Server = createServer(async (request, response) => {
+    try {
+      const body = await readBody(request);
+      if (body === undefined) {
+        response.writeHead(413, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({ error: { code: "payload_too_large", message: "body over 10 MB" } }),
+        );
+        return;
+      }
+      const result = await options.handler(
+        toEvent(request, body),
+        lambdaContext(options.functionName),
+      );
+      response.writeHead(
+        result.statusCode ?? 200,
+        result.headers as Record<string, string> | undefined,
+      );
+      response.end(
+        result.isBase64Encoded && result.body ? Buffer.from(result.body, "base64") : result.body,
+      );
+    } catch {
+      // API Gateway answers 500 when the integration fails; the handler logs the details.
+      response.writeHead(500, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({ error: { code: "internal_error", message: "internal error" } }),
+      );
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new LocalStartupError(
+              `port ${options.port} is already in use (${options.functionName})`,
+            )
+          : error,
+      ),
+    );
+    server.listen(options.port, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+  const url = new URL(request.url ?? "/", "http://127.0.0.1");
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams)
+    query[name] = query[name] ? `${query[name]},${value}` : value;
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: headers.host ?? "127.0.0.1",
+      domainPrefix: "local",
+      http: {
+        method: request.method ?? "GET",
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length ? { body: body.toString("utf8") } : {}),
+    isBase64Encoded: false,
+  };
+}

@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
+import { createAdminApi } from "../../functions/admin-api/app.ts";
+import { type ServerServices, serverServices } from "../../functions/server.ts";
+import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
+import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
+import type { Credentials } from "../../shared/ports.ts";
+import { startDynamoDbLocal } from "./dynamodb-local.ts";
+import { type HttpApi, serveHttpApi } from "./http-api.ts";
+import { freePort } from "./ports.ts";
+import { seedSampleConfiguration } from "./seed.ts";
+import { startSqsServer } from "./sqs-server.ts";
+
+// The SDK warns that its 2027 releases need Node 22; the versions pinned here support Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+/** Local mode's fixed AWS settings: DynamoDB Local wants alphanumeric keys; nothing leaves 127.0.0.1. */
+export const LOCAL_AWS = {
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+} as const;
+
+export interface LocalOptions {
+  readonly primaryPort: number;
+  readonly failoverPort: number;
+  /** Keeps tables and secrets across restarts; in memory when absent. */
+  readonly dataDir?: string;
+  readonly seed: boolean;
+  /** The admin password of both regions; generated when absent. */
+  readonly adminPassword?: string;
+  readonly logLevel?: LogLevel;
+}
+
+export interface LocalRegion {
+  readonly name: "primary" | "failover";
+  readonly serverId: string;
+  readonly url: string;
+  readonly tableName: string;
+  readonly services: ServerServices;
+}
+
+export interface LocalRuntime {
+  readonly primary: LocalRegion;
+  readonly failover: LocalRegion;
+  readonly admin: Credentials;
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Both regions on one machine: one DynamoDB Local and one SQS server hold both regions'
+ * tables and queues; each region serves its admin API through the same handler as the cloud.
+ */
+export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
+  const admin: Credentials = {
+    username: "admin",
+    password: options.adminPassword ?? randomBytes(12).toString("base64url"),
+  };
+  const stack: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const close of stack.reverse()) await close().catch(() => {});
+  };
+  try {
+    const dbPath = options.dataDir ? join(options.dataDir, "dynamodb") : undefined;
+    if (dbPath) await mkdir(dbPath, { recursive: true });
+    const [dynamo, sqs] = await Promise.all([
+      freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
+      startSqsServer(0),
+    ]);
+    stack.push(dynamo.stop, sqs.stop);
+    const dynamoClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+    const secretsDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mft-failover-")));
+    if (!options.dataDir) stack.push(() => rm(secretsDir, { recursive: true, force: true }));
+    const logger = new Logger({
+      serviceName: "mft-failover",
+      logLevel: options.logLevel ?? "WARN",
+    });
+
+    const startRegion = async (
+      name: LocalRegion["name"],
+      port: number,
+    ): Promise<[LocalRegion, boolean]> => {
+      const tableName = `mft-${name}-config`;
+      const created = await ensureTable(dynamoClient, tableName);
+      const services = serverServices({
+        store: new DynamoConfigStore(dynamoClient, tableName),
+        secrets: new FileSecretStore(join(secretsDir, name)),
+        serverId: `local-${name}`,
+      });
+      const api: HttpApi = await serveHttpApi({
+        port,
+        functionName: `${name}-admin-api`,
+        handler: createAdminApi({
+          ...services,
+          adminCredentials: async () => admin,
+          region: `local-${name}`,
+          logger,
+        }),
+      });
+      stack.push(api.stop);
+      return [{ name, serverId: `local-${name}`, url: api.url, tableName, services }, created];
+    };
+    const [[primary, primaryIsNew], [failover]] = await Promise.all([
+      startRegion("primary", options.primaryPort),
+      startRegion("failover", options.failoverPort),
+    ]);
+    if (primaryIsNew) {
+      await pointAtFailover(primary, failover, admin);
+      if (options.seed) await seedSampleConfiguration(primary.services.config);
+    }
+    return {
+      primary,
+      failover,
+      admin,
+      dynamoEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** SPEC §8: production's failover settings point at the local failover, automatic sync on. */
+async function pointAtFailover(primary: LocalRegion, failover: LocalRegion, admin: Credentials) {
+  const url = new URL(failover.url);
+  await primary.services.failover.put({
+    enabled: true,
+    host: url.hostname,
+    port: Number(url.port),
+    useTls: false,
+    username: admin.username,
+    password: admin.password,
+    autoSync: true,
+  });
+}
+
+/** Creates the table unless it exists (MFT_DATA_DIR); true when it was created. */
+async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  try {
+    await client.send(new CreateTableCommand(configTableDefinition(tableName)));
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return false;
+    throw error;
+  }
+  // DynamoDB Local creates tables at once, but AWS's contract is to wait for ACTIVE.
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE") return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { invalid } from "../errors.ts";
+import { type ConfigItem, type ItemKey, LOCAL_PK } from "../model/items.ts";
+import { type ConfigStore, type Page, type PageRequest, WriteConflict } from "../ports.ts";
+import { DOMAINS_INDEX } from "./config-table.ts";
+
+const DOMAINS = "DOMAIN";
+
+/** ConfigStore on one DynamoDB table (see config-table.ts for the layout). */
+export class DynamoConfigStore implements ConfigStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async get(key: ItemKey): Promise<ConfigItem | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: key.pk, sk: key.sk },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromRecord(Item) : undefined;
+  }
+
+  list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>> {
+    // DynamoDB refuses begins_with on an empty string; an empty prefix means the whole partition.
+    return this.query(
+      {
+        KeyConditionExpression: skPrefix ? "pk = :pk AND begins_with(sk, :prefix)" : "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk, ...(skPrefix ? { ":prefix": skPrefix } : {}) },
+        FilterExpression: "attribute_not_exists(deleted)",
+        ConsistentRead: true,
+      },
+      page,
+    );
+  }
+
+  listDomains(page: PageRequest): Promise<Page<ConfigItem>> {
+    return this.query(
+      {
+        IndexName: DOMAINS_INDEX,
+        KeyConditionExpression: "gsi1pk = :domains",
+        ExpressionAttributeValues: { ":domains": DOMAINS },
+      },
+      page,
+    );
+  }
+
+  async write(
+    item: ConfigItem,
+    condition: { readonly expectedVersion: number | undefined; readonly requireLive?: ItemKey },
+  ): Promise<void> {
+    const put = {
+      TableName: this.tableName,
+      Item: toRecord(item),
+      ...(condition.expectedVersion === undefined
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : {
+            ConditionExpression: "version = :expected",
+            ExpressionAttributeValues: { ":expected": condition.expectedVersion },
+          }),
+    };
+    try {
+      if (!condition.requireLive) {
+        await this.doc.send(new PutCommand(put));
+        return;
+      }
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { pk: condition.requireLive.pk, sk: condition.requireLive.sk },
+                ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleted)",
+              },
+            },
+            { Put: put },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        error instanceof TransactionCanceledException
+      ) {
+        throw new WriteConflict();
+      }
+      throw error;
+    }
+  }
+
+  async apply(item: ConfigItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toRecord(item),
+          ConditionExpression: "attribute_not_exists(pk) OR version < :version",
+          ExpressionAttributeValues: { ":version": item.version },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async getLocal<T>(name: string): Promise<T | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: LOCAL_PK, sk: name },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.value as T | undefined;
+  }
+
+  async putLocal<T>(name: string, value: T): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: LOCAL_PK, sk: name, value } }),
+    );
+  }
+
+  private async query(
+    input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
+    page: PageRequest,
+  ): Promise<Page<ConfigItem>> {
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.tableName,
+        Limit: page.limit,
+        ExclusiveStartKey: page.cursor ? decodeCursor(page.cursor) : undefined,
+      }),
+    );
+    return {
+      items: Items.map(fromRecord),
+      ...(LastEvaluatedKey ? { cursor: encodeCursor(LastEvaluatedKey) } : {}),
+    };
+  }
+}
+
+/** Live domains carry the sparse index keys; tombstones drop out of the listing. */
+function toRecord(item: ConfigItem): Record<string, unknown> {
+  return item.kind === "domain" && !item.deleted
+    ? { ...item, gsi1pk: DOMAINS, gsi1sk: item.id }
+    : { ...item };
+}
+
+function fromRecord(record: Record<string, unknown>): ConfigItem {
+  const { gsi1pk: _pk, gsi1sk: _sk, ...item } = record;
+  return item as unknown as ConfigItem;
+}
+
+const encodeCursor = (key: Record<string, unknown>) =>
+  Buffer.from(JSON.stringify(key)).toString("base64url");
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
+    if (key && typeof key === "object") return key as Record<string, unknown>;
+  } catch {}
+  throw invalid("cursor", "is not a cursor this API returned");
+}

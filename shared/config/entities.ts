@@ -1,0 +1,146 @@
+import type { z } from "zod";
+import { invalid } from "../errors.ts";
+import {
+  type ConfigItem,
+  childKey,
+  childPrefix,
+  domainKey,
+  domainPk,
+  type ItemKey,
+  type Kind,
+  SERVER_PARTITION,
+  TRIGGER_PREFIX,
+  triggerKey,
+  webKey,
+} from "../model/items.ts";
+import { hashPassword } from "../model/password.ts";
+import {
+  domainInput,
+  groupInput,
+  serviceInput,
+  triggerInput,
+  userInput,
+  webSettingsInput,
+} from "../model/schemas.ts";
+
+type Data = Record<string, unknown>;
+
+/** Where an entity sits: its domain (for domain-scoped kinds) and its own name or id. */
+export interface Scope {
+  readonly domain?: string;
+  readonly id: string;
+}
+
+/**
+ * What differs between the entity kinds; everything else (versions, conflicts, tombstones,
+ * listing) is the same code in ConfigService.
+ */
+export interface EntityType {
+  readonly kind: Kind;
+  /** Used in messages: "user alice not found". */
+  readonly label: string;
+  /** The field that carries the id in API responses ("name", "username", "id"). */
+  readonly idField: string;
+  readonly schema: z.ZodType<Data & { version?: number | undefined }>;
+  key(scope: Scope): ItemKey;
+  /** The partition and sort-key prefix that list this kind. */
+  listing(domain: string | undefined): { pk: string; skPrefix: string };
+  /** Turns validated input into stored data, given what is stored now. */
+  toData(input: Data, previous: Data | undefined): Promise<Data> | Data;
+  /** What the API shows (never a password hash). */
+  view(data: Data): Data;
+}
+
+const identity = (data: Data) => data;
+const domainScoped = (kind: "user" | "group" | "service") => ({
+  key: (scope: Scope) => childKey(requireDomain(scope), kind, scope.id),
+  listing: (domain: string | undefined) => ({
+    pk: domainPk(domain ?? ""),
+    skPrefix: childPrefix(kind),
+  }),
+});
+
+function requireDomain(scope: Scope): string {
+  if (scope.domain === undefined) throw new Error("domain-scoped entity without a domain");
+  return scope.domain;
+}
+
+export const domains: EntityType = {
+  kind: "domain",
+  idField: "name",
+  label: "domain",
+  schema: domainInput,
+  key: (scope) => domainKey(scope.id),
+  listing: () => ({ pk: "", skPrefix: "" }),
+  // Run state is not part of the input (R2): a new domain is stopped, an update keeps it.
+  toData: (input, previous) => ({ ...input, running: previous?.running === true }),
+  view: identity,
+};
+
+export const users: EntityType = {
+  kind: "user",
+  idField: "username",
+  label: "user",
+  schema: userInput,
+  ...domainScoped("user"),
+  async toData(input, previous) {
+    const { password, ...rest } = input;
+    const passwordHash =
+      typeof password === "string" ? await hashPassword(password) : previous?.passwordHash;
+    if (passwordHash === undefined) throw invalid("password", "is required when creating a user");
+    return { ...rest, passwordHash };
+  },
+  view: ({ passwordHash, ...rest }) => ({ ...rest, passwordSet: passwordHash !== undefined }),
+};
+
+export const groups: EntityType = {
+  kind: "group",
+  idField: "name",
+  label: "group",
+  schema: groupInput,
+  ...domainScoped("group"),
+  toData: identity,
+  view: identity,
+};
+
+export const services: EntityType = {
+  kind: "service",
+  idField: "id",
+  label: "service",
+  schema: serviceInput,
+  ...domainScoped("service"),
+  toData: identity,
+  view: identity,
+};
+
+export const web: EntityType = {
+  kind: "web",
+  idField: "id",
+  label: "web settings",
+  schema: webSettingsInput,
+  key: () => webKey,
+  listing: () => ({ pk: SERVER_PARTITION, skPrefix: webKey.sk }),
+  toData: identity,
+  view: identity,
+};
+
+export const triggers: EntityType = {
+  kind: "trigger",
+  idField: "id",
+  label: "trigger",
+  schema: triggerInput,
+  key: (scope) => triggerKey(scope.id),
+  listing: () => ({ pk: SERVER_PARTITION, skPrefix: TRIGGER_PREFIX }),
+  toData: identity,
+  view: identity,
+};
+
+/** The API's representation of a stored item: its id, its data as the kind shows it, its version. */
+export function present(type: EntityType, item: ConfigItem): Data {
+  return {
+    [type.idField]: item.id,
+    ...type.view(item.data ?? {}),
+    version: item.version,
+    updatedAt: item.updatedAt,
+  };
+}

@@ -1,0 +1,52 @@
+import { fromZodError, invalid } from "../errors.ts";
+import { type FailoverSettings, failoverSettingsInput } from "../model/schemas.ts";
+import type { ConfigStore, Credentials, SecretStore } from "../ports.ts";
+
+const SETTINGS = "failover/settings";
+const PASSWORD = "failover-password";
+
+export const defaultFailoverSettings: FailoverSettings = failoverSettingsInput.parse({});
+
+/** Settings > Failover (R5): local to this server (R3), the password write-only (R4). */
+export class FailoverSettingsService {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly secrets: SecretStore,
+  ) {}
+
+  async get(): Promise<FailoverSettings> {
+    return (await this.store.getLocal<FailoverSettings>(SETTINGS)) ?? defaultFailoverSettings;
+  }
+
+  /** What the API shows: the settings and whether a password is set, never the password. */
+  async view() {
+    const [settings, password] = await Promise.all([this.get(), this.secrets.get(PASSWORD)]);
+    return { ...settings, passwordSet: password !== undefined };
+  }
+
+  /** Full replacement, validated whole before anything is written; a missing password keeps the stored one. */
+  async put(body: unknown) {
+    const parsed = failoverSettingsInput.safeParse(body ?? {});
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { password, ...settings } = parsed.data;
+    if (settings.enabled) {
+      if (settings.host === undefined) throw invalid("host", "is required when enabled is true");
+      if (settings.username === undefined)
+        throw invalid("username", "is required when enabled is true");
+      if (password === undefined && (await this.secrets.get(PASSWORD)) === undefined) {
+        throw invalid("password", "is required when enabled is true");
+      }
+    }
+    if (password !== undefined) await this.secrets.put(PASSWORD, password);
+    await this.store.putLocal(SETTINGS, settings);
+    return this.view();
+  }
+
+  /** The credentials for the failover's admin API, for the sync functions. */
+  async peerCredentials(): Promise<Credentials | undefined> {
+    const [settings, password] = await Promise.all([this.get(), this.secrets.get(PASSWORD)]);
+    return settings.username !== undefined && password !== undefined
+      ? { username: settings.username, password }
+      : undefined;
+  }
+}

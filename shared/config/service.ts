@@ -1,0 +1,121 @@
+import { conflict, fromZodError, notFound } from "../errors.ts";
+import { type ConfigItem, domainKey, tombstone } from "../model/items.ts";
+import type { HybridClock } from "../model/version.ts";
+import { type ConfigStore, type PageRequest, WriteConflict } from "../ports.ts";
+import { deleteDomainCascade } from "../sync/cascade.ts";
+import { domains, type EntityType, present, type Scope } from "./entities.ts";
+
+export interface ConfigServiceDeps {
+  readonly store: ConfigStore;
+  readonly clock: HybridClock;
+  /** This server's id, recorded as the origin of the changes made here (R18). */
+  readonly serverId: string;
+  readonly now?: () => number;
+}
+
+/** Create, read, update and delete of replicated configuration with versions (R1, R8). */
+export class ConfigService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ConfigServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async get(type: EntityType, scope: Scope): Promise<Record<string, unknown>> {
+    if (scope.domain !== undefined) await this.live(domains, { id: scope.domain });
+    return present(type, await this.live(type, scope));
+  }
+
+  async list(type: EntityType, domain: string | undefined, page: PageRequest) {
+    if (domain !== undefined) await this.live(domains, { id: domain });
+    const result =
+      type === domains
+        ? await this.deps.store.listDomains(page)
+        : await this.deps.store.list(type.listing(domain).pk, type.listing(domain).skPrefix, page);
+    return { items: result.items.map((item) => present(type, item)), nextCursor: result.cursor };
+  }
+
+  /** Full replacement. With `version` in the body the write happens only over that version. */
+  async put(type: EntityType, scope: Scope, body: unknown) {
+    const parsed = type.schema.safeParse(body ?? {});
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { version: expected, ...input } = parsed.data;
+    if (scope.domain !== undefined) await this.live(domains, { id: scope.domain });
+    const key = type.key(scope);
+    const previous = await this.deps.store.get(key);
+    const live = previous && !previous.deleted ? previous : undefined;
+    if (expected !== undefined && expected !== live?.version) {
+      throw conflict(
+        `${type.label} ${scope.id} is at version ${live?.version ?? "none"}, not ${expected}`,
+      );
+    }
+    const item: ConfigItem = {
+      ...key,
+      kind: type.kind,
+      id: scope.id,
+      ...(scope.domain !== undefined ? { domain: scope.domain } : {}),
+      version: this.deps.clock.next(previous?.version),
+      origin: this.deps.serverId,
+      updatedAt: this.now(),
+      data: await type.toData(input, live?.data),
+    };
+    await this.write(type, scope, item, previous?.version);
+    return { item: present(type, item), created: live === undefined };
+  }
+
+  async remove(type: EntityType, scope: Scope): Promise<void> {
+    const current = await this.live(type, scope);
+    const deleted = tombstone(
+      current,
+      this.deps.clock.next(current.version),
+      this.deps.serverId,
+      this.now(),
+    );
+    await this.write(type, scope, deleted, current.version);
+    // A domain takes its users, groups and services with it.
+    if (type === domains) await deleteDomainCascade(this.deps.store, deleted);
+  }
+
+  /** Start or stop a domain (R2: run state is local, but kept with the domain item). */
+  async setRunning(domain: string, running: boolean) {
+    const current = await this.live(domains, { id: domain });
+    const item: ConfigItem = {
+      ...current,
+      version: this.deps.clock.next(current.version),
+      origin: this.deps.serverId,
+      updatedAt: this.now(),
+      data: { ...current.data, running },
+    };
+    await this.write(domains, { id: domain }, item, current.version);
+    return present(domains, item);
+  }
+
+  private async live(type: EntityType, scope: Scope): Promise<ConfigItem> {
+    const item = await this.deps.store.get(type.key(scope));
+    if (!item || item.deleted) {
+      const where =
+        scope.domain !== undefined && type !== domains ? ` in domain ${scope.domain}` : "";
+      throw notFound(`${type.label} ${scope.id}${where}`);
+    }
+    return item;
+  }
+
+  private async write(type: EntityType, scope: Scope, item: ConfigItem, expectedVersion?: number) {
+    try {
+      await this.deps.store.write(item, {
+        expectedVersion,
+        ...(scope.domain !== undefined && type !== domains
+          ? { requireLive: domainKey(scope.domain) }
+          : {}),
+      });
+      this.deps.clock.observe(item.version);
+    } catch (error) {
+      if (error instanceof WriteConflict) {
+        throw conflict(
+          `${type.label} ${scope.id} was changed or deleted concurrently; read it and retry`,
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { TestProject } from "vitest/node";
+import { startLocal } from "../../infra/local/runtime.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    dynamoEndpoint: string;
+    sqsEndpoint: string;
+    primaryUrl: string;
+    failoverUrl: string;
+    adminPassword: string;
+  }
+}
+
+/**
+ * One local runtime (both regions, DynamoDB Local, the SQS server) for the whole run, as
+ * `npm start` runs it but on free ports and without the sample data; tests use their own names.
+ */
+export default async function setup(project: TestProject) {
+  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  project.provide("dynamoEndpoint", runtime.dynamoEndpoint);
+  project.provide("sqsEndpoint", runtime.sqsEndpoint);
+  project.provide("primaryUrl", runtime.primary.url);
+  project.provide("failoverUrl", runtime.failover.url);
+  project.provide("adminPassword", runtime.admin.password);
+  return runtime.stop;
+}

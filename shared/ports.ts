@@ -1,4 +1,5 @@
 import type { ConfigItem, ItemKey } from "./model/items.ts";
+import type { SyncEvent } from "./sync/events.ts";
 
 export interface Page<T> {
   readonly items: T[];
@@ -51,4 +52,9 @@ export interface SecretStore {
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+}
+
+/** Publishes `Failover Synchronization` events (EventBridge in the cloud, the local bus locally). */
+export interface EventPublisher {
+  publish(event: SyncEvent): Promise<void>;
 }

@@ -17,6 +17,7 @@ import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts"
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
+import { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
 import { freePort } from "./ports.ts";
 import { seedSampleConfiguration } from "./seed.ts";
@@ -48,6 +49,8 @@ export interface LocalRegion {
   readonly url: string;
   readonly tableName: string;
   readonly services: ServerServices;
+  /** This region's EventBridge bus. */
+  readonly bus: LocalEventBus;
 }
 
 export interface LocalRuntime {
@@ -110,7 +113,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         }),
       });
       stack.push(api.stop);
-      return [{ name, serverId: `local-${name}`, url: api.url, tableName, services }, created];
+      const bus = new LocalEventBus(`local-${name}`);
+      return [{ name, serverId: `local-${name}`, url: api.url, tableName, services, bus }, created];
     };
     const [[primary, primaryIsNew], [failover]] = await Promise.all([
       startRegion("primary", options.primaryPort),

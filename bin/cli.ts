@@ -149,6 +149,99 @@ for (const action of ["start", "stop"] as const) {
     });
 }
 
+// Triggers (R17): what they did, and local mode's mailbox and event publisher (/_local/...).
+const triggersCommand = program.commands.find((command) => command.name() === "triggers");
+triggersCommand
+  ?.command("runs")
+  .description("recent trigger runs and their action results (local mode)")
+  .action(async () => {
+    const { items } = await client().request<{ items: TriggerRunView[] }>(
+      "GET",
+      "/_local/trigger-runs",
+    );
+    if (program.opts<GlobalOptions>().json) return print({ items });
+    for (const run of items) {
+      console.log(
+        `${run.finishedAt}  ${run.triggerId}  event=${run.eventId}  ${run.ok ? "ok" : "FAILED"}`,
+      );
+      for (const action of run.actions) {
+        const outcome = action.ok ? "ok" : `failed: ${action.error ?? ""}`;
+        const status = action.status !== undefined ? ` HTTP ${action.status}` : "";
+        console.log(
+          `  ${action.type} ${action.target}  attempts=${action.attempts}${status}  ${outcome}`,
+        );
+      }
+    }
+  });
+
+const mail = program.command("mail").description("the local mailbox (local mode's SMTP server)");
+mail
+  .command("list")
+  .description("messages received, oldest first")
+  .action(async () => {
+    const answer = await client().request<{ smtp: string; items: MailView[] }>(
+      "GET",
+      "/_local/mail",
+    );
+    if (program.opts<GlobalOptions>().json) return print(answer);
+    if (answer.items.length === 0) console.log(`no messages yet (SMTP ${answer.smtp})`);
+    for (const m of answer.items) {
+      console.log(`${m.id}  ${m.receivedAt}  to=${m.to.join(",")}  ${m.subject}`);
+    }
+  });
+mail
+  .command("show <id>")
+  .description("one message: headers and text")
+  .action(async (id: string) => {
+    const m = await client().request<MailView & { text: string }>(
+      "GET",
+      `/_local/mail/${encodeURIComponent(id)}`,
+    );
+    if (program.opts<GlobalOptions>().json) return print(m);
+    console.log(
+      [
+        `From: ${m.from}`,
+        `To: ${m.to.join(", ")}`,
+        `Date: ${m.receivedAt}`,
+        `Subject: ${m.subject}`,
+        "",
+        m.text,
+      ].join("\n"),
+    );
+  });
+
+program
+  .command("publish-event [fields...]")
+  .description(
+    'local mode, for tests and demos: publish a Failover Synchronization event on this region\'s bus (e.g. Success=false Reason="peer down")',
+  )
+  .option("--data <json>", "the whole detail as JSON")
+  .action(async (pairs: string[], options: { data?: string }) => {
+    print(await client().request("POST", "/_local/events", await bodyFrom(pairs, options)));
+  });
+
+interface MailView {
+  id: number;
+  receivedAt: string;
+  from: string;
+  to: string[];
+  subject: string;
+}
+interface TriggerRunView {
+  triggerId: string;
+  eventId: string;
+  finishedAt: string;
+  ok: boolean;
+  actions: {
+    type: string;
+    target: string;
+    ok: boolean;
+    attempts: number;
+    status?: number;
+    error?: string;
+  }[];
+}
+
 const failover = program.command("failover").description("Settings > Failover (R5)");
 failover
   .command("get")
@@ -174,6 +267,7 @@ program
       ...(env.MFT_DATA_DIR ? { dataDir: env.MFT_DATA_DIR } : {}),
       ...(env.MFT_ADMIN_PASSWORD ? { adminPassword: env.MFT_ADMIN_PASSWORD } : {}),
       seed: env.MFT_SEED !== "0",
+      ...(env.MFT_SMTP_PORT ? { smtpPort: Number(env.MFT_SMTP_PORT) } : {}),
     });
     console.log(
       [
@@ -181,6 +275,7 @@ program
         `  production  ${runtime.primary.url}`,
         `  failover    ${runtime.failover.url}`,
         `  admin       ${runtime.admin.username} / ${runtime.admin.password}`,
+        `  mail        smtp://${runtime.mail.host}:${runtime.mail.port}  (trigger emails; \`mft-failover mail list\`)`,
         `  data        ${env.MFT_DATA_DIR ?? "in memory (set MFT_DATA_DIR to keep it)"}`,
         "Ctrl-C stops everything.",
       ].join("\n"),

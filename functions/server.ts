@@ -1,11 +1,25 @@
+import { HttpPeerClient } from "../shared/adapters/http-peer-client.ts";
 import { FailoverSettingsService } from "../shared/config/failover-settings.ts";
 import { ConfigService } from "../shared/config/service.ts";
+import type { FailoverSettings } from "../shared/model/schemas.ts";
 import { HybridClock } from "../shared/model/version.ts";
-import type { ConfigStore, SecretStore } from "../shared/ports.ts";
+import type {
+  ChangeQueue,
+  ConfigStore,
+  Credentials,
+  EventPublisher,
+  ForwardSwitch,
+  SecretStore,
+} from "../shared/ports.ts";
+import { SyncStatusStore } from "../shared/sync/status.ts";
 
+/** The adapters one server runs on: AWS services in the cloud, the emulators locally. */
 export interface ServerPorts {
   readonly store: ConfigStore;
   readonly secrets: SecretStore;
+  readonly queue: ChangeQueue;
+  readonly forwarding: ForwardSwitch;
+  readonly events: EventPublisher;
   /** This server's id: the origin stamped on its changes (R18). */
   readonly serverId: string;
 }
@@ -18,6 +32,9 @@ export function serverServices(ports: ServerPorts) {
     clock,
     config: new ConfigService({ store: ports.store, clock, serverId: ports.serverId }),
     failover: new FailoverSettingsService(ports.store, ports.secrets),
+    status: new SyncStatusStore(ports.store),
+    peerFor: (settings: FailoverSettings, credentials: Credentials) =>
+      new HttpPeerClient(settings, credentials),
   };
 }
 export type ServerServices = ReturnType<typeof serverServices>;

@@ -40,7 +40,9 @@ export interface ConfigStore {
   apply(item: ConfigItem): Promise<boolean>;
   /** The failover module's own state (R3): never replicated. */
   getLocal<T>(name: string): Promise<T | undefined>;
-  putLocal<T>(name: string, value: T): Promise<void>;
+  putLocal<T>(name: string, value: T, options?: { readonly expiresAt?: number }): Promise<void>;
+  /** Local values whose name starts with `prefix` and is not before `from`, last name first. */
+  listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]>;
 }
 
 /** Where the failover password lives (Secrets Manager in the cloud, a 0600 file locally). R4. */
@@ -57,4 +59,51 @@ export interface Credentials {
 /** Publishes `Failover Synchronization` events (EventBridge in the cloud, the local bus locally). */
 export interface EventPublisher {
   publish(event: SyncEvent): Promise<void>;
+}
+
+/** A change waiting in the FIFO queue. */
+export interface QueuedChange {
+  readonly body: string;
+  /** The domain, or the server level: changes of one group keep their order (R8). */
+  readonly groupId: string;
+  /** The stream record's event id: a re-sent record is dropped by the queue. */
+  readonly deduplicationId: string;
+}
+
+/** The FIFO queue between capture and forward, and its dead-letter queue. */
+export interface ChangeQueue {
+  /** Sends in order; stops at the first failure. Returns, per change, true or the error. */
+  sendInOrder(changes: QueuedChange[]): Promise<(true | Error)[]>;
+  /** Keeps a change the failover rejected, with the reason (R10). */
+  deadLetter(change: QueuedChange, reason: string): Promise<void>;
+  /** Makes received messages visible again at once (used when sync is suspended). */
+  release(receiptHandles: string[]): Promise<void>;
+  /** Moves what the DLQ kept back to the queue (R9 resume). */
+  redrive(): Promise<void>;
+  depths(): Promise<{ queued: number; inFlight: number; deadLettered: number }>;
+}
+
+/** Turns the forwarding of queued changes off and on (R9): the Lambda event source mapping. */
+export interface ForwardSwitch {
+  suspend(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** The failover's answer to `GET /api/sync/hello`. */
+export interface PeerHello {
+  readonly serverId: string;
+  readonly protocol: number;
+  readonly autoSync: boolean;
+}
+
+export interface PeerResult {
+  readonly status: "applied" | "stale" | "rejected";
+  readonly reason?: string;
+  readonly appliedAt: number;
+}
+
+/** The failover's receiving side, over HTTPS with its admin credentials. */
+export interface PeerClient {
+  hello(): Promise<PeerHello>;
+  sendChanges(origin: string, changes: unknown[]): Promise<PeerResult[]>;
 }

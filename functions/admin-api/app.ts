@@ -4,11 +4,12 @@ import middy from "@middy/core";
 import httpRouterHandler, { type Route } from "@middy/http-router";
 import type { z } from "zod";
 import * as entities from "../../shared/config/entities.ts";
-import type { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { AppError, invalid } from "../../shared/errors.ts";
 import { name, username } from "../../shared/model/schemas.ts";
 import type { Credentials } from "../../shared/ports.ts";
+import type { SyncOperationsDeps } from "../../shared/sync/operations.ts";
+import * as sync from "../../shared/sync/operations.ts";
 import {
   basicAuth,
   type HttpEvent,
@@ -19,9 +20,8 @@ import {
   pathParam,
 } from "../http.ts";
 
-export interface AdminApiDeps {
+export interface AdminApiDeps extends SyncOperationsDeps {
   readonly config: ConfigService;
-  readonly failover: FailoverSettingsService;
   readonly adminCredentials: () => Promise<Credentials>;
   /** Shown by /health. */
   readonly region: string;
@@ -123,7 +123,22 @@ export function createAdminApi(deps: AdminApiDeps) {
       return json(created ? 201 : 200, item);
     }),
     route("GET", "/api/failover", async () => json(200, await failover.view())),
-    route("PUT", "/api/failover", async (event) => json(200, await failover.put(jsonBody(event)))),
+    route("PUT", "/api/failover", async (event) =>
+      json(
+        200,
+        await failover.put(jsonBody(event), (settings, credentials) =>
+          sync.checkNoLoop(deps, settings, credentials),
+        ),
+      ),
+    ),
+    route("POST", "/api/failover/test", async () => json(200, await sync.testConnection(deps))),
+    route("GET", "/api/failover/status", async () => json(200, await sync.failoverStatus(deps))),
+    route("POST", "/api/failover/resume", async () => json(200, await sync.resumeSync(deps))),
+    // The receiving side, called by the production server (R7, R8, R18).
+    route("GET", "/api/sync/hello", async () => json(200, await sync.hello(deps))),
+    route("POST", "/api/sync/events", async (event) =>
+      json(200, await sync.receiveChanges(deps, jsonBody(event))),
+    ),
   ];
 
   return middy<HttpEvent, HttpResult>()

@@ -87,11 +87,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       reject(new LocalStartupError(`DynamoDB Local could not start: ${reason}`));
     });
   });
+  // A child of ours dies with us, even when we crash.
+  const killChild = () => child.kill("SIGTERM");
+  process.once("exit", killChild);
   await ready;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     endpoint: `http://127.0.0.1:${options.port}`,
     async stop() {
+      process.off("exit", killChild);
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
     },

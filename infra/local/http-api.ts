@@ -19,6 +19,8 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface HttpApi {
   readonly url: string;
+  /** Offline, the port refuses connections as a stopped server's would; online, it serves again. */
+  setOnline(online: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,26 +62,30 @@ export async function serveHttpApi(options: {
       );
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new LocalStartupError(
-              `port ${options.port} is already in use (${options.functionName})`,
-            )
-          : error,
-      ),
-    );
-    server.listen(options.port, "127.0.0.1", () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "EADDRINUSE"
+            ? new LocalStartupError(`port ${port} is already in use (${options.functionName})`)
+            : error,
+        ),
+      );
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  await listen(options.port);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    setOnline: (online) =>
+      online ? (server.listening ? Promise.resolve() : listen(port)) : close(),
+    stop: close,
   };
 }
 

@@ -10,18 +10,24 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { createAdminApi } from "../../functions/admin-api/app.ts";
 import { type ServerServices, serverServices } from "../../functions/server.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
+import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
+import { createQueues, LocalForwardSwitch, startPipeline } from "./pipeline.ts";
 import { freePort } from "./ports.ts";
+import { withRegionControl } from "./region-control.ts";
 import { seedSampleConfiguration } from "./seed.ts";
+import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
 import { startSqsServer } from "./sqs-server.ts";
+import { type LocalTriggers, startLocalTriggers, withLocalRoutes } from "./triggers.ts";
 
 // The SDK warns that its 2027 releases need Node 22; the versions pinned here support Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -41,6 +47,8 @@ export interface LocalOptions {
   /** The admin password of both regions; generated when absent. */
   readonly adminPassword?: string;
   readonly logLevel?: LogLevel;
+  /** The local mailbox's SMTP port (MFT_SMTP_PORT); a free one when absent or 0. */
+  readonly smtpPort?: number;
 }
 
 export interface LocalRegion {
@@ -49,8 +57,15 @@ export interface LocalRegion {
   readonly url: string;
   readonly tableName: string;
   readonly services: ServerServices;
+  readonly queues: QueueAddresses;
   /** This region's EventBridge bus. */
   readonly bus: LocalEventBus;
+  /** Takes the region's admin API off the network and back (a failover outage on one machine). */
+  setOnline(online: boolean): Promise<void>;
+  /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
+  startPipeline(): Promise<void>;
+  /** The trigger rules on this region's bus and the runs they recorded (R17). */
+  readonly triggers: LocalTriggers;
 }
 
 export interface LocalRuntime {
@@ -59,6 +74,8 @@ export interface LocalRuntime {
   readonly admin: Credentials;
   readonly dynamoEndpoint: string;
   readonly sqsEndpoint: string;
+  /** The SMTP server where Send Email actions go (both regions). */
+  readonly mail: LocalMailServer;
   stop(): Promise<void>;
 }
 
@@ -83,7 +100,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       startSqsServer(0),
     ]);
     stack.push(dynamo.stop, sqs.stop);
+    const mail = await startSmtpServer({ port: options.smtpPort ?? 0 });
+    stack.push(mail.stop);
     const dynamoClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+    const sqsClient = new SQSClient({ ...LOCAL_AWS, endpoint: sqs.endpoint });
+    const regions = new Map<string, LocalRegion>();
     const secretsDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mft-failover-")));
     if (!options.dataDir) stack.push(() => rm(secretsDir, { recursive: true, force: true }));
     const logger = new Logger({
@@ -96,40 +117,99 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       port: number,
     ): Promise<[LocalRegion, boolean]> => {
       const tableName = `mft-${name}-config`;
-      const created = await ensureTable(dynamoClient, tableName);
+      const [created, queues] = await Promise.all([
+        ensureTable(dynamoClient, tableName),
+        createQueues(sqsClient, name),
+      ]);
+      const bus = new LocalEventBus(`local-${name}`);
+      const forwarding = new LocalForwardSwitch();
       const services = serverServices({
         store: new DynamoConfigStore(dynamoClient, tableName),
         secrets: new FileSecretStore(join(secretsDir, name)),
         serverId: `local-${name}`,
+        queue: new SqsChangeQueue(sqsClient, queues),
+        forwarding,
+        events: bus,
+      });
+      const triggers = startLocalTriggers({
+        bus,
+        config: services.config,
+        mailer: mail.mailer,
+        logger,
       });
       const api: HttpApi = await serveHttpApi({
         port,
         functionName: `${name}-admin-api`,
-        handler: createAdminApi({
-          ...services,
-          adminCredentials: async () => admin,
-          region: `local-${name}`,
-          logger,
-        }),
+        // `/_local/...` (mailbox, trigger runs, publish an event) is local mode's, not the Lambda's.
+        handler: withRegionControl(
+          withLocalRoutes(
+            createAdminApi({
+              ...services,
+              adminCredentials: async () => admin,
+              region: `local-${name}`,
+              logger,
+            }),
+            { admin, bus, mail, triggers },
+          ),
+          admin,
+          async (region, online) => {
+            const target = regions.get(region);
+            await target?.setOnline(online);
+            return target !== undefined;
+          },
+        ),
       });
       stack.push(api.stop);
-      const bus = new LocalEventBus(`local-${name}`);
-      return [{ name, serverId: `local-${name}`, url: api.url, tableName, services, bus }, created];
+      const startPipelineOf = async () => {
+        const pipeline = await startPipeline({
+          services,
+          dynamo: dynamoClient,
+          dynamoEndpoint: dynamo.endpoint,
+          sqs: sqsClient,
+          tableName,
+          queues,
+          forwarding,
+          logger,
+          awsConfig: LOCAL_AWS,
+          ...(options.dataDir
+            ? { checkpointFile: join(options.dataDir, `${name}-stream.json`) }
+            : {}),
+        });
+        stack.push(pipeline.stop);
+      };
+      return [
+        {
+          name,
+          serverId: `local-${name}`,
+          url: api.url,
+          tableName,
+          queues,
+          services,
+          bus,
+          triggers,
+          setOnline: api.setOnline,
+          startPipeline: startPipelineOf,
+        },
+        created,
+      ];
     };
     const [[primary, primaryIsNew], [failover]] = await Promise.all([
       startRegion("primary", options.primaryPort),
       startRegion("failover", options.failoverPort),
     ]);
+    regions.set("primary", primary).set("failover", failover);
     if (primaryIsNew) {
       await pointAtFailover(primary, failover, admin);
       if (options.seed) await seedSampleConfiguration(primary.services.config);
     }
+    await Promise.all([primary.startPipeline(), failover.startPipeline()]);
     return {
       primary,
       failover,
       admin,
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      mail,
       stop,
     };
   } catch (error) {

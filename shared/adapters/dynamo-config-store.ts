@@ -138,10 +138,27 @@ export class DynamoConfigStore implements ConfigStore {
     return Item?.value as T | undefined;
   }
 
-  async putLocal<T>(name: string, value: T): Promise<void> {
+  async putLocal<T>(name: string, value: T, options: { readonly expiresAt?: number } = {}) {
+    // expiresAt (epoch seconds) is the table's TTL attribute: short-lived records clean themselves up.
     await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: LOCAL_PK, sk: name, value } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: LOCAL_PK, sk: name, value, expiresAt: options.expiresAt },
+      }),
     );
+  }
+
+  async listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]> {
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":pk": LOCAL_PK, ":from": from, ":to": `${prefix}\uffff` },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => item.value as T);
   }
 
   private async query(

@@ -24,8 +24,14 @@ export class FailoverSettingsService {
     return { ...settings, passwordSet: password !== undefined };
   }
 
-  /** Full replacement, validated whole before anything is written; a missing password keeps the stored one. */
-  async put(body: unknown) {
+  /**
+   * Full replacement, validated whole (and by `check`, e.g. the R18 loop check) before anything
+   * is written; a missing password keeps the stored one.
+   */
+  async put(
+    body: unknown,
+    check?: (settings: FailoverSettings, credentials: Credentials | undefined) => Promise<void>,
+  ) {
     const parsed = failoverSettingsInput.safeParse(body ?? {});
     if (!parsed.success) throw fromZodError(parsed.error);
     const { password, ...settings } = parsed.data;
@@ -36,6 +42,16 @@ export class FailoverSettingsService {
       if (password === undefined && (await this.secrets.get(PASSWORD)) === undefined) {
         throw invalid("password", "is required when enabled is true");
       }
+    }
+    if (check) {
+      const effective = password ?? (await this.secrets.get(PASSWORD));
+      const { username } = settings;
+      await check(
+        settings,
+        username !== undefined && effective !== undefined
+          ? { username, password: effective }
+          : undefined,
+      );
     }
     if (password !== undefined) await this.secrets.put(PASSWORD, password);
     await this.store.putLocal(SETTINGS, settings);

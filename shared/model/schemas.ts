@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { condition } from "../events/condition.ts";
 
 /** Names of domains, groups, services and triggers: what an MFT admin can type and a path can hold. */
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
@@ -76,30 +77,9 @@ export const webSettingsInput = z.strictObject({
   version: expectedVersion,
 });
 
-/** Variables of the `Failover Synchronization` event that a trigger condition can test (R16). */
-export const eventVariables = [
-  "Success",
-  "Mode",
-  "Items",
-  "Reason",
-  "Primary",
-  "Failover",
-] as const;
-
-const comparison = z.strictObject({
-  variable: z.enum(eventVariables),
-  op: z.enum(["==", "!=", "<", ">"]),
-  value: z.union([z.string().max(256), z.number(), z.boolean()]),
-});
-export type Comparison = z.infer<typeof comparison>;
-export type Condition = Comparison | { and: Condition[] } | { or: Condition[] };
-export const condition: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    comparison,
-    z.strictObject({ and: z.array(condition).min(1).max(10) }),
-    z.strictObject({ or: z.array(condition).min(1).max(10) }),
-  ]),
-);
+// Trigger conditions (R17) are typed per variable (`<`/`>` only with Items, a number) and must
+// compile to an EventBridge pattern: see shared/events/condition.ts.
+export { type Comparison, type Condition, condition, eventVariables } from "../events/condition.ts";
 
 const emailAction = z.strictObject({
   type: z.literal("email"),

@@ -1,0 +1,55 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+import { DynamoConfigStore } from "../shared/adapters/dynamo-config-store.ts";
+import { EventBridgePublisher } from "../shared/adapters/eventbridge-publisher.ts";
+import { LambdaForwardSwitch } from "../shared/adapters/lambda-forward-switch.ts";
+import { SecretsManagerSecretStore } from "../shared/adapters/secrets-manager-secret-store.ts";
+import { SqsChangeQueue } from "../shared/adapters/sqs-change-queue.ts";
+import { readEnv } from "./env.ts";
+import { serverServices } from "./server.ts";
+
+/** `arn:aws:sqs:<region>:<account>:<name>` from `https://sqs.<region>.amazonaws.com/<account>/<name>`. */
+export function queueArn(url: string, region: string): string {
+  const [, account, name] = new URL(url).pathname.split("/");
+  return `arn:aws:sqs:${region}:${account}:${name}`;
+}
+
+/**
+ * One server's use cases on AWS, from the environment every function of the stack gets
+ * (clients are created once per container; a function only calls the ones it was granted).
+ */
+export function cloudServices() {
+  const env = readEnv({
+    AWS_REGION: z.string().min(1),
+    TABLE_NAME: z.string().min(1),
+    SERVER_ID: z.string().min(1),
+    SECRET_PREFIX: z.string().min(1),
+    QUEUE_URL: z.url(),
+    DLQ_URL: z.url(),
+    EVENT_BUS_NAME: z.string().min(1),
+    FORWARD_FUNCTION_NAME: z.string().min(1),
+  });
+  const secretsClient = new SecretsManagerClient({});
+  const services = serverServices({
+    serverId: env.SERVER_ID,
+    store: new DynamoConfigStore(new DynamoDBClient({}), env.TABLE_NAME),
+    secrets: new SecretsManagerSecretStore(secretsClient, env.SECRET_PREFIX),
+    queue: new SqsChangeQueue(new SQSClient({}), {
+      queueUrl: env.QUEUE_URL,
+      queueArn: queueArn(env.QUEUE_URL, env.AWS_REGION),
+      dlqUrl: env.DLQ_URL,
+      dlqArn: queueArn(env.DLQ_URL, env.AWS_REGION),
+    }),
+    forwarding: new LambdaForwardSwitch(
+      new LambdaClient({}),
+      env.FORWARD_FUNCTION_NAME,
+      queueArn(env.QUEUE_URL, env.AWS_REGION),
+    ),
+    events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
+  });
+  return { env, secretsClient, ...services };
+}

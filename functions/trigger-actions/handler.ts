@@ -1,0 +1,42 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { z } from "zod";
+import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
+import { ConfigService } from "../../shared/config/service.ts";
+import { fetchSender, type Mailer } from "../../shared/events/actions.ts";
+import { HybridClock } from "../../shared/model/version.ts";
+import { readEnv } from "../env.ts";
+import { createTriggerActionsHandler } from "./app.ts";
+import { SesMailer, SnsMailer, unconfiguredMailer } from "./mailers.ts";
+
+const env = readEnv({
+  TABLE_NAME: z.string().min(1),
+  SERVER_ID: z.string().min(1),
+  /** A verified SES identity: email goes through SES. */
+  MAIL_FROM: z.email().optional(),
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  /** Without MAIL_FROM: email goes to this SNS topic's (filtered) email subscriptions. */
+  MAIL_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+});
+
+function mailer(): Mailer {
+  if (env.MAIL_FROM)
+    return new SesMailer(new SESv2Client({}), env.MAIL_FROM, env.SES_CONFIGURATION_SET);
+  if (env.MAIL_TOPIC_ARN) return new SnsMailer(new SNSClient({}), env.MAIL_TOPIC_ARN);
+  return unconfiguredMailer;
+}
+
+export const handler = createTriggerActionsHandler({
+  config: new ConfigService({
+    store: new DynamoConfigStore(new DynamoDBClient({}), env.TABLE_NAME),
+    clock: new HybridClock(),
+    serverId: env.SERVER_ID,
+  }),
+  mailer: mailer(),
+  http: fetchSender,
+  logger: new Logger({ serviceName: "mft-failover-trigger-actions" }),
+  metrics: new Metrics({ namespace: "MftFailover", serviceName: "trigger-actions" }),
+});

@@ -1,0 +1,149 @@
+import { readFile, writeFile } from "node:fs/promises";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { createCaptureHandler } from "../../functions/capture/app.ts";
+import { createForwardHandler } from "../../functions/forward/app.ts";
+import type { ServerServices } from "../../functions/server.ts";
+import type { QueueAddresses } from "../../shared/adapters/sqs-change-queue.ts";
+import type { ForwardSwitch } from "../../shared/ports.ts";
+import { topology } from "../topology.ts";
+import { lambdaContext } from "./lambda-context.ts";
+import { type SqsSource, startSqsSource } from "./sqs-source.ts";
+import { type StreamSource, startStreamSource } from "./stream-source.ts";
+
+/** Creates a region's FIFO change queue and its FIFO DLQ with the topology's redrive policy. */
+export async function createQueues(sqs: SQSClient, region: string): Promise<QueueAddresses> {
+  const { queue } = topology.forward;
+  const create = async (name: string, attributes: Record<string, string>) => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          FifoQueue: "true",
+          MessageRetentionPeriod: String(queue.retentionDays * 86_400),
+          ...attributes,
+        },
+      }),
+    );
+    if (!QueueUrl) throw new Error(`queue ${name} was not created`);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    return { url: QueueUrl, arn: Attributes?.QueueArn ?? "" };
+  };
+  const dlq = await create(`mft-${region}-changes-dlq.fifo`, {});
+  const main = await create(`mft-${region}-changes.fifo`, {
+    VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: dlq.arn,
+      maxReceiveCount: queue.maxReceiveCount,
+    }),
+  });
+  return { queueUrl: main.url, queueArn: main.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
+}
+
+/** Local mode's event source mapping switch: pauses and resumes the forward poller (R9). */
+export class LocalForwardSwitch implements ForwardSwitch {
+  private source: SqsSource | undefined;
+
+  attach(source: SqsSource): void {
+    this.source = source;
+  }
+
+  async suspend(): Promise<void> {
+    // Not awaited: the forward invocation that suspends is itself in flight.
+    void this.source?.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.source?.resume();
+  }
+}
+
+export interface PipelineOptions {
+  readonly services: ServerServices;
+  readonly dynamo: DynamoDBClient;
+  readonly dynamoEndpoint: string;
+  readonly sqs: SQSClient;
+  readonly tableName: string;
+  readonly queues: QueueAddresses;
+  readonly forwarding: LocalForwardSwitch;
+  readonly logger: Logger;
+  /** Where the stream position is kept across restarts (MFT_DATA_DIR); none in memory mode. */
+  readonly checkpointFile?: string;
+  readonly awsConfig: {
+    readonly region: string;
+    readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  };
+}
+
+/**
+ * What AWS runs between the table and the failover for one region: the stream → capture
+ * event source and the queue → forward event source, with the topology's settings.
+ */
+export async function startPipeline(options: PipelineOptions): Promise<{ stop(): Promise<void> }> {
+  const { services, logger } = options;
+  const { Table } = await options.dynamo.send(
+    new DescribeTableCommand({ TableName: options.tableName }),
+  );
+  if (!Table?.LatestStreamArn) throw new Error(`table ${options.tableName} has no stream`);
+  const checkpoint = await readCheckpoint(options.checkpointFile);
+  const capture = createCaptureHandler({ ...services, logger });
+  const forward = createForwardHandler({ ...services, retry: topology.forward.retry, logger });
+  const { stream } = topology.capture;
+
+  const streamSource: StreamSource = await startStreamSource({
+    client: new DynamoDBStreamsClient({ ...options.awsConfig, endpoint: options.dynamoEndpoint }),
+    streamArn: Table.LatestStreamArn,
+    handler: (event) =>
+      capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000)),
+    batchSize: stream.batchSize,
+    pollIntervalMs: stream.pollIntervalMs,
+    maximumRetryAttempts: stream.maximumRetryAttempts,
+    bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
+    startingPosition: stream.startingPosition,
+    checkpoint,
+    ...(options.checkpointFile
+      ? {
+          onCheckpoint: async (shardId: string, sequenceNumber: string) => {
+            checkpoint[shardId] = sequenceNumber;
+            await writeFile(options.checkpointFile as string, JSON.stringify(checkpoint));
+          },
+        }
+      : {}),
+    onFailure: (records, reason) =>
+      logger.error("stream records dropped after retries", { count: records.length, reason }),
+    onError: (error) =>
+      logger.warn("capture failed; the batch is retried", { error: String(error) }),
+  });
+  const sqsSource = await startSqsSource({
+    client: options.sqs,
+    queueUrl: options.queues.queueUrl,
+    handler: (event) =>
+      forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000)),
+    batchSize: topology.forward.source.batchSize,
+    // Lambda scales FIFO pollers with the message groups; a few pollers let domains move independently.
+    concurrency: 4,
+    onError: (error) =>
+      logger.warn("forward failed; the messages return to the queue", { error: String(error) }),
+  });
+  options.forwarding.attach(sqsSource);
+  const { state } = await services.status.state();
+  if (state === "suspended") await sqsSource.pause();
+  return {
+    async stop() {
+      await Promise.all([streamSource.stop(), sqsSource.stop()]);
+    },
+  };
+}
+
+async function readCheckpoint(file: string | undefined): Promise<Record<string, string>> {
+  if (!file) return {};
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}

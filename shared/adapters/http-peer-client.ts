@@ -1,0 +1,90 @@
+import type { FailoverSettings } from "../model/schemas.ts";
+import type { Credentials, PeerClient, PeerHello, PeerResult } from "../ports.ts";
+import { PeerError, SYNC_PROTOCOL } from "../sync/peer.ts";
+
+type Target = Pick<FailoverSettings, "host" | "port" | "useTls" | "timeoutMs">;
+
+/** The failover's admin API over HTTPS (plain http only to loopback, R5), within timeoutMs. */
+export class HttpPeerClient implements PeerClient {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+
+  constructor(
+    private readonly target: Target,
+    credentials: Credentials,
+  ) {
+    const host = target.host?.includes(":") ? `[${target.host}]` : target.host;
+    this.baseUrl = `${target.useTls ? "https" : "http"}://${host}:${target.port}`;
+    this.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+  }
+
+  async hello(): Promise<PeerHello> {
+    const hello = (await this.call("GET", "/api/sync/hello")) as PeerHello;
+    if (hello.protocol !== SYNC_PROTOCOL) {
+      throw new PeerError(
+        "version",
+        `the failover speaks sync protocol ${hello.protocol}, not ${SYNC_PROTOCOL}`,
+        false,
+      );
+    }
+    return hello;
+  }
+
+  async sendChanges(origin: string, changes: unknown[]): Promise<PeerResult[]> {
+    const answer = (await this.call("POST", "/api/sync/events", { origin, changes })) as {
+      results: PeerResult[];
+    };
+    return answer.results;
+  }
+
+  /** Any /api/sync route (the full sync uses more of them). */
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: this.authorization,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.target.timeoutMs),
+      });
+    } catch (error) {
+      throw classify(error, this.target);
+    }
+    const text = await response.text();
+    if (response.ok) return text ? JSON.parse(text) : undefined;
+    const message = errorMessage(text) ?? response.statusText;
+    if (response.status === 401 || response.status === 403) {
+      throw new PeerError("auth", "the failover refused the credentials", false);
+    }
+    if (response.status === 409) throw new PeerError("loop", message, false);
+    const retryable = response.status >= 500 || response.status === 429;
+    throw new PeerError("http", `the failover answered ${response.status}: ${message}`, retryable);
+  }
+}
+
+function errorMessage(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { message?: string } }).error?.message;
+  } catch {
+    return undefined;
+  }
+}
+
+function classify(error: unknown, target: Target): PeerError {
+  const where = `${target.host}:${target.port}`;
+  const name = (error as { name?: string }).name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new PeerError("timeout", `no answer from ${where} within ${target.timeoutMs} ms`, true);
+  }
+  const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? "");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new PeerError("dns", `cannot resolve ${target.host}`, true);
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED|ERR_TLS/.test(code)) {
+    return new PeerError("tls", `TLS handshake with ${where} failed (${code})`, false);
+  }
+  return new PeerError("connect", `cannot connect to ${where}${code ? ` (${code})` : ""}`, true);
+}

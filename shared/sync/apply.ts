@@ -1,0 +1,116 @@
+import { z } from "zod";
+import * as entities from "../config/entities.ts";
+import { type ConfigItem, isReplicated, type Kind } from "../model/items.ts";
+import {
+  domainInput,
+  groupInput,
+  serviceInput,
+  triggerInput,
+  userInput,
+  webSettingsInput,
+} from "../model/schemas.ts";
+import type { HybridClock } from "../model/version.ts";
+import { type ConfigStore, WriteConflict } from "../ports.ts";
+import { deleteDomainCascade } from "./cascade.ts";
+import { type Change, runStateKey } from "./transform.ts";
+
+/** What a stored item's data must look like, per kind (the API's input, as stored). */
+const storedData: Record<Kind, z.ZodType> = {
+  domain: domainInput.extend({ running: z.boolean() }),
+  user: userInput
+    .omit({ password: true })
+    .extend({ passwordHash: z.string().startsWith("scrypt$") }),
+  group: groupInput,
+  service: serviceInput,
+  web: webSettingsInput,
+  trigger: triggerInput,
+};
+
+const typeOf: Record<Kind, entities.EntityType> = {
+  domain: entities.domains,
+  user: entities.users,
+  group: entities.groups,
+  service: entities.services,
+  web: entities.web,
+  trigger: entities.triggers,
+};
+
+export const changeSchema = z.strictObject({
+  item: z.looseObject({
+    pk: z.string(),
+    sk: z.string(),
+    kind: z.enum(["domain", "user", "group", "service", "web", "trigger"]),
+    id: z.string(),
+    domain: z.string().optional(),
+    version: z.number().int().positive(),
+    origin: z.string().min(1),
+    updatedAt: z.number().int().nonnegative(),
+    deleted: z.literal(true).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  }),
+  keepRunState: z.boolean().optional(),
+});
+
+export type ApplyStatus = "applied" | "stale" | "rejected";
+export interface ApplyResult {
+  readonly status: ApplyStatus;
+  readonly reason?: string;
+  /** When the failover committed it (ms), for replication lag (R20). */
+  readonly appliedAt: number;
+}
+
+/** Why an item cannot be stored here, or undefined when it is well-formed. */
+function problem(item: ConfigItem): string | undefined {
+  if (!isReplicated(item)) return "not a replicated item";
+  const type = typeOf[item.kind];
+  const expected = type.key({
+    id: item.id,
+    ...(item.domain !== undefined ? { domain: item.domain } : {}),
+  });
+  if (expected.pk !== item.pk || expected.sk !== item.sk) return "key does not match kind and id";
+  if (item.deleted) return undefined;
+  if (!item.data) return "data is missing";
+  const parsed = storedData[item.kind].safeParse(item.data);
+  return parsed.success
+    ? undefined
+    : `invalid ${type.label}: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`;
+}
+
+/**
+ * The receiving side of every sync (R8): an item is written only over a lower version, a
+ * tombstone blocks older writes, a domain's tombstone takes its items with it, and an existing
+ * domain keeps its own run state when the change asks for it (R13).
+ */
+export async function applyChange(
+  store: ConfigStore,
+  clock: HybridClock,
+  change: Change,
+  now: () => number = Date.now,
+): Promise<ApplyResult> {
+  const { item } = change;
+  const reason = problem(item);
+  if (reason) return { status: "rejected", reason, appliedAt: now() };
+  clock.observe(item.version);
+  const applied = change.keepRunState
+    ? await applyKeepingRunState(store, item)
+    : await store.apply(item);
+  if (applied && item.kind === "domain" && item.deleted) await deleteDomainCascade(store, item);
+  return { status: applied ? "applied" : "stale", appliedAt: now() };
+}
+
+async function applyKeepingRunState(store: ConfigStore, item: ConfigItem): Promise<boolean> {
+  const runKey = runStateKey(item);
+  for (;;) {
+    const existing = await store.get(item);
+    if (existing && existing.version >= item.version) return false;
+    if (!runKey || !existing || existing.deleted || !item.data) return store.apply(item);
+    const data = { ...item.data, [runKey]: existing.data?.[runKey] };
+    try {
+      await store.write({ ...item, data }, { expectedVersion: existing.version });
+      return true;
+    } catch (error) {
+      // Someone wrote in between: read again and decide again.
+      if (!(error instanceof WriteConflict)) throw error;
+    }
+  }
+}

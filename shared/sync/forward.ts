@@ -1,0 +1,166 @@
+import type { FailoverSettingsService } from "../config/failover-settings.ts";
+import type { FailoverSettings } from "../model/schemas.ts";
+import type {
+  ChangeQueue,
+  Credentials,
+  EventPublisher,
+  ForwardSwitch,
+  PeerClient,
+  PeerResult,
+  QueuedChange,
+} from "../ports.ts";
+import { type SyncEventDetail, syncEvent } from "./events.ts";
+import type { SyncStatusStore } from "./status.ts";
+import { toFailover } from "./transform.ts";
+
+/** A received queue message. */
+export interface ReceivedChange extends QueuedChange {
+  readonly receiptHandle: string;
+}
+
+export interface ForwardDeps {
+  readonly serverId: string;
+  readonly failover: FailoverSettingsService;
+  readonly status: SyncStatusStore;
+  readonly queue: ChangeQueue;
+  readonly forwarding: ForwardSwitch;
+  readonly events: EventPublisher;
+  readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => PeerClient;
+  readonly retry: { readonly attempts: number; readonly baseDelayMs: number };
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The peer's name in events: where the failover is. */
+export const peerName = (settings: FailoverSettings) => `${settings.host ?? "?"}:${settings.port}`;
+
+/**
+ * Forwards one batch of queued changes to the failover in one call (R7, R9, R10, R13, R14).
+ * Returns, per change, true when it is done with (applied, stale, or kept in the DLQ), or the
+ * error that leaves it in the queue.
+ */
+export async function forwardBatch(
+  deps: ForwardDeps,
+  changes: ReceivedChange[],
+  deadline: number,
+): Promise<(true | Error)[]> {
+  const now = deps.now ?? Date.now;
+  const settings = await deps.failover.get();
+  // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
+  if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
+  const notNow = (reason: string) => changes.map(() => new Error(reason));
+  if ((await deps.status.state()).state === "suspended") {
+    await deps.queue.release(changes.map((change) => change.receiptHandle));
+    return notNow("automatic sync is suspended");
+  }
+  const credentials = await deps.failover.peerCredentials();
+  if (!credentials)
+    return suspend(deps, settings, changes, "no failover credentials are configured");
+
+  const startedAt = now();
+  const outgoing = changes.map((change) => {
+    const { item } = JSON.parse(change.body) as { item: Parameters<typeof toFailover>[0] };
+    return toFailover(item, settings, true);
+  });
+  let results: PeerResult[];
+  try {
+    results = await withRetries(deps, deadline, settings.timeoutMs, () =>
+      deps.peerFor(settings, credentials).sendChanges(deps.serverId, outgoing),
+    );
+  } catch (error) {
+    return suspend(deps, settings, changes, error instanceof Error ? error.message : String(error));
+  }
+
+  const outcomes = await Promise.all(
+    changes.map(async (change, index): Promise<true | Error> => {
+      const result = results[index];
+      if (!result) return new Error("the failover gave no result for this change");
+      if (result.status !== "rejected") return true;
+      // A poison change (R10) is kept with its reason and does not hold up the others.
+      await deps.queue.deadLetter(change, result.reason ?? "rejected by the failover");
+      return true;
+    }),
+  );
+  const rejected = results.filter((result) => result.status === "rejected");
+  const applied = results.filter((result) => result.status === "applied");
+  const event: SyncEventDetail = {
+    Success: rejected.length === 0,
+    Mode: "automatic",
+    Primary: deps.serverId,
+    Failover: peerName(settings),
+    StartedAt: new Date(startedAt).toISOString(),
+    FinishedAt: new Date(now()).toISOString(),
+    Items: applied.length,
+    ...(rejected.length
+      ? {
+          Reason: `${rejected.length} change(s) rejected by the failover and kept in the dead-letter queue: ${rejected[0]?.reason}`,
+        }
+      : {}),
+  };
+  const lagMs = results.flatMap((result, index) => {
+    const committedAt = outgoing[index]?.item.updatedAt;
+    return result.status === "applied" && committedAt !== undefined
+      ? [result.appliedAt - committedAt]
+      : [];
+  });
+  await Promise.all([
+    deps.status.recordBatch({ event, lagMs }),
+    deps.events.publish(syncEvent(event)),
+  ]);
+  return outcomes;
+}
+
+/** Retries what is worth retrying, with exponential backoff, while the deadline allows (R9). */
+async function withRetries<T>(
+  deps: ForwardDeps,
+  deadline: number,
+  timeoutMs: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const delay = deps.retry.baseDelayMs * 2 ** (attempt - 1);
+      const retryable = (error as { retryable?: boolean }).retryable === true;
+      if (!retryable || attempt >= deps.retry.attempts || now() + delay + timeoutMs > deadline)
+        throw error;
+      await sleep(delay);
+    }
+  }
+}
+
+/**
+ * The failover is unreachable (R9): stop forwarding instead of hammering it, keep the changes
+ * (they go back to the queue at once), say why in an event and in the status.
+ */
+async function suspend(
+  deps: ForwardDeps,
+  settings: FailoverSettings,
+  changes: ReceivedChange[],
+  reason: string,
+): Promise<Error[]> {
+  const now = new Date((deps.now ?? Date.now)()).toISOString();
+  await deps.status.setState("suspended", reason);
+  await deps.forwarding.suspend();
+  await deps.queue.release(changes.map((change) => change.receiptHandle));
+  const event: SyncEventDetail = {
+    Success: false,
+    Mode: "automatic",
+    Primary: deps.serverId,
+    Failover: peerName(settings),
+    StartedAt: now,
+    FinishedAt: now,
+    Items: 0,
+    Reason: `automatic sync suspended: ${reason}`,
+  };
+  await Promise.all([
+    deps.status.recordBatch({ event, lagMs: [] }),
+    deps.events.publish(syncEvent(event)),
+  ]);
+  return changes.map(() => new Error(reason));
+}

@@ -1,0 +1,155 @@
+import { z } from "zod";
+import type { FailoverSettingsService } from "../config/failover-settings.ts";
+import { AppError, conflict, fromZodError, invalid } from "../errors.ts";
+import type { FailoverSettings } from "../model/schemas.ts";
+import type { HybridClock } from "../model/version.ts";
+import type {
+  ChangeQueue,
+  ConfigStore,
+  Credentials,
+  ForwardSwitch,
+  PeerClient,
+  PeerHello,
+} from "../ports.ts";
+import { type ApplyResult, applyChange, changeSchema } from "./apply.ts";
+import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
+import { LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
+
+/** What the failover module's operations need from one server. */
+export interface SyncOperationsDeps {
+  readonly serverId: string;
+  readonly store: ConfigStore;
+  readonly clock: HybridClock;
+  readonly failover: FailoverSettingsService;
+  readonly status: SyncStatusStore;
+  readonly queue: ChangeQueue;
+  readonly forwarding: ForwardSwitch;
+  readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => PeerClient;
+}
+
+const MAX_CHANGES = 100;
+const envelope = z.strictObject({
+  origin: z.string().min(1).max(256),
+  changes: z.array(changeSchema).max(MAX_CHANGES),
+});
+
+/** A server that automatically syncs to its own failover takes no sync (R18: no loop). */
+async function refuseIfSyncingOut(deps: SyncOperationsDeps, origin?: string) {
+  if (origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
+  const settings = await deps.failover.get();
+  if (settings.enabled && settings.autoSync) {
+    throw conflict(
+      `${deps.serverId} automatically syncs to its own failover, so it takes no sync (R18)`,
+    );
+  }
+}
+
+/** `GET /api/sync/hello`: who this server is, for test connection and the loop check. */
+export async function hello(deps: SyncOperationsDeps): Promise<PeerHello> {
+  const settings = await deps.failover.get();
+  return {
+    serverId: deps.serverId,
+    protocol: SYNC_PROTOCOL,
+    autoSync: settings.enabled && settings.autoSync,
+  };
+}
+
+/** `POST /api/sync/events`: applies each change with the version rule, answering per change. */
+export async function receiveChanges(
+  deps: SyncOperationsDeps,
+  body: unknown,
+): Promise<{ results: ApplyResult[] }> {
+  const parsed = envelope.safeParse(body);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  await refuseIfSyncingOut(deps, parsed.data.origin);
+  const results: ApplyResult[] = [];
+  // In order: the changes of one domain arrive in commit order (R8).
+  for (const change of parsed.data.changes)
+    results.push(await applyChange(deps.store, deps.clock, change));
+  return { results };
+}
+
+async function peer(deps: SyncOperationsDeps, settings: FailoverSettings): Promise<PeerClient> {
+  if (settings.host === undefined) throw invalid("host", "no failover is configured");
+  const credentials = await deps.failover.peerCredentials();
+  if (!credentials) throw invalid("password", "no failover credentials are configured");
+  return deps.peerFor(settings, credentials);
+}
+
+/** R6: reachability and credentials within timeoutMs, and which step failed. */
+export async function testConnection(deps: SyncOperationsDeps) {
+  const settings = await deps.failover.get();
+  const client = await peer(deps, settings);
+  const started = Date.now();
+  try {
+    const answer = await client.hello();
+    return { ok: true, peer: answer, latencyMs: Date.now() - started };
+  } catch (error) {
+    if (!(error instanceof PeerError)) throw error;
+    return {
+      ok: false,
+      failed: error.failure,
+      message: error.message,
+      latencyMs: Date.now() - started,
+    };
+  }
+}
+
+/** R18 when enabling automatic sync: refuse if the failover is automatically syncing itself. */
+export async function checkNoLoop(
+  deps: SyncOperationsDeps,
+  settings: FailoverSettings,
+  credentials?: Credentials,
+) {
+  if (!settings.enabled || !settings.autoSync || settings.host === undefined || !credentials)
+    return;
+  let answer: PeerHello;
+  try {
+    answer = await deps.peerFor(settings, credentials).hello();
+  } catch (error) {
+    // An unreachable failover cannot be asked; its receiving side refuses a loop anyway.
+    if (error instanceof PeerError) return;
+    throw error;
+  }
+  if (answer.autoSync) {
+    throw new AppError(
+      409,
+      "conflict",
+      `the failover ${answer.serverId} automatically syncs to a failover of its own; enabling automatic sync to it would make a loop (R18)`,
+    );
+  }
+}
+
+/** R20: module and sync state, queue depths, lag percentiles over the recent window, last event. */
+export async function failoverStatus(deps: SyncOperationsDeps) {
+  const [settings, state, depths, batches] = await Promise.all([
+    deps.failover.get(),
+    deps.status.state(),
+    deps.queue.depths(),
+    deps.status.recentBatches(),
+  ]);
+  const lags = batches.flatMap((batch) => batch.lagMs);
+  return {
+    module: { enabled: settings.enabled, autoSync: settings.autoSync },
+    sync: settings.enabled && settings.autoSync ? state : { state: "off" as const },
+    queue: depths,
+    lag: {
+      windowSeconds: LAG_WINDOW_MS / 1000,
+      samples: lags.length,
+      p50Ms: percentile(lags, 50) ?? null,
+      p99Ms: percentile(lags, 99) ?? null,
+    },
+    lastEvent: batches[0]?.event ?? null,
+  };
+}
+
+/** R9: forward again, with what the dead-letter queue kept moved back to the queue first. */
+export async function resumeSync(deps: SyncOperationsDeps) {
+  const settings = await deps.failover.get();
+  if (!settings.enabled || !settings.autoSync)
+    throw conflict("automatic sync is off; turn it on in the failover settings");
+  await deps.queue.redrive();
+  await deps.status.setState("active");
+  await deps.forwarding.resume();
+  return failoverStatus(deps);
+}

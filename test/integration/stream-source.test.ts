@@ -1,0 +1,239 @@
+import { randomUUID } from "node:crypto";
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBRecord } from "aws-lambda";
+import { describe, expect, inject, it, onTestFinished } from "vitest";
+import { type StreamSourceOptions, startStreamSource } from "../../infra/local/stream-source.ts";
+import { waitFor } from "../support/wait.ts";
+
+const config = {
+  endpoint: inject("dynamoEndpoint"),
+  region: "local",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+};
+const dynamo = new DynamoDBClient(config);
+const streams = new DynamoDBStreamsClient(config);
+
+async function createTable(): Promise<{ tableName: string; streamArn: string }> {
+  const tableName = `stream-source-${randomUUID()}`;
+  const { TableDescription: table } = await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+      StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
+    }),
+  );
+  const streamArn = table?.LatestStreamArn;
+  if (!streamArn) throw new Error("table has no stream");
+  return { tableName, streamArn };
+}
+
+async function put(tableName: string, ...keys: string[]): Promise<void> {
+  for (const pk of keys) {
+    await dynamo.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: pk } } }));
+  }
+}
+
+type TestOptions = Omit<StreamSourceOptions, "client">;
+
+/** A source that polls fast, backs off briefly and is stopped when the test ends. */
+async function start(options: TestOptions): Promise<void> {
+  const source = await startStreamSource({
+    client: streams,
+    startingPosition: "TRIM_HORIZON",
+    pollIntervalMs: 25,
+    retryBackoffMs: 10,
+    ...options,
+  });
+  onTestFinished(() => source.stop());
+}
+
+const pkOf = (record: DynamoDBRecord) => record.dynamodb?.Keys?.pk?.S;
+const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?? "";
+const quiet = () => undefined;
+
+describe("startStreamSource", () => {
+  it("delivers inserts, updates and removes in order, shaped like Lambda's records", async () => {
+    const { tableName, streamArn } = await createTable();
+    const records: DynamoDBRecord[] = [];
+    const checkpoints: string[] = [];
+    await start({
+      streamArn,
+      handler: async (event) => {
+        records.push(...event.Records);
+      },
+      onCheckpoint: (_shardId, sequenceNumber) => {
+        checkpoints.push(sequenceNumber);
+      },
+    });
+    const key = { pk: { S: "a" } };
+    const startedAt = Math.floor(Date.now() / 1000);
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { ...key, blob: { B: Buffer.from("hi") }, empty: { M: {} } },
+      }),
+    );
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: "SET n = :n",
+        ExpressionAttributeValues: { ":n": { N: "1" } },
+      }),
+    );
+    await dynamo.send(new DeleteItemCommand({ TableName: tableName, Key: key }));
+
+    await waitFor(() => records.length === 3);
+    const [insert, modify, remove] = records;
+    const lambdaRecord = (eventName: string, images: object) => ({
+      eventID: expect.any(String),
+      eventName,
+      eventVersion: "1.1",
+      eventSource: "aws:dynamodb",
+      awsRegion: "ddblocal",
+      dynamodb: {
+        ApproximateCreationDateTime: expect.any(Number),
+        Keys: key,
+        ...images,
+        SequenceNumber: expect.stringMatching(/^\d+$/),
+        SizeBytes: expect.any(Number),
+        StreamViewType: "NEW_AND_OLD_IMAGES",
+      },
+      eventSourceARN: streamArn,
+    });
+    const inserted = { ...key, blob: { B: "aGk=" }, empty: { M: {} } };
+    const modified = { ...inserted, n: { N: "1" } };
+    expect(insert).toStrictEqual(lambdaRecord("INSERT", { NewImage: inserted }));
+    expect(modify).toStrictEqual(
+      lambdaRecord("MODIFY", { NewImage: modified, OldImage: inserted }),
+    );
+    expect(remove).toStrictEqual(lambdaRecord("REMOVE", { OldImage: modified }));
+
+    const sequence = records.map((record) => BigInt(sequenceOf(record)));
+    expect(sequence).toEqual([...sequence].sort((a, b) => (a < b ? -1 : 1)));
+    // DynamoDB Local truncates creation times, so only check they are epoch seconds.
+    const created = insert?.dynamodb?.ApproximateCreationDateTime ?? 0;
+    expect(Number.isInteger(created)).toBe(true);
+    expect(startedAt - created).toBeLessThan(120);
+    await waitFor(() => checkpoints.at(-1) === sequenceOf(records[2] ?? {}));
+  });
+
+  it("retries from the first failed record after a partial batch failure", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, "a", "b", "c");
+    const calls: DynamoDBRecord[][] = [];
+    const checkpoints: string[] = [];
+    await start({
+      streamArn,
+      handler: async ({ Records }) => {
+        calls.push(Records);
+        const failed = calls.length === 1 ? Records.slice(1) : [];
+        return { batchItemFailures: failed.map((r) => ({ itemIdentifier: sequenceOf(r) })) };
+      },
+      onCheckpoint: (_shardId, sequenceNumber) => {
+        checkpoints.push(sequenceNumber);
+      },
+    });
+
+    await waitFor(() => checkpoints.length === 2);
+    expect(calls.map((records) => records.map(pkOf))).toEqual([
+      ["a", "b", "c"],
+      ["b", "c"],
+    ]);
+    expect(checkpoints).toEqual([sequenceOf(calls[0]?.[0] ?? {}), sequenceOf(calls[1]?.[1] ?? {})]);
+  });
+
+  it("hands a batch to onFailure once retries run out, and later records still flow", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, "bad", "good");
+    const calls: string[] = [];
+    const failures: { keys: unknown[]; reason: string }[] = [];
+    await start({
+      streamArn,
+      batchSize: 1,
+      maximumRetryAttempts: 2,
+      onError: quiet,
+      handler: async ({ Records }) => {
+        const keys = Records.map(pkOf);
+        calls.push(keys.join());
+        if (keys.includes("bad")) throw new Error("boom");
+      },
+      onFailure: (records, reason) => {
+        failures.push({ keys: records.map(pkOf), reason });
+      },
+    });
+
+    await waitFor(() => calls.includes("good"));
+    expect(calls).toEqual(["bad", "bad", "bad", "good"]);
+    expect(failures).toEqual([{ keys: ["bad"], reason: "Retry attempts exhausted: boom" }]);
+  });
+
+  it("bisects a failing batch to isolate the bad record", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, "a", "b", "poison", "c");
+    const calls: unknown[][] = [];
+    const failed: unknown[][] = [];
+    await start({
+      streamArn,
+      batchSize: 4,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 0,
+      onError: quiet,
+      handler: async ({ Records }) => {
+        const keys = Records.map(pkOf);
+        calls.push(keys);
+        if (keys.includes("poison")) throw new Error("poison");
+      },
+      onFailure: (records) => {
+        failed.push(records.map(pkOf));
+      },
+    });
+
+    await waitFor(() => calls.length === 5);
+    expect(calls).toEqual([
+      ["a", "b", "poison", "c"],
+      ["a", "b"],
+      ["poison", "c"],
+      ["poison"],
+      ["c"],
+    ]);
+    expect(failed).toEqual([["poison"]]);
+  });
+
+  it("starts at LATEST, and resumes after a checkpoint", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, "old");
+    const delivered: unknown[] = [];
+    const handler = async ({ Records }: { Records: DynamoDBRecord[] }) => {
+      delivered.push(...Records.map(pkOf));
+    };
+    let checkpoint: Record<string, string> = {};
+    const first = await startStreamSource({
+      client: streams,
+      streamArn,
+      startingPosition: "LATEST",
+      pollIntervalMs: 25,
+      handler,
+      onCheckpoint: (shardId, sequenceNumber) => {
+        checkpoint = { [shardId]: sequenceNumber };
+      },
+    });
+    await put(tableName, "new");
+    await waitFor(() => Object.keys(checkpoint).length > 0);
+    await first.stop();
+    await put(tableName, "while-stopped");
+
+    await start({ streamArn, startingPosition: "LATEST", checkpoint, handler });
+    await waitFor(() => delivered.length === 2);
+    expect(delivered).toEqual(["new", "while-stopped"]);
+  });
+});

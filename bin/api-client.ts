@@ -16,7 +16,7 @@ export class AdminClient {
   private readonly authorization: string;
 
   constructor(
-    private readonly baseUrl: string,
+    readonly baseUrl: string,
     credentials: Credentials,
   ) {
     this.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;

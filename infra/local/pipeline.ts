@@ -124,8 +124,9 @@ export async function startPipeline(options: PipelineOptions): Promise<{ stop():
     handler: (event) =>
       forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000)),
     batchSize: topology.forward.source.batchSize,
-    // Lambda scales FIFO pollers with the message groups; a few pollers let domains move independently.
-    concurrency: 4,
+    // One poller: the SQS emulator does not lock FIFO message groups, so parallel pollers could
+    // take one domain's changes out of order (the version rule would still converge).
+    concurrency: 1,
     onError: (error) =>
       logger.warn("forward failed; the messages return to the queue", { error: String(error) }),
   });

@@ -1,6 +1,9 @@
 import type { TestProject } from "vitest/node";
 import { startLocal } from "../../infra/local/runtime.ts";
 
+export const TEST_NET_IP = "192.0.2.10";
+export const TEST_NET_SUBSTITUTE = "198.51.100.10";
+
 declare module "vitest" {
   export interface ProvidedContext {
     dynamoEndpoint: string;
@@ -17,6 +20,12 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject) {
   const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  // Services on TEST_NET_IP are written to the failover with TEST_NET_SUBSTITUTE (R14).
+  const settings = await runtime.primary.services.failover.get();
+  await runtime.primary.services.failover.put({
+    ...settings,
+    ipSubstitutions: [{ ip: TEST_NET_IP, substituteIp: TEST_NET_SUBSTITUTE }],
+  });
   project.provide("dynamoEndpoint", runtime.dynamoEndpoint);
   project.provide("sqsEndpoint", runtime.sqsEndpoint);
   project.provide("primaryUrl", runtime.primary.url);

@@ -6,13 +6,13 @@ export async function waitFor<T>(
   condition: () => T | Promise<T>,
   timeoutMs = 4_000,
   description = condition.toString(),
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await condition();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (error) {
       lastError = error;
     }

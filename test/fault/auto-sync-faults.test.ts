@@ -1,0 +1,284 @@
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient } from "../../bin/api-client.ts";
+import { LOCAL_AWS, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { apiError, unique } from "../support/api.ts";
+import { startProxy } from "../support/proxy.ts";
+import { waitFor } from "../support/wait.ts";
+
+/**
+ * Faults need a failover that can die, so this file runs its own two regions (R9, R10, R8).
+ * Its tests run one after another and each leaves sync active and drained.
+ */
+let runtime: LocalRuntime;
+let production: AdminClient;
+let standby: AdminClient;
+let sqs: SQSClient;
+
+type Item = Record<string, unknown> & { version: number };
+type Status = {
+  sync: { state: string; reason?: string };
+  queue: { queued: number; inFlight: number; deadLettered: number };
+};
+
+beforeAll(async () => {
+  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  production = new AdminClient(runtime.primary.url, runtime.admin);
+  standby = new AdminClient(runtime.failover.url, runtime.admin);
+  sqs = new SQSClient({ ...LOCAL_AWS, endpoint: runtime.sqsEndpoint });
+});
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const status = () => production.request<Status>("GET", "/api/failover/status");
+
+/** Production's live items of a domain, as the failover must show them (no run state or IPs here). */
+async function domainState(client: AdminClient, domain: string) {
+  const strip = ({ version: _v, updatedAt: _u, ...rest }: Item) => rest;
+  const [users, groups] = await Promise.all(
+    ["users", "groups"].map(async (kind) =>
+      (await client.request<{ items: Item[] }>("GET", `/api/domains/${domain}/${kind}`)).items.map(
+        strip,
+      ),
+    ),
+  );
+  return { users, groups };
+}
+
+async function converged(domain: string) {
+  await waitFor(
+    async () =>
+      JSON.stringify(await domainState(standby, domain)) ===
+      JSON.stringify(await domainState(production, domain)),
+    20_000,
+    `domain ${domain} equal on both sides`,
+  );
+}
+
+async function pointAt(port: number, timeoutMs: number) {
+  await production.request("PUT", "/api/failover", {
+    enabled: true,
+    host: "127.0.0.1",
+    port,
+    useTls: false,
+    timeoutMs,
+    username: runtime.admin.username,
+    autoSync: true,
+  });
+}
+const failoverPort = () => Number(new URL(runtime.failover.url).port);
+
+async function resumeAndDrain() {
+  await production.request("POST", "/api/failover/resume");
+  await waitFor(async () => {
+    const current = await status();
+    return (
+      current.sync.state === "active" && current.queue.queued === 0 && current.queue.inFlight === 0
+    );
+  }, 20_000);
+}
+
+describe("failover down (R9)", () => {
+  it("suspends with the reason, keeps every change, and converges after resume", async () => {
+    const domain = unique("outage");
+    const base = `/api/domains/${domain}`;
+    await production.request("PUT", base, {});
+    await production.request("PUT", `${base}/users/one`, {
+      password: "password-1",
+      homeDirectory: "/1",
+    });
+    await converged(domain);
+    const eventsBefore = runtime.primary.bus.events().length;
+
+    await runtime.failover.setOnline(false);
+    await production.request("PUT", `${base}/users/two`, {
+      password: "password-2",
+      homeDirectory: "/2",
+    });
+    const suspended = await waitFor(async () => {
+      const current = await status();
+      return current.sync.state === "suspended" ? current : undefined;
+    }, 20_000);
+    expect(suspended.sync.reason).toMatch(/cannot connect/);
+    const failures = runtime.primary.bus
+      .events()
+      .slice(eventsBefore)
+      .filter((event) => !event.detail.Success);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.detail).toMatchObject({
+      Mode: "automatic",
+      Reason: expect.stringContaining("suspended"),
+    });
+
+    // More changes while suspended: kept in the queue, nothing calls the dead failover.
+    await production.request("DELETE", `${base}/users/one`);
+    await production.request("PUT", `${base}/groups/late`, {});
+    await waitFor(async () => (await status()).queue.queued >= 2, 10_000);
+    expect(
+      runtime.primary.bus
+        .events()
+        .slice(eventsBefore)
+        .filter((e) => !e.detail.Success),
+    ).toHaveLength(1);
+
+    await runtime.failover.setOnline(true);
+    await resumeAndDrain();
+    await converged(domain);
+    expect((await domainState(standby, domain)).users.map((user) => user.username)).toEqual([
+      "two",
+    ]);
+  });
+});
+
+describe("failover slower than timeoutMs (R9)", () => {
+  it("gives up within the timeout, suspends, and converges once answered in time", async () => {
+    const proxy = await startProxy(runtime.failover.url, (path) =>
+      path === "/api/sync/events" ? { kind: "slow", ms: 1_500 } : { kind: "pass" },
+    );
+    try {
+      await pointAt(proxy.port, 300);
+      const domain = unique("slow");
+      await production.request("PUT", `/api/domains/${domain}`, { description: "slow" });
+      const suspended = await waitFor(async () => {
+        const current = await status();
+        return current.sync.state === "suspended" ? current : undefined;
+      }, 20_000);
+      expect(suspended.sync.reason).toMatch(/within 300 ms/);
+
+      await pointAt(failoverPort(), 10_000);
+      await resumeAndDrain();
+      await waitFor(
+        async () =>
+          (await standby.request<Item>("GET", `/api/domains/${domain}`)).description === "slow",
+        20_000,
+      );
+    } finally {
+      await pointAt(failoverPort(), 10_000);
+      await proxy.stop();
+    }
+  });
+});
+
+describe("crash between the failover's apply and the queue's delete (R8)", () => {
+  it("redelivers the batch and the effect stays exactly once", async () => {
+    let lost = 0;
+    const proxy = await startProxy(runtime.failover.url, (path) => {
+      if (path === "/api/sync/events" && lost < 1) {
+        lost += 1;
+        return { kind: "lose-answer" };
+      }
+      return { kind: "pass" };
+    });
+    try {
+      await pointAt(proxy.port, 5_000);
+      const domain = unique("crash");
+      const base = `/api/domains/${domain}`;
+      await production.request("PUT", base, {});
+      await production.request("PUT", `${base}/groups/g`, { description: "once" });
+      await converged(domain);
+      // The forwarder did not hear back, so it sent the batch again; the failover saw it twice.
+      await waitFor(
+        () => proxy.seen.filter((path) => path === "/api/sync/events").length > 1,
+        10_000,
+      );
+      await waitFor(async () => (await status()).queue.inFlight === 0, 10_000);
+      expect(lost).toBe(1);
+      expect((await status()).sync.state).toBe("active");
+      // The redelivered change was applied once: the failover holds production's version.
+      const [mine, theirs] = await Promise.all(
+        [production, standby].map((client) => client.request<Item>("GET", `${base}/groups/g`)),
+      );
+      expect(theirs?.version).toBe(mine?.version);
+    } finally {
+      await pointAt(failoverPort(), 10_000);
+      await proxy.stop();
+    }
+  });
+});
+
+describe("duplicates, reordering and tombstones on the receiving side (R8)", () => {
+  const change = (version: number, data?: Record<string, unknown>) => ({
+    item: {
+      pk: "DOMAIN#dup-domain",
+      sk: "GROUP#g",
+      kind: "group",
+      id: "g",
+      domain: "dup-domain",
+      version,
+      origin: "elsewhere",
+      updatedAt: 1,
+      ...(data ? { data } : { deleted: true }),
+    },
+  });
+
+  it("applies a change once, ignores older ones and never resurrects a deleted item", async () => {
+    const send = (changes: unknown[]) =>
+      standby.request<{ results: { status: string }[] }>("POST", "/api/sync/events", {
+        origin: "elsewhere",
+        changes,
+      });
+    const v1 = change(1_000_000_001, { description: "v1" });
+    const v2 = change(1_000_000_002, { description: "v2" });
+    const deleted = change(1_000_000_003);
+
+    const first = await send([v2, v2, v1]);
+    expect(first.results.map((result) => result.status)).toEqual(["applied", "stale", "stale"]);
+    const second = await send([deleted, v2, v1, deleted]);
+    expect(second.results.map((result) => result.status)).toEqual([
+      "applied",
+      "stale",
+      "stale",
+      "stale",
+    ]);
+    expect(
+      (await apiError(standby.request("GET", "/api/domains/dup-domain/groups/g"))).status,
+    ).toBe(404);
+  });
+});
+
+describe("a poison change (R10)", () => {
+  it("goes to the dead-letter queue with its reason and does not block other domains", async () => {
+    const queues = runtime.primary.queues;
+    const poison = {
+      pk: "DOMAIN#poisoned",
+      sk: "SERVICE#bad",
+      kind: "service",
+      id: "bad",
+      domain: "poisoned",
+      version: Date.now() * 1000,
+      origin: "local-primary",
+      updatedAt: Date.now(),
+      data: { protocol: "SFTP", ip: "10.0.0.1", port: 70000 },
+    };
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queues.queueUrl,
+        MessageBody: JSON.stringify({ item: poison }),
+        MessageGroupId: "poisoned",
+        MessageDeduplicationId: unique("poison"),
+      }),
+    );
+    const domain = unique("healthy");
+    await production.request("PUT", `/api/domains/${domain}`, {});
+
+    await waitFor(
+      async () => (await standby.request("GET", `/api/domains/${domain}`)) !== undefined,
+      20_000,
+    );
+    await waitFor(async () => (await status()).queue.deadLettered === 1, 20_000);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queues.dlqUrl,
+        MessageAttributeNames: ["All"],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    expect(Messages[0]?.MessageAttributes?.reason?.StringValue).toMatch(/invalid service: port/);
+    expect((await status()).sync.state).toBe("active");
+    const rejected = runtime.primary.bus
+      .events()
+      .find((event) => event.detail.Reason?.includes("rejected"));
+    expect(rejected?.detail.Success).toBe(false);
+  });
+});

@@ -1,0 +1,88 @@
+import { type ConfigItem, type ItemKey, LOCAL_PK } from "../../shared/model/items.ts";
+import {
+  type ConfigStore,
+  type Page,
+  type PageRequest,
+  WriteConflict,
+} from "../../shared/ports.ts";
+
+/**
+ * The ConfigStore contract in memory, for property tests of the sync rules that run
+ * thousands of histories (the DynamoDB adapter is tested against DynamoDB Local).
+ */
+export class MemoryStore implements ConfigStore {
+  readonly items = new Map<string, ConfigItem>();
+  private readonly local = new Map<string, unknown>();
+
+  private static id(key: ItemKey) {
+    return `${key.pk}\u0000${key.sk}`;
+  }
+
+  async get(key: ItemKey) {
+    return this.items.get(MemoryStore.id(key));
+  }
+
+  async list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>> {
+    const all = [...this.items.values()]
+      .filter((item) => item.pk === pk && item.sk.startsWith(skPrefix) && !item.deleted)
+      .sort((a, b) => a.sk.localeCompare(b.sk));
+    const start = page.cursor ? Number(page.cursor) : 0;
+    const items = all.slice(start, start + page.limit);
+    return start + page.limit < all.length
+      ? { items, cursor: String(start + page.limit) }
+      : { items };
+  }
+
+  async listDomains(page: PageRequest) {
+    const domains = [...this.items.values()].filter(
+      (item) => item.kind === "domain" && !item.deleted,
+    );
+    return { items: domains.slice(0, page.limit) };
+  }
+
+  async write(
+    item: ConfigItem,
+    condition: { expectedVersion: number | undefined; requireLive?: ItemKey },
+  ) {
+    const current = this.items.get(MemoryStore.id(item));
+    if (current?.version !== condition.expectedVersion) throw new WriteConflict();
+    if (condition.requireLive) {
+      const parent = this.items.get(MemoryStore.id(condition.requireLive));
+      if (!parent || parent.deleted) throw new WriteConflict();
+    }
+    this.items.set(MemoryStore.id(item), item);
+  }
+
+  async apply(item: ConfigItem) {
+    const current = this.items.get(MemoryStore.id(item));
+    if (current && current.version >= item.version) return false;
+    this.items.set(MemoryStore.id(item), item);
+    return true;
+  }
+
+  async getLocal<T>(name: string) {
+    return this.local.get(`${LOCAL_PK}/${name}`) as T | undefined;
+  }
+
+  async putLocal<T>(name: string, value: T) {
+    this.local.set(`${LOCAL_PK}/${name}`, value);
+  }
+
+  async listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]> {
+    return [...this.local.entries()]
+      .filter(([key]) => key.startsWith(`${LOCAL_PK}/${prefix}`) && key >= `${LOCAL_PK}/${from}`)
+      .sort(([a], [b]) => b.localeCompare(a))
+      .slice(0, limit)
+      .map(([, value]) => value as T);
+  }
+
+  /** The live replicated items, without sync metadata that legitimately differs. */
+  snapshot(): Record<string, unknown> {
+    return Object.fromEntries(
+      [...this.items.entries()]
+        .filter(([, item]) => !item.deleted)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, item]) => [key, item.data]),
+    );
+  }
+}

@@ -2,13 +2,16 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
+import { DynamoBulkStore } from "../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../shared/adapters/dynamo-config-store.ts";
 import { EventBridgePublisher } from "../shared/adapters/eventbridge-publisher.ts";
 import { LambdaForwardSwitch } from "../shared/adapters/lambda-forward-switch.ts";
 import { SecretsManagerSecretStore } from "../shared/adapters/secrets-manager-secret-store.ts";
 import { SqsChangeQueue } from "../shared/adapters/sqs-change-queue.ts";
+import { StepFunctionsRunner } from "../shared/adapters/step-functions-runner.ts";
 import { readEnv } from "./env.ts";
 import { serverServices } from "./server.ts";
 
@@ -32,11 +35,15 @@ export function cloudServices() {
     DLQ_URL: z.url(),
     EVENT_BUS_NAME: z.string().min(1),
     FORWARD_FUNCTION_NAME: z.string().min(1),
+    /** The full-sync state machine; only the admin API (which starts it) gets it. */
+    STATE_MACHINE_ARN: z.string().min(1).optional(),
   });
   const secretsClient = new SecretsManagerClient({});
+  const dynamoClient = new DynamoDBClient({});
   const services = serverServices({
     serverId: env.SERVER_ID,
-    store: new DynamoConfigStore(new DynamoDBClient({}), env.TABLE_NAME),
+    store: new DynamoConfigStore(dynamoClient, env.TABLE_NAME),
+    bulk: new DynamoBulkStore(dynamoClient, env.TABLE_NAME),
     secrets: new SecretsManagerSecretStore(secretsClient, env.SECRET_PREFIX),
     queue: new SqsChangeQueue(new SQSClient({}), {
       queueUrl: env.QUEUE_URL,
@@ -51,5 +58,8 @@ export function cloudServices() {
     ),
     events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
   });
-  return { env, secretsClient, ...services };
+  const fullSyncRunner = env.STATE_MACHINE_ARN
+    ? new StepFunctionsRunner(new SFNClient({}), env.STATE_MACHINE_ARN)
+    : undefined;
+  return { env, secretsClient, ...services, ...(fullSyncRunner ? { fullSyncRunner } : {}) };
 }

@@ -4,6 +4,7 @@ import { ConfigService } from "../shared/config/service.ts";
 import type { FailoverSettings } from "../shared/model/schemas.ts";
 import { HybridClock } from "../shared/model/version.ts";
 import type {
+  BulkStore,
   ChangeQueue,
   ConfigStore,
   Credentials,
@@ -16,6 +17,8 @@ import { SyncStatusStore } from "../shared/sync/status.ts";
 /** The adapters one server runs on: AWS services in the cloud, the emulators locally. */
 export interface ServerPorts {
   readonly store: ConfigStore;
+  /** Scan segments and batch writes for the full sync (R12). */
+  readonly bulk: BulkStore;
   readonly secrets: SecretStore;
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;

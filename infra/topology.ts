@@ -44,6 +44,35 @@ export const topology = {
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
     retry: { attempts: 3, baseDelayMs: 200 },
   },
+  /**
+   * DynamoDB stream (SERVER / TRIGGER#… keys only) → trigger-rules → one EventBridge rule per
+   * enabled trigger (R17). The stream's second consumer after capture: DynamoDB allows two per shard.
+   */
+  triggerRules: {
+    entry: "functions/trigger-rules/handler.ts",
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    stream: {
+      batchSize: 100,
+      /** Off: the handler reports the first failed record itself (ReportBatchItemFailures). */
+      bisectBatchOnFunctionError: false,
+      maximumRetryAttempts: 10,
+      maximumRecordAgeSeconds: 24 * 3600,
+      reportBatchItemFailures: true,
+      startingPosition: "TRIM_HORIZON",
+    },
+    /** `{"reconcile": true}` on a schedule: every rule made to match the triggers again. */
+    reconcileEveryHours: 1,
+  },
+  /** A trigger's EventBridge rule → trigger-actions (async invoke) → Send Email / HTTP request. */
+  triggerActions: {
+    entry: "functions/trigger-actions/handler.ts",
+    /** Worst case: 11 attempts × 30 s of an HTTP action, plus backoff. */
+    timeoutSeconds: 600,
+    memoryMb: 256,
+    /** Lambda's async retries of a failed invocation (its default), then the on-failure queue. */
+    asyncRetryAttempts: 2,
+  },
 } as const;
 
 export type Topology = typeof topology;

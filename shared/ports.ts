@@ -107,3 +107,38 @@ export interface PeerClient {
   hello(): Promise<PeerHello>;
   sendChanges(origin: string, changes: unknown[]): Promise<PeerResult[]>;
 }
+
+/** One stored record as a full-table scan sees it: config items, tombstones and local state alike. */
+export type StoredRecord = ItemKey & Record<string, unknown>;
+
+/**
+ * The bulk side of the store, for the full sync (R12): parallel scan segments and unconditional
+ * batch writes. A full sync copies production verbatim, so it bypasses the version rule here.
+ */
+export interface BulkStore {
+  /** One page of scan segment `segment` of `totalSegments`; every record, tombstones included. */
+  scan(segment: number, totalSegments: number, page: PageRequest): Promise<Page<StoredRecord>>;
+  /** Writes the items as they are (versions included), overwriting what is stored. */
+  putAll(items: ConfigItem[]): Promise<void>;
+  /** Removes the records for good (no tombstones). */
+  deleteAll(keys: ItemKey[]): Promise<void>;
+  /**
+   * Writes a local (R3) value only while the stored one is at revision `expectedRev` (absent:
+   * no value yet); false when another writer got there first. The value carries its `rev`.
+   */
+  putLocalIf<T extends { readonly rev: number }>(
+    name: string,
+    value: T,
+    expectedRev: number | undefined,
+  ): Promise<boolean>;
+}
+
+/** Starts full-sync executions (Step Functions in the cloud, the local interpreter locally). */
+export interface FullSyncRunner {
+  start(syncId: string): Promise<void>;
+}
+
+/** A failover that also answers the full sync's routes (`/api/sync/full/...`). */
+export interface FullSyncPeer extends PeerClient {
+  call(method: string, path: string, body?: unknown): Promise<unknown>;
+}

@@ -7,7 +7,9 @@ import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { AppError, invalid } from "../../shared/errors.ts";
 import { name, username } from "../../shared/model/schemas.ts";
-import type { Credentials } from "../../shared/ports.ts";
+import type { BulkStore, Credentials, FullSyncRunner } from "../../shared/ports.ts";
+import * as fullSync from "../../shared/sync/full/api.ts";
+import * as fullReceive from "../../shared/sync/full/receive.ts";
 import type { SyncOperationsDeps } from "../../shared/sync/operations.ts";
 import * as sync from "../../shared/sync/operations.ts";
 import {
@@ -26,6 +28,9 @@ export interface AdminApiDeps extends SyncOperationsDeps {
   /** Shown by /health. */
   readonly region: string;
   readonly logger: Logger;
+  /** Full sync (R12): bulk reads/writes, and what starts the state machine (absent: 501). */
+  readonly bulk: BulkStore;
+  readonly fullSyncRunner?: FullSyncRunner;
 }
 
 type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
@@ -134,10 +139,29 @@ export function createAdminApi(deps: AdminApiDeps) {
     route("POST", "/api/failover/test", async () => json(200, await sync.testConnection(deps))),
     route("GET", "/api/failover/status", async () => json(200, await sync.failoverStatus(deps))),
     route("POST", "/api/failover/resume", async () => json(200, await sync.resumeSync(deps))),
+    route("POST", "/api/failover/synchronize", async () =>
+      json(202, await fullSync.requestFullSync(deps)),
+    ),
+    route("GET", "/api/failover/syncs/{syncId}", async (event) =>
+      json(200, await fullSync.fullSyncView(deps, pathParam(event, "syncId"))),
+    ),
     // The receiving side, called by the production server (R7, R8, R18).
     route("GET", "/api/sync/hello", async () => json(200, await sync.hello(deps))),
     route("POST", "/api/sync/events", async (event) =>
       json(200, await sync.receiveChanges(deps, jsonBody(event))),
+    ),
+    // The receiving side of a full sync (R12), same credentials and R18 guard.
+    route("POST", "/api/sync/full/wipe", async (event) =>
+      json(200, await fullReceive.wipePage(deps, jsonBody(event))),
+    ),
+    route("POST", "/api/sync/full/items", async (event) =>
+      json(200, await fullReceive.putItems(deps, jsonBody(event))),
+    ),
+    route("POST", "/api/sync/full/digest", async (event) =>
+      json(200, await fullReceive.digestPage(deps, jsonBody(event))),
+    ),
+    route("POST", "/api/sync/full/start", async (event) =>
+      json(200, await fullReceive.startPage(deps, jsonBody(event))),
     ),
   ];
 

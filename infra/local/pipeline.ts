@@ -77,13 +77,23 @@ export interface PipelineOptions {
     readonly region: string;
     readonly credentials: { accessKeyId: string; secretAccessKey: string };
   };
+  /** Sees every SDK client the pipeline creates (benchmarks count requests). */
+  readonly instrument?: (client: DynamoDBStreamsClient) => void;
+}
+
+/** What the pipeline did, for benchmarks: Lambda invocations are billed per call. */
+export interface PipelineStats {
+  captureInvocations: number;
+  forwardInvocations: number;
 }
 
 /**
  * What AWS runs between the table and the failover for one region: the stream → capture
  * event source and the queue → forward event source, with the topology's settings.
  */
-export async function startPipeline(options: PipelineOptions): Promise<{ stop(): Promise<void> }> {
+export async function startPipeline(
+  options: PipelineOptions,
+): Promise<{ stats: PipelineStats; stop(): Promise<void> }> {
   const { services, logger } = options;
   const { Table } = await options.dynamo.send(
     new DescribeTableCommand({ TableName: options.tableName }),
@@ -93,12 +103,20 @@ export async function startPipeline(options: PipelineOptions): Promise<{ stop():
   const capture = createCaptureHandler({ ...services, logger });
   const forward = createForwardHandler({ ...services, retry: topology.forward.retry, logger });
   const { stream } = topology.capture;
+  const stats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+  const streams = new DynamoDBStreamsClient({
+    ...options.awsConfig,
+    endpoint: options.dynamoEndpoint,
+  });
+  options.instrument?.(streams);
 
   const streamSource: StreamSource = await startStreamSource({
-    client: new DynamoDBStreamsClient({ ...options.awsConfig, endpoint: options.dynamoEndpoint }),
+    client: streams,
     streamArn: Table.LatestStreamArn,
-    handler: (event) =>
-      capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000)),
+    handler: (event) => {
+      stats.captureInvocations += 1;
+      return capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000));
+    },
     batchSize: stream.batchSize,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
@@ -121,8 +139,10 @@ export async function startPipeline(options: PipelineOptions): Promise<{ stop():
   const sqsSource = await startSqsSource({
     client: options.sqs,
     queueUrl: options.queues.queueUrl,
-    handler: (event) =>
-      forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000)),
+    handler: (event) => {
+      stats.forwardInvocations += 1;
+      return forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000));
+    },
     batchSize: topology.forward.source.batchSize,
     // One poller: the SQS emulator does not lock FIFO message groups, so parallel pollers could
     // take one domain's changes out of order (the version rule would still converge).
@@ -134,6 +154,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{ stop():
   const { state } = await services.status.state();
   if (state === "suspended") await sqsSource.pause();
   return {
+    stats,
     async stop() {
       await Promise.all([streamSource.stop(), sqsSource.stop()]);
     },

@@ -10,23 +10,29 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createAdminApi } from "../../functions/admin-api/app.ts";
+import { createFullSyncHandler } from "../../functions/full-sync/app.ts";
+import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { type ServerServices, serverServices } from "../../functions/server.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
 import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
 import type { Credentials } from "../../shared/ports.ts";
+import { recoverInterruptedRun } from "../../shared/sync/full/api.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
-import { createQueues, LocalForwardSwitch, startPipeline } from "./pipeline.ts";
+import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
 import { freePort } from "./ports.ts";
 import { withRegionControl } from "./region-control.ts";
 import { seedSampleConfiguration } from "./seed.ts";
 import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
 import { startSqsServer } from "./sqs-server.ts";
+import { LocalStateMachine } from "./step-functions.ts";
 import { type LocalTriggers, startLocalTriggers, withLocalRoutes } from "./triggers.ts";
 
 // The SDK warns that its 2027 releases need Node 22; the versions pinned here support Node 20.
@@ -47,6 +53,8 @@ export interface LocalOptions {
   /** The admin password of both regions; generated when absent. */
   readonly adminPassword?: string;
   readonly logLevel?: LogLevel;
+  /** Sees every AWS SDK client the runtime creates (benchmarks count billable requests). */
+  readonly instrument?: (client: DynamoDBClient | SQSClient | DynamoDBStreamsClient) => void;
   /** The local mailbox's SMTP port (MFT_SMTP_PORT); a free one when absent or 0. */
   readonly smtpPort?: number;
 }
@@ -62,10 +70,14 @@ export interface LocalRegion {
   readonly bus: LocalEventBus;
   /** Takes the region's admin API off the network and back (a failover outage on one machine). */
   setOnline(online: boolean): Promise<void>;
+  /** Invocations of the region's capture and forward functions so far. */
+  pipelineStats(): PipelineStats;
   /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
   startPipeline(): Promise<void>;
   /** The trigger rules on this region's bus and the runs they recorded (R17). */
   readonly triggers: LocalTriggers;
+  /** The full-sync state machine of this region (R12), run in this process. */
+  readonly fullSync: LocalStateMachine;
 }
 
 export interface LocalRuntime {
@@ -104,6 +116,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     stack.push(mail.stop);
     const dynamoClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
     const sqsClient = new SQSClient({ ...LOCAL_AWS, endpoint: sqs.endpoint });
+    options.instrument?.(dynamoClient);
+    options.instrument?.(sqsClient);
     const regions = new Map<string, LocalRegion>();
     const secretsDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mft-failover-")));
     if (!options.dataDir) stack.push(() => rm(secretsDir, { recursive: true, force: true }));
@@ -125,6 +139,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       const forwarding = new LocalForwardSwitch();
       const services = serverServices({
         store: new DynamoConfigStore(dynamoClient, tableName),
+        bulk: new DynamoBulkStore(dynamoClient, tableName),
         secrets: new FileSecretStore(join(secretsDir, name)),
         serverId: `local-${name}`,
         queue: new SqsChangeQueue(sqsClient, queues),
@@ -137,6 +152,23 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         mailer: mail.mailer,
         logger,
       });
+      // Step Functions: the deployed definition, each Task bound to the full-sync Lambda's handler.
+      const definition = fullSyncDefinition(
+        `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:mft-${name}-full-sync`,
+      );
+      const fullSync = new LocalStateMachine({
+        definition,
+        taskStates: taskStateNames(definition),
+        handler: createFullSyncHandler({ ...services, logger }),
+        functionName: `${name}-full-sync`,
+        timeoutMs: 300_000,
+        onExecutionError: (syncId, error) => {
+          // A run that failed went through RecordFailure to FullSyncFailed: already recorded.
+          if ((error as { cause?: { name?: string } }).cause?.name === "FullSyncFailed") return;
+          logger.error("full sync execution failed", { syncId, error: String(error) });
+        },
+      });
+      await recoverInterruptedRun(services);
       const api: HttpApi = await serveHttpApi({
         port,
         functionName: `${name}-admin-api`,
@@ -145,6 +177,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           withLocalRoutes(
             createAdminApi({
               ...services,
+              fullSyncRunner: fullSync,
               adminCredentials: async () => admin,
               region: `local-${name}`,
               logger,
@@ -159,7 +192,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           },
         ),
       });
-      stack.push(api.stop);
+      stack.push(api.stop, () => fullSync.stop());
+      let pipelineStats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
       const startPipelineOf = async () => {
         const pipeline = await startPipeline({
           services,
@@ -171,11 +205,13 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           forwarding,
           logger,
           awsConfig: LOCAL_AWS,
+          ...(options.instrument ? { instrument: options.instrument } : {}),
           ...(options.dataDir
             ? { checkpointFile: join(options.dataDir, `${name}-stream.json`) }
             : {}),
         });
         stack.push(pipeline.stop);
+        pipelineStats = pipeline.stats;
       };
       return [
         {
@@ -187,7 +223,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           services,
           bus,
           triggers,
+          fullSync,
           setOnline: api.setOnline,
+          pipelineStats: () => pipelineStats,
           startPipeline: startPipelineOf,
         },
         created,

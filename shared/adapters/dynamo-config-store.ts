@@ -181,13 +181,13 @@ export class DynamoConfigStore implements ConfigStore {
 }
 
 /** Live domains carry the sparse index keys; tombstones drop out of the listing. */
-function toRecord(item: ConfigItem): Record<string, unknown> {
+export function toRecord(item: ConfigItem): Record<string, unknown> {
   return item.kind === "domain" && !item.deleted
     ? { ...item, gsi1pk: DOMAINS, gsi1sk: item.id }
     : { ...item };
 }
 
-function fromRecord(record: Record<string, unknown>): ConfigItem {
+export function fromRecord(record: Record<string, unknown>): ConfigItem {
   const { gsi1pk: _pk, gsi1sk: _sk, ...item } = record;
   return item as unknown as ConfigItem;
 }

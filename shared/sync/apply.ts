@@ -60,7 +60,7 @@ export interface ApplyResult {
 }
 
 /** Why an item cannot be stored here, or undefined when it is well-formed. */
-function problem(item: ConfigItem): string | undefined {
+export function problem(item: ConfigItem): string | undefined {
   if (!isReplicated(item)) return "not a replicated item";
   const type = typeOf[item.kind];
   const expected = type.key({

@@ -12,6 +12,7 @@ import type {
   PeerHello,
 } from "../ports.ts";
 import { type ApplyResult, applyChange, changeSchema } from "./apply.ts";
+import { lastFullSync } from "./full/api.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
 import { LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 
@@ -62,10 +63,21 @@ export async function receiveChanges(
   const parsed = envelope.safeParse(body);
   if (!parsed.success) throw fromZodError(parsed.error);
   await refuseIfSyncingOut(deps, parsed.data.origin);
-  const results: ApplyResult[] = [];
-  // In order: the changes of one domain arrive in commit order (R8).
-  for (const change of parsed.data.changes)
-    results.push(await applyChange(deps.store, deps.clock, change));
+  const { changes } = parsed.data;
+  const results: ApplyResult[] = new Array(changes.length);
+  // One domain's changes in commit order (R8); different domains side by side.
+  const byDomain = new Map<string, number[]>();
+  changes.forEach((change, index) => {
+    byDomain.set(change.item.pk, [...(byDomain.get(change.item.pk) ?? []), index]);
+  });
+  await Promise.all(
+    [...byDomain.values()].map(async (indexes) => {
+      for (const index of indexes) {
+        const change = changes[index];
+        if (change) results[index] = await applyChange(deps.store, deps.clock, change);
+      }
+    }),
+  );
   return { results };
 }
 
@@ -122,11 +134,12 @@ export async function checkNoLoop(
 
 /** R20: module and sync state, queue depths, lag percentiles over the recent window, last event. */
 export async function failoverStatus(deps: SyncOperationsDeps) {
-  const [settings, state, depths, batches] = await Promise.all([
+  const [settings, state, depths, batches, lastFull] = await Promise.all([
     deps.failover.get(),
     deps.status.state(),
     deps.queue.depths(),
     deps.status.recentBatches(),
+    lastFullSync(deps.store),
   ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   return {
@@ -140,6 +153,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
       p99Ms: percentile(lags, 99) ?? null,
     },
     lastEvent: batches[0]?.event ?? null,
+    lastFullSync: lastFull,
   };
 }
 

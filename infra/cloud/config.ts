@@ -1,0 +1,136 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const region = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as us-east-1");
+
+/**
+ * The one typed configuration of the cloud deployment. Both regions deploy the same stack;
+ * which one is production is a runtime setting (SPEC R19), so "primary" and "failover" here
+ * only name the two regions and the way the README wires them together.
+ */
+export const cloudConfigSchema = z
+  .object({
+    /** Where production runs at first, e.g. `us-east-1`. */
+    primaryRegion: region,
+    /** Where the failover runs at first, e.g. `us-west-2`. */
+    failoverRegion: region,
+    /** Who the R22 alarms email (an SNS email subscription, confirmed by a click). */
+    alarmEmail: z.email("must be an email address for the alarm notifications"),
+    /** The AWS account for both stacks. Default: the CLI's current account (CDK_DEFAULT_ACCOUNT). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
+      .optional(),
+    /** Stack names are `${stackPrefix}-${region}`. */
+    stackPrefix: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9-]{0,29}$/,
+        "must be 1-30 letters, digits or '-', starting with a letter",
+      )
+      .default("MftFailover"),
+    /** Secrets Manager name prefix of the failover password (`${secretPrefix}failover-password`). */
+    secretPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]+\/$/, "must be a Secrets Manager name prefix ending with '/'")
+      .default("mft-failover/"),
+    /** CloudWatch Logs retention of every log group, in days (Control Tower wants ≥ 365). */
+    logRetentionDays: z.coerce
+      .number()
+      .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {
+        message: `must be one of ${RETENTION_DAYS.join(", ")}`,
+      })
+      .default(365),
+    /**
+     * Trigger emails (R17) go through SES from this address, an identity (the address or its
+     * domain) verified in both regions. Without it they go to an SNS topic the stack creates,
+     * whose email subscriptions deliver them.
+     */
+    mailFrom: z.email("must be the email address of a verified SES identity").optional(),
+    /** The SES configuration set to send trigger emails with (only with mailFrom). */
+    sesConfigurationSet: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be an SES configuration set name")
+      .optional(),
+  })
+  .strict()
+  .refine((config) => config.primaryRegion !== config.failoverRegion, {
+    path: ["failoverRegion"],
+    message: "must differ from primaryRegion: the failover lives in another region",
+  })
+  .refine((config) => config.sesConfigurationSet === undefined || config.mailFrom !== undefined, {
+    path: ["sesConfigurationSet"],
+    message: "needs mailFrom: a configuration set applies to email sent through SES",
+  });
+
+export type CloudConfig = z.infer<typeof cloudConfigSchema>;
+
+/** The context keys read from `-c key=value` (or cdk.json), overriding the `-c config=file.json` file. */
+export const CONTEXT_KEYS = [
+  "primaryRegion",
+  "failoverRegion",
+  "alarmEmail",
+  "account",
+  "stackPrefix",
+  "secretPrefix",
+  "logRetentionDays",
+  "mailFrom",
+  "sesConfigurationSet",
+] as const;
+
+export class CloudConfigError extends Error {
+  override readonly name = "CloudConfigError";
+}
+
+const HOW_TO =
+  "Set them with `-c primaryRegion=us-east-1 -c failoverRegion=us-west-2 -c alarmEmail=ops@example.com` " +
+  "or put them in a JSON file and pass `-c config=path/to/config.json`.";
+
+/**
+ * Reads the configuration from CDK context: the file named by `config` (if any), then each
+ * key given on its own. Throws a CloudConfigError that names every missing or invalid key.
+ */
+export function loadCloudConfig(
+  getContext: (key: string) => unknown,
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): CloudConfig {
+  const raw: Record<string, unknown> = {};
+  const file = getContext("config");
+  if (file !== undefined) {
+    if (typeof file !== "string" || file === "") {
+      throw new CloudConfigError("config: must be the path of a JSON file");
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFile(file));
+    } catch (error) {
+      throw new CloudConfigError(
+        `config: cannot read ${file} as JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new CloudConfigError(`config: ${file} must hold a JSON object`);
+    }
+    Object.assign(raw, parsed);
+  }
+  for (const key of CONTEXT_KEYS) {
+    const value = getContext(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  const result = cloudConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path.join(".") || "config";
+    const missing = issue.path.length === 1 && raw[String(issue.path[0])] === undefined;
+    return `  ${key}: ${missing ? "is required" : issue.message}`;
+  });
+  throw new CloudConfigError(`invalid cloud configuration:\n${problems.join("\n")}\n${HOW_TO}`);
+}

@@ -1,0 +1,193 @@
+import { Duration } from "aws-cdk-lib";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Stats,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+/** The namespace of the EMF metrics the handlers publish with Powertools Metrics. */
+export const METRICS_NAMESPACE = "MftFailover";
+
+export interface AlarmSpec {
+  readonly description: string;
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: ComparisonOperator;
+  readonly treatMissingData: TreatMissingData;
+  /** @default 1 */
+  readonly evaluationPeriods?: number;
+}
+
+export interface AlarmsProps {
+  /** Who is told: an email subscription (confirmed by a click in the first email). */
+  readonly email: string;
+  /** Encrypts the topic; its policy must let cloudwatch.amazonaws.com use it (StackKey does). */
+  readonly topicKey: IKey;
+  /** Dead-letter queues by alarm id: any message in one is an alarm (R9, R10). */
+  readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
+  /** The queue whose oldest message's age is watched (R20 lag; also grows while suspended). */
+  readonly queue: IQueue;
+  /** The function reading the table's stream (its IteratorAge). */
+  readonly streamConsumer: IFunction;
+  /**
+   * Alarm when the stream's oldest unprocessed record is older than this.
+   * @default Duration.minutes(1)
+   */
+  readonly maxIteratorAge?: Duration;
+  /**
+   * Alarm when the queue's oldest message is older than this.
+   * @default Duration.minutes(5)
+   */
+  readonly maxQueuedMessageAge?: Duration;
+}
+
+/**
+ * R22: CloudWatch alarms on the pipeline and the sync outcome, each with an SNS action for
+ * ALARM and OK, and `treatMissingData` chosen for what an absent datapoint means for it.
+ */
+export class Alarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+  private readonly maxIteratorAge: Duration;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = new Topic(this, "Topic", {
+      displayName: "mft-failover alarms",
+      masterKey: props.topicKey,
+      enforceSSL: true,
+    });
+    this.topic.addSubscription(new EmailSubscription(props.email));
+    const minute = Duration.minutes(1);
+
+    for (const [id, queue] of Object.entries(props.deadLetterQueues)) {
+      this.add(id, {
+        description:
+          "A dead-letter queue holds messages: changes that did not reach the failover (R9, R10). Inspect, then POST /api/failover/resume or run a full sync.",
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          statistic: Stats.MAXIMUM,
+          period: minute,
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // SQS stops publishing for an idle, empty queue: no data means nothing is held.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    this.maxIteratorAge = props.maxIteratorAge ?? Duration.minutes(1);
+    this.addIteratorAge(
+      "StreamIteratorAge",
+      props.streamConsumer,
+      "Capture is falling behind the table's stream: changes wait before they are queued (R7, R20).",
+    );
+
+    this.add("OldestQueuedMessage", {
+      description: "Changes wait in the queue: forward is failing, slow or suspended (R9, R20).",
+      metric: props.queue.metricApproximateAgeOfOldestMessage({
+        statistic: Stats.MAXIMUM,
+        period: minute,
+      }),
+      threshold: (props.maxQueuedMessageAge ?? Duration.minutes(5)).toSeconds(),
+      evaluationPeriods: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // An idle, empty queue publishes nothing: no data means nothing waits.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add("SyncFailures", {
+      description: "A Failover Synchronization event reported Success: false (R9, R16).",
+      metric: insights("SUM", "SyncFailures"),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // Published when a sync fails; nothing published means nothing failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add("Drift", {
+      description: "The failover differs from production (R21): see GET /api/failover/drift.",
+      metric: insights("MAX", "Drift"),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // Published only when a verification runs: keep the last verdict until the next one
+      // instead of flapping back to OK between two checks.
+      treatMissingData: TreatMissingData.IGNORE,
+    });
+  }
+
+  /**
+   * One more alarm with the same actions (ALARM and OK to the topic), e.g. the full-sync state
+   * machine's failed executions. `treatMissingData` is required: decide what no data means.
+   */
+  add(id: string, props: AlarmSpec): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: props.description,
+      metric: props.metric,
+      threshold: props.threshold,
+      comparisonOperator: props.comparisonOperator,
+      evaluationPeriods: props.evaluationPeriods ?? 1,
+      treatMissingData: props.treatMissingData,
+      actionsEnabled: true,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /**
+   * A function reading the table's stream falls behind: its oldest unprocessed record is older
+   * than `maxIteratorAge` for three minutes.
+   */
+  addIteratorAge(id: string, streamConsumer: IFunction, description: string): Alarm {
+    return this.add(id, {
+      description,
+      metric: streamConsumer.metric("IteratorAge", {
+        statistic: Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: this.maxIteratorAge.toMilliseconds(),
+      evaluationPeriods: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // Lambda reports IteratorAge only when it invokes the function: no data means no backlog.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** A function's invocations failed (Errors > 0 in five minutes). */
+  addErrors(id: string, fn: IFunction, description: string): Alarm {
+    return this.add(id, {
+      description,
+      metric: fn.metricErrors({ statistic: Stats.SUM, period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // Lambda publishes Errors only for invocations: no data means nothing ran, nothing failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
+
+/**
+ * A Metrics Insights query over the whole namespace, whatever the dimensions: Powertools adds
+ * a `service` dimension named after each handler, and the alarm must not depend on which
+ * handler (forward, full sync, verify, trigger-actions) publishes the metric.
+ */
+export function insights(aggregate: "SUM" | "MAX", metricName: string): MathExpression {
+  return new MathExpression({
+    expression: `SELECT ${aggregate}(${metricName}) FROM "${METRICS_NAMESPACE}"`,
+    usingMetrics: {},
+    period: Duration.minutes(5),
+    label: metricName,
+  });
+}

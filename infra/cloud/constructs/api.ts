@@ -1,0 +1,132 @@
+import { Duration } from "aws-cdk-lib";
+import {
+  HttpApi,
+  type HttpMethod,
+  type HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+import { acknowledge, GUARD, NAG } from "../compliance.ts";
+import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../routes.ts";
+import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
+
+/** The authorizer is not fed by a queue or stream, so it has no infra/topology.ts entry. */
+const AUTHORIZER = {
+  entry: "functions/authorizer/handler.ts",
+  timeoutSeconds: 5,
+  memoryMb: 256,
+} as const;
+
+export interface ApiProps {
+  /** The admin-api Lambda: every route is integrated with it. */
+  readonly handler: IFunction;
+  /** The admin credentials `{"username","password"}` the authorizer checks Basic auth against. */
+  readonly adminSecret: ISecret;
+  /** @default - MftFunction's defaults (also used for the access log group) */
+  readonly functionDefaults?: MftFunctionDefaults;
+  /**
+   * Steady-state requests per second for the whole stage.
+   * @default 100
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Burst of requests for the whole stage.
+   * @default 200
+   */
+  readonly throttleBurstLimit?: number;
+  /**
+   * How long API Gateway caches an authorizer answer per Authorization header value
+   * (0 turns the cache off). A changed admin password is refused at the latest after this.
+   * @default Duration.minutes(5)
+   */
+  readonly authorizerCacheTtl?: Duration;
+}
+
+/**
+ * The admin API of SPEC §8 on an API Gateway HTTP API: explicit routes, one Lambda integration,
+ * and a Lambda REQUEST authorizer that checks `Authorization: Basic` against the admin secret
+ * on every route but `GET /health`. Basic rather than IAM/SigV4 because the caller on
+ * `/api/sync` is the peer server, which only has a username and password (its failover
+ * settings, R5); the admin-api checks the same credentials again behind the authorizer.
+ */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly authorizerFunction: MftFunction;
+  /** `https://{api-id}.execute-api.{region}.amazonaws.com/` */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    this.authorizerFunction = new MftFunction(this, "Authorizer", {
+      ...props.functionDefaults,
+      ...AUTHORIZER,
+      description: "HTTP API authorizer: Basic credentials against the admin secret (SPEC §8)",
+    }).bindSecret("ADMIN_SECRET_ID", props.adminSecret);
+
+    const authorizer = new HttpLambdaAuthorizer("Basic", this.authorizerFunction, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ["$request.header.Authorization"],
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.minutes(5),
+    });
+    // One permission for the whole API instead of one per route (~37 route-scoped permissions).
+    const integration = new HttpLambdaIntegration("AdminApi", props.handler, {
+      scopePermissionToRoute: false,
+    });
+
+    this.httpApi = new HttpApi(this, "HttpApi", {
+      description: "mft-failover admin API (SPEC §8)",
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, "AccessLogs", {
+      retention: props.functionDefaults?.logRetention ?? RetentionDays.ONE_YEAR,
+      ...(props.functionDefaults?.logKey ? { encryptionKey: props.functionDefaults.logKey } : {}),
+    });
+    this.stage = this.httpApi.addStage("DefaultStage", {
+      stageName: "$default",
+      autoDeploy: true,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      throttle: {
+        rateLimit: props.throttleRateLimit ?? 100,
+        burstLimit: props.throttleBurstLimit ?? 200,
+      },
+    });
+    this.url = this.stage.url;
+    acknowledge(this.httpApi, `${GUARD}::lambda_function_public_access_prohibited_check`, {
+      reason:
+        "CT.LAMBDA.PR.2: API Gateway's invoke permissions do set SourceArn (this API's " +
+        "execute-api ARN, an Fn::Join the guard rule cannot evaluate offline), so they are not public.",
+    });
+
+    for (const key of PUBLIC_ROUTES) {
+      const { method, path } = parseRouteKey(key);
+      const [route] = this.httpApi.addRoutes({
+        path,
+        methods: [method as HttpMethod],
+        integration,
+      });
+      if (route) {
+        acknowledge(route, `${NAG}::AwsSolutions-APIG4`, {
+          reason:
+            "GET /health is public by contract (SPEC §8): a load balancer or uptime check calls it without credentials; it returns only the region.",
+        });
+        acknowledge(route, `${GUARD}::api_gw_v2_authorization_type_configured_check`, {
+          reason:
+            "CT.APIGATEWAY.PR.5: GET /health is public by contract (SPEC §8); every other route has the CUSTOM authorizer (asserted in test/infra).",
+        });
+      }
+    }
+    for (const key of ADMIN_ROUTES) {
+      const { method, path } = parseRouteKey(key);
+      this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration, authorizer });
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import { topology } from "../topology.ts";
+import { acknowledge, NAG } from "./compliance.ts";
+import { Alarms } from "./constructs/alarms.ts";
+import { Api } from "./constructs/api.ts";
+import { Events } from "./constructs/events.ts";
+import { MftFunction, type MftFunctionDefaults } from "./constructs/mft-function.ts";
+import { FAILOVER_PASSWORD_SECRET, Pipeline } from "./constructs/pipeline.ts";
+import { StackKey } from "./constructs/stack-key.ts";
+import { Store } from "./constructs/store.ts";
+import { Triggers } from "./constructs/triggers.ts";
+
+export interface MftFailoverStackProps extends StackProps {
+  /** Who the alarms email. */
+  readonly alarmEmail: string;
+  /**
+   * Secrets Manager name prefix of the failover password (`${secretPrefix}failover-password`).
+   * @default "mft-failover/"
+   */
+  readonly secretPrefix?: string;
+  /**
+   * Trigger emails (R17) through SES from this verified identity.
+   * @default - through an SNS topic the stack creates (output MailTopicArn)
+   */
+  readonly mailFrom?: string;
+  /** @default - none (only with mailFrom) */
+  readonly sesConfigurationSet?: string;
+  /** @default - MftFunction's defaults, with the stack's KMS key for the log groups */
+  readonly functionDefaults?: Omit<MftFunctionDefaults, "logKey">;
+}
+
+/**
+ * One server of the pair: every region deploys this same stack, and whether it acts as
+ * production or failover is a setting (its failover settings), because roles swap on failback
+ * (R19). The server id is the region name.
+ *
+ * The full-sync state machine (issue 4) joins as one more construct taking its ASL definition:
+ * `new FullSync(this, "FullSync", { definition, ... })`, then
+ * `this.adminApi.bindEnv("STATE_MACHINE_ARN", sm.stateMachineArn, (g) => sm.grantStartExecution(g))`
+ * and an alarm on its failed executions via `this.alarms`.
+ */
+export class MftFailoverStack extends Stack {
+  readonly key: StackKey;
+  readonly store: Store;
+  readonly events: Events;
+  readonly pipeline: Pipeline;
+  readonly adminApi: MftFunction;
+  readonly adminSecret: Secret;
+  readonly api: Api;
+  readonly alarms: Alarms;
+  readonly triggers: Triggers;
+  readonly functionDefaults: MftFunctionDefaults;
+
+  constructor(scope: Construct, id: string, props: MftFailoverStackProps) {
+    super(scope, id, props);
+    const serverId = this.region;
+    const secretPrefix = props.secretPrefix ?? "mft-failover/";
+
+    this.key = new StackKey(this, "Key");
+    this.functionDefaults = { ...props.functionDefaults, logKey: this.key.key };
+    this.store = new Store(this, "Store");
+    this.events = new Events(this, "Events");
+    this.pipeline = new Pipeline(this, "Pipeline", {
+      table: this.store.table,
+      eventBus: this.events.bus,
+      secretPrefix,
+      serverId,
+      functionDefaults: this.functionDefaults,
+    });
+
+    this.adminSecret = new Secret(this, "AdminSecret", {
+      description: `mft-failover admin credentials of ${serverId} (Basic auth on the admin API)`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: "admin" }),
+        generateStringKey: "password",
+        passwordLength: 32,
+        // Letters and digits only: the password goes into shells, URLs and the peer's settings.
+        excludePunctuation: true,
+      },
+    });
+    acknowledge(this.adminSecret, `${NAG}::AwsSolutions-SMG4`, {
+      reason:
+        "Not rotated automatically: the peer server stores this password in its failover settings " +
+        "(R5), so a rotation must update the peer in the same step; it is an operator procedure " +
+        "(README: Deploy to AWS), not a rotation Lambda.",
+    });
+
+    this.adminApi = this.pipeline
+      .bindAddresses(
+        new MftFunction(this, "AdminApi", {
+          ...this.functionDefaults,
+          ...topology.adminApi,
+          description: "The admin API of SPEC §8 and the receiving side /api/sync",
+        }),
+      )
+      .bindTable(this.store.table, "readWrite")
+      .bindSecret("ADMIN_SECRET_ID", this.adminSecret)
+      .bindSecretPrefix(secretPrefix, [FAILOVER_PASSWORD_SECRET], "readWrite")
+      .bindEventBus(this.events.bus);
+    // Resume (R9) and the status (R20): forward's mapping, queue depths, DLQ redrive.
+    this.pipeline.grantResume(this.adminApi);
+
+    this.api = new Api(this, "Api", {
+      handler: this.adminApi,
+      adminSecret: this.adminSecret,
+      functionDefaults: this.functionDefaults,
+    });
+
+    this.alarms = new Alarms(this, "Alarms", {
+      email: props.alarmEmail,
+      topicKey: this.key.key,
+      deadLetterQueues: {
+        ForwardDeadLetters: this.pipeline.deadLetterQueue,
+        CaptureFailures: this.pipeline.captureFailures,
+      },
+      queue: this.pipeline.queue,
+      streamConsumer: this.pipeline.capture,
+    });
+
+    this.triggers = new Triggers(this, "Triggers", {
+      table: this.store.table,
+      eventBus: this.events.bus,
+      topicKey: this.key.key,
+      serverId,
+      ...(props.mailFrom ? { mailFrom: props.mailFrom } : {}),
+      ...(props.sesConfigurationSet ? { sesConfigurationSet: props.sesConfigurationSet } : {}),
+      functionDefaults: this.functionDefaults,
+    });
+    this.triggers.addAlarms(this.alarms);
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output("ApiUrl", this.api.url, "This server's admin API; the peer's failover host is its host");
+    output(
+      "AdminSecretArn",
+      this.adminSecret.secretArn,
+      "Admin credentials: JSON {username, password}",
+    );
+    output("ServerId", serverId, "This server's id (SERVER_ID): the region name");
+    output("TableName", this.store.table.tableName, "The configuration table");
+    output("EventBusName", this.events.bus.eventBusName, "Failover Synchronization events (R16)");
+    output("AlarmTopicArn", this.alarms.topic.topicArn, "Where the R22 alarms go");
+    output(
+      "TriggerRulesFunctionName",
+      this.triggers.rules.functionName,
+      'Invoke with {"reconcile": true} once after deploy: every trigger rule made to match the triggers',
+    );
+    if (this.triggers.mailTopic) {
+      output(
+        "MailTopicArn",
+        this.triggers.mailTopic.topicArn,
+        'Trigger emails: subscribe each address with the filter policy {"to": ["<address>"]}',
+      );
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import type { Context } from "aws-lambda";
+import type { StateMachine as StateMachineType } from "aws-local-stepfunctions";
+import type { FullSyncRunner } from "../../shared/ports.ts";
+import { lambdaContext } from "./lambda-context.ts";
+
+// aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 needs it before import.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function") {
+  Object.defineProperty(Promise, "withResolvers", {
+    configurable: true,
+    writable: true,
+    value<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+const { StateMachine } = await import("aws-local-stepfunctions");
+
+type Json = Parameters<StateMachineType["run"]>[0];
+type Definition = ConstructorParameters<typeof StateMachineType>[0];
+
+export interface LocalStateMachineOptions {
+  /** The same definition object the CDK stack deploys. */
+  readonly definition: object;
+  /** The Task states' names; each runs `handler`, as the Lambda named in its Resource would. */
+  readonly taskStates: string[];
+  /** The Lambda handler behind the Tasks. */
+  readonly handler: (event: never, context: Context) => Promise<unknown>;
+  readonly functionName: string;
+  readonly timeoutMs: number;
+  readonly onExecutionError?: (syncId: string, error: unknown) => void;
+}
+
+/**
+ * Local mode's Step Functions: runs the full-sync definition in this process with
+ * aws-local-stepfunctions, each Task bound to the handler code the Lambda runs.
+ */
+export class LocalStateMachine implements FullSyncRunner {
+  private readonly machine: StateMachineType;
+  private readonly running = new Map<string, { abort(): void; done: Promise<unknown> }>();
+
+  constructor(private readonly options: LocalStateMachineOptions) {
+    this.machine = new StateMachine(structuredClone(options.definition) as Definition, {
+      // Validated like Step Functions validates it; the Resource ARNs are placeholders locally.
+      validationOptions: { checkArn: false },
+    });
+  }
+
+  async start(syncId: string): Promise<void> {
+    const invoke = async (input: Json) =>
+      (await this.options.handler(
+        structuredClone(input) as never,
+        lambdaContext(this.options.functionName, this.options.timeoutMs),
+      )) as Json;
+    const execution = this.machine.run(
+      { syncId },
+      {
+        overrides: {
+          taskResourceLocalHandlers: Object.fromEntries(
+            this.options.taskStates.map((name) => [name, invoke]),
+          ),
+        },
+        noThrowOnAbort: true,
+        context: { Execution: { Name: syncId, StartTime: new Date().toISOString() } },
+      },
+    );
+    const done = execution.result.then(
+      () => undefined,
+      // A failed run recorded its failure in RecordFailure; anything else is logged.
+      (error: unknown) => this.options.onExecutionError?.(syncId, error),
+    );
+    this.running.set(syncId, { abort: execution.abort, done });
+    void done.finally(() => this.running.delete(syncId));
+  }
+
+  /** Waits for a run (tests and the benchmark); resolves at once when it is not running. */
+  async wait(syncId: string): Promise<void> {
+    await this.running.get(syncId)?.done;
+  }
+
+  /** Aborts what is running (the process is stopping; a new run repairs what it left). */
+  async stop(): Promise<void> {
+    const runs = [...this.running.values()];
+    for (const run of runs) run.abort();
+    await Promise.all(runs.map((run) => run.done));
+  }
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import type { FailoverSettingsService } from "../../config/failover-settings.ts";
+import { AppError, conflict, invalid, notFound } from "../../errors.ts";
+import type { BulkStore, ConfigStore, FullSyncRunner } from "../../ports.ts";
+import { peerName } from "../forward.ts";
+import { FullSyncLock, FullSyncRecords } from "./records.ts";
+import { fullSyncLimits } from "./tasks.ts";
+
+/** What the admin API needs to start and show full syncs. */
+export interface FullSyncApiDeps {
+  readonly serverId: string;
+  readonly store: ConfigStore;
+  readonly bulk: BulkStore;
+  readonly failover: FailoverSettingsService;
+  /** Absent where no state machine is wired: the route then answers 501. */
+  readonly fullSyncRunner?: FullSyncRunner;
+  readonly now?: () => number;
+}
+
+/**
+ * `POST /api/failover/synchronize` (R11, R12): refuses while automatic sync is on or a run is
+ * active (409) or when no failover is configured (400); else takes the lock and starts a run.
+ */
+export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: string }> {
+  const now = deps.now ?? Date.now;
+  const settings = await deps.failover.get();
+  if (!settings.enabled || settings.host === undefined)
+    throw invalid("failover", "no failover is configured (enabled and host are required)");
+  if (!(await deps.failover.peerCredentials()))
+    throw invalid("failover", "no failover credentials are configured");
+  if (settings.autoSync) {
+    throw conflict(
+      "automatic synchronization is on; turn it off (autoSync: false) to run a full sync (R11)",
+    );
+  }
+  if (!deps.fullSyncRunner)
+    throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
+  const syncId = randomUUID();
+  const lock = new FullSyncLock(deps.store, deps.bulk, now);
+  const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
+  if (!taken.ok) throw conflict(`full sync ${taken.holder} is running; wait for it to finish`);
+  const records = new FullSyncRecords(deps.store, now);
+  const startedAt = new Date(now()).toISOString();
+  await records.put({
+    syncId,
+    state: "running",
+    step: "starting",
+    startedAt,
+    primary: deps.serverId,
+    failover: peerName(settings),
+  });
+  await records.setLast(syncId);
+  try {
+    await deps.fullSyncRunner.start(syncId);
+  } catch (error) {
+    const reason = `starting: ${error instanceof Error ? error.message : String(error)}`;
+    await records.update(syncId, {
+      state: "failed",
+      finishedAt: new Date(now()).toISOString(),
+      reason,
+    });
+    await lock.release(syncId);
+    throw error;
+  }
+  return { syncId };
+}
+
+/** `GET /api/failover/syncs/{syncId}`: state, step, progress, result. */
+export async function fullSyncView(deps: Pick<FullSyncApiDeps, "store" | "now">, syncId: string) {
+  const view = await new FullSyncRecords(deps.store, deps.now).view(syncId);
+  if (!view) throw notFound(`full sync ${syncId}`);
+  return view;
+}
+
+/** The latest full sync for the status (R20), or null. */
+export function lastFullSync(store: ConfigStore) {
+  return new FullSyncRecords(store).last();
+}
+
+/**
+ * Local mode: no execution survives a restart, so a run still marked running when the runtime
+ * starts was interrupted. It is marked failed and its lock released (a re-run repairs the copy).
+ */
+export async function recoverInterruptedRun(deps: Pick<FullSyncApiDeps, "store" | "bulk">) {
+  const lock = new FullSyncLock(deps.store, deps.bulk);
+  const syncId = await lock.holder();
+  if (!syncId) return;
+  const records = new FullSyncRecords(deps.store);
+  const run = await records.get(syncId);
+  if (run?.state === "running") {
+    await records.update(syncId, {
+      state: "failed",
+      finishedAt: new Date().toISOString(),
+      reason: `${run.step}: interrupted (the local runtime stopped); run it again`,
+    });
+  }
+  await lock.release(syncId);
+}

@@ -1,0 +1,131 @@
+import { z } from "zod";
+import type { FailoverSettingsService } from "../../config/failover-settings.ts";
+import { conflict, fromZodError, invalid } from "../../errors.ts";
+import { type ConfigItem, type ItemKey, isReplicated, webKey } from "../../model/items.ts";
+import { type BulkStore, type ConfigStore, WriteConflict } from "../../ports.ts";
+import { changeSchema, problem } from "../apply.ts";
+import { runStateKey } from "../transform.ts";
+import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
+
+/** The failover's side of a full sync: `/api/sync/full/...` (R12). */
+export interface FullReceiveDeps {
+  readonly serverId: string;
+  readonly store: ConfigStore;
+  readonly bulk: BulkStore;
+  readonly failover: FailoverSettingsService;
+}
+
+/** Items per `/api/sync/full/items` call, and records per wipe/digest page. */
+export const MAX_ITEMS = 500;
+const SCAN_PAGE = 1000;
+const START_PAGE = 100;
+
+const base = {
+  origin: z.string().min(1).max(256),
+  syncId: z.string().min(1).max(80),
+};
+const segmentRequest = z.strictObject({
+  ...base,
+  segment: z.number().int().min(0),
+  totalSegments: z.number().int().min(1).max(1000),
+  cursor: z.string().max(4096).optional(),
+});
+const itemsRequest = z.strictObject({
+  ...base,
+  items: z.array(changeSchema.shape.item).max(MAX_ITEMS),
+});
+const startRequest = z.strictObject({ ...base, cursor: z.string().max(4096).optional() });
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return parsed.data;
+}
+
+/** R18: a server that syncs automatically to a failover of its own takes no sync. */
+async function refuseIfSyncingOut(deps: FullReceiveDeps, origin: string) {
+  if (origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
+  const settings = await deps.failover.get();
+  if (settings.enabled && settings.autoSync) {
+    throw conflict(
+      `${deps.serverId} automatically syncs to its own failover, so it takes no sync (R18)`,
+    );
+  }
+}
+
+/** `POST /api/sync/full/wipe`: removes one page of one scan segment's replicated records (R3: never LOCAL). */
+export async function wipePage(deps: FullReceiveDeps, body: unknown) {
+  const request = parse(segmentRequest, body);
+  await refuseIfSyncingOut(deps, request.origin);
+  const page = await deps.bulk.scan(request.segment, request.totalSegments, {
+    limit: SCAN_PAGE,
+    ...(request.cursor ? { cursor: request.cursor } : {}),
+  });
+  const keys: ItemKey[] = page.items.filter(isReplicated).map(({ pk, sk }) => ({ pk, sk }));
+  await deps.bulk.deleteAll(keys);
+  return { deleted: keys.length, ...(page.cursor ? { cursor: page.cursor } : {}) };
+}
+
+/** `POST /api/sync/full/items`: stores production's items as they are, versions included. */
+export async function putItems(deps: FullReceiveDeps, body: unknown) {
+  const request = parse(itemsRequest, body);
+  await refuseIfSyncingOut(deps, request.origin);
+  const items = request.items as ConfigItem[];
+  items.forEach((item, index) => {
+    const reason = problem(item);
+    if (reason) throw invalid(`items[${index}]`, `${item.pk} ${item.sk}: ${reason}`);
+  });
+  await deps.bulk.putAll(items);
+  return { written: items.length };
+}
+
+/** `POST /api/sync/full/digest`: count and digest of one page of one scan segment. */
+export async function digestPage(deps: FullReceiveDeps, body: unknown) {
+  const request = parse(segmentRequest, body);
+  await refuseIfSyncingOut(deps, request.origin);
+  const page = await deps.bulk.scan(request.segment, request.totalSegments, {
+    limit: SCAN_PAGE,
+    ...(request.cursor ? { cursor: request.cursor } : {}),
+  });
+  const records = page.items.filter(isReplicated);
+  return {
+    records: records.length,
+    items: records.filter((record) => !record.deleted).length,
+    digest: records.length ? addDigests(...records.map(recordDigest)) : EMPTY_DIGEST,
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+}
+
+/**
+ * `POST /api/sync/full/start`: starts one page of domains (and, on the first page, enables web
+ * services), for `startAfterSync` (R13). Run state is local (R2): the version stays.
+ */
+export async function startPage(deps: FullReceiveDeps, body: unknown) {
+  const request = parse(startRequest, body);
+  await refuseIfSyncingOut(deps, request.origin);
+  const page = await deps.store.listDomains({
+    limit: START_PAGE,
+    ...(request.cursor ? { cursor: request.cursor } : {}),
+  });
+  let started = 0;
+  for (const domain of page.items) if (await setRunning(deps.store, domain)) started++;
+  if (!request.cursor) await setRunning(deps.store, webKey);
+  return { started, ...(page.cursor ? { cursor: page.cursor } : {}) };
+}
+
+async function setRunning(store: ConfigStore, key: ItemKey): Promise<boolean> {
+  for (;;) {
+    const current = await store.get(key);
+    const runKey = current && runStateKey(current);
+    if (!current || current.deleted || !runKey || current.data?.[runKey] === true) return false;
+    try {
+      await store.write(
+        { ...current, data: { ...current.data, [runKey]: true } },
+        { expectedVersion: current.version },
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof WriteConflict)) throw error;
+    }
+  }
+}

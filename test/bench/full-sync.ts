@@ -1,0 +1,195 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { AdminClient } from "../../bin/api-client.ts";
+import { LOCAL_AWS, startLocal } from "../../infra/local/runtime.ts";
+import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
+import type { FullSyncView } from "../../shared/sync/full/records.ts";
+import { fullSyncLimits } from "../../shared/sync/full/tasks.ts";
+import { generatedConfiguration } from "./full-sync-data.ts";
+
+/**
+ * `npm run bench -- full`: a full sync of 10,000 and 100,000 users over 100 domains (each with
+ * 2 groups and 3 services), timed next to a baseline measured in the same run on the same
+ * DynamoDB Local: a plain parallel Scan of production + BatchWriteItem into an empty table, at
+ * the same concurrency (segments, page size, batches in flight). Each size runs in a fresh
+ * process, so its peak RSS is its own. `MFT_BENCH_FULL_SIZES=10000,30000` picks other sizes.
+ */
+const DOMAINS = 100;
+
+interface Figures {
+  users: number;
+  records: number;
+  setupMs: number;
+  baselineMs: number;
+  fullSyncMs: number;
+  resyncMs: number;
+  peakRssMb: { setup: number; baseline: number; fullSync: number; resync: number };
+}
+
+export async function full(): Promise<void> {
+  const sizes = (process.env.MFT_BENCH_FULL_SIZES ?? "10000,100000").split(",").map(Number);
+  const results: Figures[] = [];
+  for (const users of sizes) {
+    console.error(`full sync benchmark: ${users} users over ${DOMAINS} domains ...`);
+    results.push(await inChild(users));
+  }
+  console.log(
+    `\nfull sync (segments=${fullSyncLimits.segments}, page=${fullSyncLimits.pageSize}) vs baseline (parallel Scan + BatchWriteItem, same concurrency)`,
+  );
+  console.log(
+    "users    records  baseline s  full sync s  ratio  re-sync s (wipe+copy)  peak RSS MB (baseline / full sync / re-sync)",
+  );
+  for (const r of results) {
+    console.log(
+      [
+        String(r.users).padEnd(8),
+        String(r.records).padEnd(8),
+        (r.baselineMs / 1000).toFixed(1).padStart(10),
+        (r.fullSyncMs / 1000).toFixed(1).padStart(12),
+        `${(r.fullSyncMs / r.baselineMs).toFixed(2)}×`.padStart(6),
+        (r.resyncMs / 1000).toFixed(1).padStart(22),
+        `  ${r.peakRssMb.baseline} / ${r.peakRssMb.fullSync} / ${r.peakRssMb.resync}`,
+      ].join(" "),
+    );
+  }
+}
+
+function inChild(users: number): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(import.meta.url), "--child", String(users)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").at(-1) ?? "";
+      if (code !== 0) reject(new Error(`benchmark child exited ${code}`));
+      else resolve(JSON.parse(line) as Figures);
+    });
+  });
+}
+
+/** Samples RSS every 50 ms; `phase()` returns the peak since the last call, in MB. */
+function rssSampler() {
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return {
+    phase() {
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const mb = Math.round(peak / 2 ** 20);
+      peak = 0;
+      return mb;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+async function child(users: number): Promise<void> {
+  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  const rss = rssSampler();
+  try {
+    const production = new AdminClient(runtime.primary.url, runtime.admin);
+    const url = new URL(runtime.failover.url);
+    await production.request("PUT", "/api/failover", {
+      enabled: true,
+      host: url.hostname,
+      port: Number(url.port),
+      useTls: false,
+      timeoutMs: 60_000,
+      username: runtime.admin.username,
+      password: runtime.admin.password,
+      autoSync: false,
+      ipSubstitutions: [{ ip: "10.0.0.10", substituteIp: "192.168.0.10" }],
+    });
+
+    let started = Date.now();
+    let records = 0;
+    for await (const batch of generatedConfiguration({
+      domains: DOMAINS,
+      users,
+      origin: runtime.primary.serverId,
+    })) {
+      await runtime.primary.services.bulk.putAll(batch);
+      records += batch.length;
+    }
+    const setupMs = Date.now() - started;
+    const setupRss = rss.phase();
+    console.error(`  setup: ${records} records in ${(setupMs / 1000).toFixed(1)} s`);
+
+    // Baseline: the same records, plain Scan + BatchWriteItem, same segments and page size.
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: runtime.dynamoEndpoint });
+    await client.send(new CreateTableCommand(configTableDefinition("bench-baseline")));
+    const target = new DynamoBulkStore(client, "bench-baseline");
+    const source = runtime.primary.services.bulk;
+    started = Date.now();
+    await Promise.all(
+      Array.from({ length: fullSyncLimits.segments }, async (_, segment) => {
+        let cursor: string | undefined;
+        do {
+          const page = await source.scan(segment, fullSyncLimits.segments, {
+            limit: fullSyncLimits.pageSize,
+            ...(cursor ? { cursor } : {}),
+          });
+          await target.putAll(page.items.filter((r) => r.pk !== "LOCAL") as never);
+          cursor = page.cursor;
+        } while (cursor);
+      }),
+    );
+    const baselineMs = Date.now() - started;
+    const baselineRss = rss.phase();
+    console.error(`  baseline: ${(baselineMs / 1000).toFixed(1)} s`);
+
+    const run = async () => {
+      const at = Date.now();
+      const { syncId } = await production.request<{ syncId: string }>(
+        "POST",
+        "/api/failover/synchronize",
+      );
+      await runtime.primary.fullSync.wait(syncId);
+      const view = await production.request<FullSyncView>("GET", `/api/failover/syncs/${syncId}`);
+      if (view.state !== "succeeded") throw new Error(`full sync failed: ${view.reason}`);
+      if (view.records.copied !== records)
+        throw new Error(`copied ${view.records.copied} of ${records} records`);
+      return Date.now() - at;
+    };
+    const fullSyncMs = await run();
+    const fullSyncRss = rss.phase();
+    // Again, now that the failover holds everything: the wipe has work to do too.
+    const resyncMs = await run();
+    const resyncRss = rss.phase();
+
+    const figures: Figures = {
+      users,
+      records,
+      setupMs,
+      baselineMs,
+      fullSyncMs,
+      resyncMs,
+      peakRssMb: {
+        setup: setupRss,
+        baseline: baselineRss,
+        fullSync: fullSyncRss,
+        resync: resyncRss,
+      },
+    };
+    console.error(JSON.stringify(figures));
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    rss.stop();
+    await runtime.stop();
+  }
+}
+
+const childIndex = process.argv.indexOf("--child");
+if (childIndex > 0 && process.argv[1] === fileURLToPath(import.meta.url)) {
+  await child(Number(process.argv[childIndex + 1]));
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { CloudConfigError, loadCloudConfig } from "../../infra/cloud/config.ts";
+
+const fromContext =
+  (context: Record<string, unknown>, files: Record<string, string> = {}) =>
+  () =>
+    loadCloudConfig(
+      (key) => context[key],
+      (path) => {
+        const text = files[path];
+        if (text === undefined) throw new Error(`ENOENT: ${path}`);
+        return text;
+      },
+    );
+const minimal = {
+  primaryRegion: "us-east-1",
+  failoverRegion: "us-west-2",
+  alarmEmail: "ops@example.com",
+};
+
+describe("cloud config (-c key=value or -c config=file.json)", () => {
+  it("reads the context keys and fills the defaults", () => {
+    expect(fromContext(minimal)()).toEqual({
+      ...minimal,
+      stackPrefix: "MftFailover",
+      secretPrefix: "mft-failover/",
+      logRetentionDays: 365,
+    });
+  });
+
+  it("reads a config file and lets single keys override it", () => {
+    const file = JSON.stringify({ ...minimal, logRetentionDays: 400 });
+    const config = fromContext(
+      { config: "cloud.json", failoverRegion: "eu-west-1", logRetentionDays: "731" },
+      { "cloud.json": file },
+    )();
+    expect(config).toMatchObject({
+      primaryRegion: "us-east-1",
+      failoverRegion: "eu-west-1",
+      logRetentionDays: 731,
+    });
+  });
+
+  it("says what to set when nothing is given", () => {
+    const load = fromContext({});
+    expect(load).toThrow(CloudConfigError);
+    expect(load).toThrow(/primaryRegion: is required/);
+    expect(load).toThrow(/failoverRegion: is required/);
+    expect(load).toThrow(/alarmEmail: is required/);
+    expect(load).toThrow(/-c primaryRegion=us-east-1 .*-c config=/);
+  });
+
+  it.each([
+    [{ ...minimal, primaryRegion: "Virginia" }, /primaryRegion: must be an AWS region name/],
+    [{ ...minimal, failoverRegion: "us-east-1" }, /failoverRegion: must differ from primaryRegion/],
+    [{ ...minimal, alarmEmail: "ops" }, /alarmEmail: must be an email address/],
+    [{ ...minimal, logRetentionDays: "42" }, /logRetentionDays: must be one of/],
+    [{ ...minimal, account: "12345" }, /account: must be a 12-digit AWS account id/],
+  ])("refuses %j naming the key", (context, message) => {
+    expect(fromContext(context)).toThrow(message);
+  });
+
+  it("takes an optional SES sender (mailFrom) and configuration set for trigger emails", () => {
+    expect(fromContext(minimal)()).not.toHaveProperty("mailFrom");
+    expect(
+      fromContext({ ...minimal, mailFrom: "mft@example.com", sesConfigurationSet: "mft-set" })(),
+    ).toMatchObject({ mailFrom: "mft@example.com", sesConfigurationSet: "mft-set" });
+    expect(fromContext({ ...minimal, mailFrom: "mft" })).toThrow(
+      /mailFrom: must be the email address of a verified SES identity/,
+    );
+    expect(fromContext({ ...minimal, sesConfigurationSet: "mft-set" })).toThrow(
+      /sesConfigurationSet: needs mailFrom/,
+    );
+  });
+
+  it("refuses an unknown key in a config file (a typo must not pass silently)", () => {
+    const file = JSON.stringify({ ...minimal, alarmEmails: "ops@example.com" });
+    expect(fromContext({ config: "c.json" }, { "c.json": file })).toThrow(/alarmEmails/);
+  });
+
+  it("refuses a config file that is missing or not a JSON object", () => {
+    expect(fromContext({ config: "nope.json" })).toThrow(/config: cannot read nope.json/);
+    expect(fromContext({ config: "list.json" }, { "list.json": "[]" })).toThrow(
+      /must hold a JSON object/,
+    );
+  });
+});

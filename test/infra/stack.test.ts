@@ -1,0 +1,734 @@
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildCloudApp } from "../../infra/cloud/build.ts";
+import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
+import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
+import { ADMIN_ROUTES, PUBLIC_ROUTES } from "../../infra/cloud/routes.ts";
+import { topology } from "../../infra/topology.ts";
+import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { testApp, testConfig } from "./cloud-app.ts";
+
+type Resources = Record<string, { Properties: Record<string, unknown> }>;
+
+let template: Template;
+let failoverTemplate: Template;
+const only = (found: Record<string, object>) => {
+  const entries = Object.entries(found as Resources);
+  expect(entries).toHaveLength(1);
+  const [entry] = entries;
+  if (!entry) throw new Error("unreachable");
+  return { id: entry[0], props: entry[1].Properties };
+};
+/** The logical id of the one function whose description starts with `prefix`. */
+const functionId = (prefix: string) =>
+  only(
+    template.findResources("AWS::Lambda::Function", {
+      Properties: { Description: Match.stringLikeRegexp(`^${prefix}`) },
+    }),
+  ).id;
+const queueId = (match: Record<string, unknown>) =>
+  only(template.findResources("AWS::SQS::Queue", { Properties: match })).id;
+/** The logical id of the one resource of `type` whose id starts with `prefix` (its construct path). */
+const idOf = (type: string, prefix: string) => {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids, `${type} ${prefix}`).toHaveLength(1);
+  return ids[0] as string;
+};
+/** The alarm topic (the mail topic, when there is one, is another SNS topic). */
+const alarmTopicId = () =>
+  only(
+    template.findResources("AWS::SNS::Topic", {
+      Properties: { DisplayName: "mft-failover alarms" },
+    }),
+  ).id;
+
+beforeAll(() => {
+  // Arrange, once: both stacks, no bundling, no checkers (compliance.test.ts runs those).
+  const { primary, failover } = testApp({ checks: false });
+  template = Template.fromStack(primary);
+  failoverTemplate = Template.fromStack(failover);
+});
+
+describe("one stack class, one stack per region (R19: roles are a setting)", () => {
+  it("names the server after its region in both stacks", () => {
+    for (const [t, region] of [
+      [template, testConfig.primaryRegion],
+      [failoverTemplate, testConfig.failoverRegion],
+    ] as const) {
+      t.hasResourceProperties("AWS::Lambda::Function", {
+        Environment: { Variables: Match.objectLike({ SERVER_ID: region }) },
+      });
+    }
+  });
+
+  it("deploys the same resources in both regions", () => {
+    const count = (t: Template) =>
+      Object.values(t.toJSON().Resources as Record<string, { Type: string }>)
+        .map((r) => r.Type)
+        .sort();
+    expect(count(failoverTemplate)).toEqual(count(template));
+  });
+
+  it("outputs the API URL and the admin secret ARN", () => {
+    template.hasOutput("ApiUrl", {});
+    template.hasOutput("AdminSecretArn", {});
+  });
+});
+
+describe("store", () => {
+  it("is the table configTableDefinition() describes (the one the local runtime creates)", () => {
+    const definition = configTableDefinition("ignored");
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: definition.BillingMode,
+      KeySchema: definition.KeySchema,
+      AttributeDefinitions: Match.arrayEquals(definition.AttributeDefinitions ?? []),
+      GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes,
+      StreamSpecification: { StreamViewType: definition.StreamSpecification?.StreamViewType },
+    });
+  });
+
+  it("has the stream NEW_AND_OLD_IMAGES, point-in-time recovery, encryption and deletion protection", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: Match.objectLike({
+        StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+    });
+  });
+});
+
+describe("pipeline (R7–R10)", () => {
+  it("feeds capture from the stream with bisect, bounded retries, max age, an on-failure queue and partial batch responses", () => {
+    const { stream } = topology.capture;
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionId("DynamoDB stream") },
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^StoreTable"), "StreamArn"] },
+      StartingPosition: stream.startingPosition,
+      BatchSize: stream.batchSize,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: stream.maximumRetryAttempts,
+      MaximumRecordAgeInSeconds: stream.maximumRecordAgeSeconds,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { "Fn::GetAtt": [Match.stringLikeRegexp("CaptureFailures"), "Arn"] },
+        },
+      },
+    });
+  });
+
+  it("lets only replicated items through to capture (R3: DOMAIN#… and SERVER, never LOCAL)", () => {
+    const mapping = only(
+      template.findResources("AWS::Lambda::EventSourceMapping", {
+        Properties: { BisectBatchOnFunctionError: true },
+      }),
+    ).props as { FilterCriteria: { Filters: { Pattern: string }[] } };
+    expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      { dynamodb: { Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } } } },
+    ]);
+  });
+
+  it("queues changes on a FIFO queue with a FIFO dead-letter queue after maxReceiveCount (R8–R10)", () => {
+    const dlq = queueId({ FifoQueue: true, RedrivePolicy: Match.absent() });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      VisibilityTimeout: topology.forward.queue.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: topology.forward.queue.retentionDays * 24 * 3600,
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [dlq, "Arn"] },
+        maxReceiveCount: topology.forward.queue.maxReceiveCount,
+      },
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it("feeds forward from the FIFO queue with partial batch responses", () => {
+    const queue = queueId({ FifoQueue: true, RedrivePolicy: Match.anyValue() });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionId("FIFO queue") },
+      EventSourceArn: { "Fn::GetAtt": [queue, "Arn"] },
+      BatchSize: topology.forward.source.batchSize,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("lets forward disable its own event source mapping only (R9 suspend)", () => {
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"],
+            Resource: {
+              "Fn::Join": [
+                "",
+                Match.arrayWith([{ Ref: Match.stringLikeRegexp("ForwardSqsEventSource") }]),
+              ],
+            },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp("ForwardRole") }],
+    });
+  });
+});
+
+describe("functions", () => {
+  it("all run Node 22 on arm64 with source maps, tracing and their own log group", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    expect(Object.keys(functions)).toHaveLength(6);
+    for (const { Properties } of Object.values(functions as Resources)) {
+      expect(Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps" } },
+      });
+    }
+    template.allResourcesProperties("AWS::Logs::LogGroup", {
+      RetentionInDays: testConfig.logRetentionDays,
+      KmsKeyId: Match.anyValue(),
+    });
+  });
+
+  it("take timeouts and memory from infra/topology.ts", () => {
+    for (const [prefix, entry] of [
+      ["The admin API", topology.adminApi],
+      ["DynamoDB stream", topology.capture],
+      ["FIFO queue", topology.forward],
+      ["Trigger rules", topology.triggerRules],
+      ["Trigger actions", topology.triggerActions],
+    ] as const) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Description: Match.stringLikeRegexp(`^${prefix}`),
+        Timeout: entry.timeoutSeconds,
+        MemorySize: entry.memoryMb,
+      });
+    }
+  });
+
+  it("get the environment their handlers read", () => {
+    const server = [
+      "TABLE_NAME",
+      "SERVER_ID",
+      "SECRET_PREFIX",
+      "QUEUE_URL",
+      "DLQ_URL",
+      "EVENT_BUS_NAME",
+      "FORWARD_FUNCTION_NAME",
+    ];
+    const contracts: [string, string[]][] = [
+      ["The admin API", [...server, "ADMIN_SECRET_ID"]],
+      ["DynamoDB stream", server],
+      ["FIFO queue", [...server, "QUEUE_ARN"]],
+      ["HTTP API authorizer", ["ADMIN_SECRET_ID"]],
+      [
+        "Trigger rules",
+        [
+          "TABLE_NAME",
+          "SERVER_ID",
+          "EVENT_BUS_NAME",
+          "TRIGGER_ACTIONS_FUNCTION_ARN",
+          "TRIGGER_RULE_PREFIX",
+          "TRIGGER_DLQ_ARN",
+        ],
+      ],
+      ["Trigger actions", ["TABLE_NAME", "SERVER_ID", "MAIL_TOPIC_ARN"]],
+    ];
+    for (const [prefix, names] of contracts) {
+      const { props } = only(
+        template.findResources("AWS::Lambda::Function", {
+          Properties: { Description: Match.stringLikeRegexp(`^${prefix}`) },
+        }),
+      );
+      const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(variables).sort(), prefix).toEqual([...names, "NODE_OPTIONS"].sort());
+    }
+  });
+
+  it("name a resource in every statement where IAM can (no '*' but for list/trace actions)", () => {
+    // Actions that have no resource-level permissions in IAM at all.
+    const unscoped = new Set([
+      "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords",
+      "lambda:ListEventSourceMappings",
+      "dynamodb:ListStreams",
+      "events:ListRules",
+    ]);
+    const policies = template.findResources("AWS::IAM::Policy") as Resources;
+    expect(Object.keys(policies).length).toBeGreaterThanOrEqual(4);
+    for (const [id, { Properties }] of Object.entries(policies)) {
+      const { Statement } = Properties.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      };
+      for (const statement of Statement) {
+        const resources = [statement.Resource].flat();
+        if (!resources.includes("*")) continue;
+        for (const action of [statement.Action].flat()) {
+          expect(unscoped.has(action), `${id}: ${action} on '*'`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("grant the failover password to admin-api (read/write) and forward (read) only", () => {
+    const secretStatement = (actions: string[]) =>
+      Match.objectLike({
+        Action: actions,
+        Resource: {
+          "Fn::Join": [
+            "",
+            Match.arrayWith([
+              Match.stringLikeRegexp(":secret:mft-failover/failover-password-\\?{6}$"),
+            ]),
+          ],
+        },
+      });
+    const policyOf = (role: string, actions: string[]) =>
+      template.findResources("AWS::IAM::Policy", {
+        Properties: {
+          Roles: [{ Ref: Match.stringLikeRegexp(role) }],
+          PolicyDocument: { Statement: Match.arrayWith([secretStatement(actions)]) },
+        },
+      });
+    const read = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
+    const write = [...read, "secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"];
+    expect(Object.keys(policyOf("^AdminApiRole", write))).toHaveLength(1);
+    expect(Object.keys(policyOf("^PipelineForwardRole", read))).toHaveLength(1);
+    expect(Object.keys(policyOf("^PipelineCaptureRole", read))).toHaveLength(0);
+  });
+});
+
+describe("api (SPEC §8)", () => {
+  it("has every route, all integrated with the admin-api Lambda", () => {
+    const routes = template.findResources("AWS::ApiGatewayV2::Route") as Resources;
+    const keys = Object.values(routes).map(({ Properties }) => Properties.RouteKey);
+    expect(keys.sort()).toEqual([...PUBLIC_ROUTES, ...ADMIN_ROUTES].sort());
+    template.resourceCountIs("AWS::ApiGatewayV2::Integration", 1);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationType: "AWS_PROXY",
+      PayloadFormatVersion: "2.0",
+      IntegrationUri: { "Fn::GetAtt": [functionId("The admin API"), "Arn"] },
+    });
+  });
+
+  it("puts the Basic-auth authorizer on every route but GET /health", () => {
+    const authorizer = only(template.findResources("AWS::ApiGatewayV2::Authorizer")).id;
+    for (const key of ADMIN_ROUTES) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: key,
+        AuthorizationType: "CUSTOM",
+        AuthorizerId: { Ref: authorizer },
+      });
+    }
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "GET /health",
+      AuthorizerId: Match.absent(),
+    });
+  });
+
+  it("authorizes with a REQUEST Lambda on the Authorization header, simple responses", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "REQUEST",
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: "2.0",
+      IdentitySource: ["$request.header.Authorization"],
+      AuthorizerUri: {
+        "Fn::Join": [
+          "",
+          Match.arrayWith([{ "Fn::GetAtt": [functionId("HTTP API authorizer"), "Arn"] }]),
+        ],
+      },
+    });
+  });
+
+  it("logs access and throttles on the $default stage", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: Match.anyValue(),
+        ThrottlingBurstLimit: Match.anyValue(),
+      },
+    });
+  });
+});
+
+describe("events and alarms (R16, R22)", () => {
+  it("has its own EventBridge bus, named in forward's and admin-api's environment", () => {
+    const bus = only(template.findResources("AWS::Events::EventBus")).id;
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^FIFO queue"),
+      Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: { Ref: bus } }) },
+    });
+  });
+
+  it("emails the configured address from an encrypted topic", () => {
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: testConfig.alarmEmail,
+    });
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
+    const topic = alarmTopicId();
+    const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
+    expect(Object.keys(alarms)).toHaveLength(10);
+    for (const { Properties } of Object.values(alarms)) {
+      expect(Properties).toMatchObject({
+        ActionsEnabled: true,
+        AlarmActions: [{ Ref: topic }],
+        OKActions: [{ Ref: topic }],
+        TreatMissingData: expect.stringMatching(/^(notBreaching|ignore)$/),
+      });
+    }
+  });
+
+  it("alarms on DLQ messages, stream iterator age, oldest queued message, failed syncs and drift", () => {
+    const dlq = queueId({ FifoQueue: true, RedrivePolicy: Match.absent() });
+    const queue = queueId({ FifoQueue: true, RedrivePolicy: Match.anyValue() });
+    const captureFailures = idOf("AWS::SQS::Queue", "PipelineCaptureFailures");
+    for (const target of [dlq, captureFailures]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [target, "QueueName"] } }],
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId("DynamoDB stream") } }],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queue, "QueueName"] } }],
+    });
+    for (const [metric, operator, threshold] of [
+      ["SUM(SyncFailures)", "GreaterThanOrEqualToThreshold", 1],
+      ["MAX(Drift)", "GreaterThanThreshold", 0],
+    ] as const) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        ComparisonOperator: operator,
+        Threshold: threshold,
+        Metrics: [
+          Match.objectLike({
+            Expression: `SELECT ${metric} FROM "${METRICS_NAMESPACE}"`,
+            ReturnData: true,
+            Period: 300,
+          }),
+        ],
+      });
+    }
+  });
+});
+
+describe("triggers (R17)", () => {
+  const ruleArnPattern = (bus: string) => ({
+    "Fn::Join": [
+      "",
+      [
+        "arn:",
+        { Ref: "AWS::Partition" },
+        `:events:${testConfig.primaryRegion}:${testConfig.account}:rule/`,
+        { Ref: bus },
+        "/mft-trigger-*", // DEFAULT_TRIGGER_RULE_PREFIX, functions/trigger-rules' default
+      ],
+    ],
+  });
+  const ids = () => ({
+    table: idOf("AWS::DynamoDB::Table", "StoreTable"),
+    bus: only(template.findResources("AWS::Events::EventBus")).id,
+    rules: functionId("Trigger rules"),
+    actions: functionId("Trigger actions"),
+    mailTopic: idOf("AWS::SNS::Topic", "TriggersMailTopic"),
+    deadLetters: idOf("AWS::SQS::Queue", "TriggersDeadLetters"),
+    rulesFailures: idOf("AWS::SQS::Queue", "TriggersRulesFailures"),
+    actionsFailures: idOf("AWS::SQS::Queue", "TriggersActionsFailures"),
+  });
+
+  it("gives trigger-actions its table, server id and the SNS mail topic (no mailFrom configured)", () => {
+    const { table, mailTopic } = ids();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Trigger actions"),
+      Timeout: topology.triggerActions.timeoutSeconds,
+      MemorySize: topology.triggerActions.memoryMb,
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: table },
+          SERVER_ID: testConfig.primaryRegion,
+          MAIL_TOPIC_ARN: { Ref: mailTopic },
+          MAIL_FROM: Match.absent(),
+        }),
+      },
+    });
+    template.hasResourceProperties("AWS::SNS::Topic", {
+      DisplayName: "mft-failover",
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("^TriggersTriggerActionsRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ["dynamodb:GetItem", "dynamodb:Query"] }),
+          Match.objectLike({ Action: "sns:Publish", Resource: { Ref: mailTopic } }),
+        ]),
+      },
+    });
+    template.hasOutput("MailTopicArn", { Value: { Ref: mailTopic } });
+  });
+
+  it("gives trigger-rules the bus, the actions function, the rule prefix and the target DLQ", () => {
+    const { table, bus, actions, deadLetters } = ids();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Trigger rules"),
+      Timeout: topology.triggerRules.timeoutSeconds,
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: table },
+          SERVER_ID: testConfig.primaryRegion,
+          EVENT_BUS_NAME: { Ref: bus },
+          TRIGGER_ACTIONS_FUNCTION_ARN: { "Fn::GetAtt": [actions, "Arn"] },
+          TRIGGER_RULE_PREFIX: DEFAULT_TRIGGER_RULE_PREFIX,
+          TRIGGER_DLQ_ARN: { "Fn::GetAtt": [deadLetters, "Arn"] },
+        }),
+      },
+    });
+  });
+
+  it("feeds trigger-rules from the stream, filtered to SERVER / TRIGGER#…, without bisect", () => {
+    const { table, rules, rulesFailures } = ids();
+    const { stream } = topology.triggerRules;
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: rules },
+      EventSourceArn: { "Fn::GetAtt": [table, "StreamArn"] },
+      StartingPosition: stream.startingPosition,
+      BatchSize: stream.batchSize,
+      BisectBatchOnFunctionError: false,
+      MaximumRetryAttempts: stream.maximumRetryAttempts,
+      MaximumRecordAgeInSeconds: stream.maximumRecordAgeSeconds,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [rulesFailures, "Arn"] } },
+      },
+    });
+    const mapping = only(
+      template.findResources("AWS::Lambda::EventSourceMapping", {
+        Properties: { FunctionName: { Ref: rules } },
+      }),
+    ).props as { FilterCriteria: { Filters: { Pattern: string }[] } };
+    expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      { dynamodb: { Keys: { pk: { S: ["SERVER"] }, sk: { S: [{ prefix: "TRIGGER#" }] } } } },
+    ]);
+  });
+
+  it("keeps the table's stream at two consumers (DynamoDB's limit per shard)", () => {
+    const { table } = ids();
+    const readers = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { EventSourceArn: { "Fn::GetAtt": [table, "StreamArn"] } },
+    });
+    expect(Object.keys(readers)).toHaveLength(2);
+  });
+
+  it("lets only EventBridge, for this stack's trigger rules, invoke trigger-actions", () => {
+    const { bus, actions } = ids();
+    const permissions = template.findResources("AWS::Lambda::Permission", {
+      Properties: { FunctionName: { "Fn::GetAtt": [actions, "Arn"] } },
+    }) as Resources;
+    expect(Object.values(permissions).map((p) => p.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: { "Fn::GetAtt": [actions, "Arn"] },
+        Principal: "events.amazonaws.com",
+        SourceArn: ruleArnPattern(bus),
+      },
+    ]);
+  });
+
+  it("retries a failed trigger-actions invocation twice, then parks it in an encrypted queue", () => {
+    const { actions, actionsFailures, rulesFailures, deadLetters } = ids();
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: actions },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [actionsFailures, "Arn"] } },
+      },
+    });
+    for (const queue of [actionsFailures, rulesFailures, deadLetters]) {
+      expect(template.toJSON().Resources[queue].Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("lets trigger-rules manage only rules named <prefix>* on its bus, and list rules", () => {
+    const { bus } = ids();
+    const policy = only(
+      template.findResources("AWS::IAM::Policy", {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp("^TriggersTriggerRulesRole") }] },
+      }),
+    ).props as {
+      PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] };
+    };
+    const statements = policy.PolicyDocument.Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: [
+          "events:PutRule",
+          "events:PutTargets",
+          "events:RemoveTargets",
+          "events:DeleteRule",
+        ],
+        Resource: ruleArnPattern(bus),
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: "events:ListRules", Resource: "*" }),
+    );
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions).not.toContain("iam:PassRole");
+    expect(actions).not.toContain("events:PutEvents");
+    expect(actions.filter((a) => a.startsWith("events:")).sort()).toEqual(
+      [
+        "events:DeleteRule",
+        "events:ListRules",
+        "events:PutRule",
+        "events:PutTargets",
+        "events:RemoveTargets",
+      ].sort(),
+    );
+  });
+
+  it("lets EventBridge dead-letter only this stack's trigger rules' events", () => {
+    const { bus, deadLetters } = ids();
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      Queues: [{ Ref: deadLetters }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Condition: { ArnLike: { "aws:SourceArn": ruleArnPattern(bus) } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('reconciles every hour with {"reconcile": true}', () => {
+    const { rules } = ids();
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: `rate(${topology.triggerRules.reconcileEveryHours} hour)`,
+      State: "ENABLED",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [rules, "Arn"] },
+          Input: JSON.stringify({ reconcile: true }),
+        }),
+      ],
+    });
+    template.hasOutput("TriggerRulesFunctionName", { Value: { Ref: rules } });
+  });
+
+  it("alarms on failed actions, failed invocations of both functions and trigger-rules' backlog", () => {
+    const { rules, actions } = ids();
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      TreatMissingData: "notBreaching",
+      Metrics: [
+        Match.objectLike({
+          Expression: `SELECT SUM(TriggerActionsFailed) FROM "${METRICS_NAMESPACE}"`,
+          ReturnData: true,
+        }),
+      ],
+    });
+    for (const fn of [rules, actions]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/Lambda",
+        MetricName: "Errors",
+        Statistic: "Sum",
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: fn } }],
+      });
+    }
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: rules } }],
+    });
+  });
+
+  it("sends email through SES instead when mailFrom is configured", () => {
+    const app = new App({
+      context: { "aws:cdk:bundling-stacks": [] },
+      builtinCloudFormationValidation: false,
+    });
+    const { primary } = buildCloudApp(
+      app,
+      { ...testConfig, mailFrom: "mft@mail.example.com", sesConfigurationSet: "mft-triggers" },
+      { checks: false },
+    );
+    const ses = Template.fromStack(primary);
+    ses.resourceCountIs("AWS::SNS::Topic", 1); // the alarm topic only
+    ses.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Trigger actions"),
+      Environment: {
+        Variables: Match.objectLike({
+          MAIL_FROM: "mft@mail.example.com",
+          SES_CONFIGURATION_SET: "mft-triggers",
+          MAIL_TOPIC_ARN: Match.absent(),
+        }),
+      },
+    });
+    const sesArn = (resource: string) => ({
+      "Fn::Join": [
+        "",
+        [
+          "arn:",
+          { Ref: "AWS::Partition" },
+          `:ses:${testConfig.primaryRegion}:${testConfig.account}:${resource}`,
+        ],
+      ],
+    });
+    ses.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("^TriggersTriggerActionsRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: "ses:SendEmail",
+            Resource: [
+              sesArn("identity/mft@mail.example.com"),
+              sesArn("identity/mail.example.com"),
+              sesArn("configuration-set/mft-triggers"),
+            ],
+          }),
+        ]),
+      },
+    });
+    expect(Object.keys(ses.toJSON().Outputs)).not.toContain("MailTopicArn");
+  });
+});

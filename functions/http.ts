@@ -1,12 +1,18 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { MiddlewareObj } from "@middy/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
 import { AppError, invalid, unauthorized } from "../shared/errors.ts";
 import type { Credentials } from "../shared/ports.ts";
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
+/** A Lambda handler for API Gateway HTTP API (payload 2.0) events. */
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
 
 export function json(statusCode: number, body: unknown): HttpResult {

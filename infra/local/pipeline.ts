@@ -13,6 +13,9 @@ import { lambdaContext } from "./lambda-context.ts";
 import { type SqsSource, startSqsSource } from "./sqs-source.ts";
 import { type StreamSource, startStreamSource } from "./stream-source.ts";
 
+/** Parallel forward invocations locally (Lambda scales with the message groups in the queue). */
+const FORWARD_POLLERS = 4;
+
 /** Creates a region's FIFO change queue and its FIFO DLQ with the topology's redrive policy. */
 export async function createQueues(sqs: SQSClient, region: string): Promise<QueueAddresses> {
   const { queue } = topology.forward;
@@ -144,9 +147,8 @@ export async function startPipeline(
       return forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000));
     },
     batchSize: topology.forward.source.batchSize,
-    // One poller: the SQS emulator does not lock FIFO message groups, so parallel pollers could
-    // take one domain's changes out of order (the version rule would still converge).
-    concurrency: 1,
+    // Lambda runs FIFO batches of different message groups side by side.
+    concurrency: FORWARD_POLLERS,
     onError: (error) =>
       logger.warn("forward failed; the messages return to the queue", { error: String(error) }),
   });

@@ -1,15 +1,5 @@
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from "aws-lambda";
-import { credentialsMatch, json, parseBasic } from "../../functions/http.ts";
+import { credentialsMatch, type HttpHandler, json, parseBasic } from "../../functions/http.ts";
 import type { Credentials } from "../../shared/ports.ts";
-
-type HttpHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * Local mode only: `POST /_local/regions/{name}/offline|online` takes a region's admin API down

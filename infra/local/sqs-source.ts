@@ -27,7 +27,7 @@ export interface SqsSourceOptions {
   readonly batchSize?: number;
   /** How long to gather messages for a fuller batch once the first one arrived (default 0). */
   readonly maximumBatchingWindowMs?: number;
-  /** Parallel pollers, each with one invocation in flight (default 1). */
+  /** Batches handled side by side; one FIFO message group is never in two at once (default 1). */
   readonly concurrency?: number;
   /**
    * Long-poll wait. Lambda waits 20 s; the default is 1 s because a ReceiveMessage in flight
@@ -72,27 +72,42 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
   const sleep = (ms: number) =>
     delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
 
+  const concurrency = options.concurrency ?? 1;
+  /** The receive in progress, if any: pause() waits for it too. */
+  let receiving: Promise<unknown> | undefined;
+
+  /**
+   * One receiver, so batches leave the queue in its order, and up to `concurrency` batches
+   * handled side by side (Lambda's FIFO event source runs different message groups in parallel).
+   */
   async function poll(): Promise<void> {
     while (!stopping.signal.aborted) {
       if (resumed) {
         await resumed;
         continue;
       }
-      const round = pollOnce();
-      inFlight.add(round);
-      await round;
-      inFlight.delete(round);
+      if (inFlight.size >= concurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        receiving = receiveBatch();
+        messages = (await receiving) as Message[];
+      } catch (error) {
+        onError(error);
+        await sleep(ERROR_BACKOFF_MS);
+        continue;
+      } finally {
+        receiving = undefined;
+      }
+      if (messages.length === 0) continue;
+      const batch: Promise<void> = handleBatch(messages)
+        .catch(onError)
+        .finally(() => inFlight.delete(batch));
+      inFlight.add(batch);
     }
-  }
-
-  async function pollOnce(): Promise<void> {
-    try {
-      const messages = await receiveBatch();
-      if (messages.length > 0) await handleBatch(messages);
-    } catch (error) {
-      onError(error);
-      await sleep(ERROR_BACKOFF_MS);
-    }
+    await Promise.all(inFlight);
   }
 
   /**
@@ -128,10 +143,32 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
     return output.Messages ?? [];
   }
 
+  /**
+   * The last batch of each FIFO message group, settling when that batch is done. SQS holds a
+   * group's later messages back while one is in flight; the emulator does not, so each batch
+   * waits, in the order it was received, for the earlier batches of its groups.
+   */
+  const groupTails = new Map<string, Promise<void>>();
+
   async function handleBatch(messages: Message[]): Promise<void> {
-    const records = messages.map((message) => toLambdaRecord(message, queueArn, awsRegion));
-    const failed = await invoke(records);
-    await deleteMessages(records.filter((record) => !failed.has(record.messageId)));
+    const groups = [
+      ...new Set(messages.flatMap((message) => message.Attributes?.MessageGroupId ?? [])),
+    ];
+    const earlier = groups.flatMap((group) => groupTails.get(group) ?? []);
+    let done = () => {};
+    const batchDone = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    for (const group of groups) groupTails.set(group, batchDone);
+    await Promise.all(earlier);
+    try {
+      const records = messages.map((message) => toLambdaRecord(message, queueArn, awsRegion));
+      const failed = await invoke(records);
+      await deleteMessages(records.filter((record) => !failed.has(record.messageId)));
+    } finally {
+      for (const group of groups) if (groupTails.get(group) === batchDone) groupTails.delete(group);
+      done();
+    }
   }
 
   /** The ids of the messages to leave in the queue. */
@@ -163,19 +200,19 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
     unpause();
   }
 
-  const pollers = Array.from({ length: options.concurrency ?? 1 }, poll);
+  const poller = poll();
   return {
     async pause() {
       resumed ??= new Promise((resolve) => {
         unpause = resolve;
       });
-      await Promise.all(inFlight);
+      await Promise.all([...inFlight, receiving]);
     },
     resume,
     async stop() {
       stopping.abort();
       resume();
-      await Promise.all(pollers);
+      await poller;
     },
   };
 }

@@ -5,13 +5,15 @@
  * handler; they do not exist in the cloud.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from "aws-lambda";
 import { z } from "zod";
-import { credentialsMatch, json, parseBasic } from "../../functions/http.ts";
+import {
+  credentialsMatch,
+  type HttpEvent,
+  type HttpHandler,
+  type HttpResult,
+  json,
+  parseBasic,
+} from "../../functions/http.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import {
@@ -69,10 +71,6 @@ export function startLocalTriggers(deps: {
   });
   return { runs: () => runs };
 }
-
-type HttpEvent = APIGatewayProxyEventV2;
-type HttpResult = APIGatewayProxyStructuredResultV2;
-export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
 export interface LocalRoutesDeps {
   readonly admin: Credentials;

@@ -47,17 +47,21 @@ export async function forwardBatch(
   deadline: number,
 ): Promise<(true | Error)[]> {
   const now = deps.now ?? Date.now;
-  const settings = await deps.failover.get();
+  // Read side by side: this runs once per batch, on the path of every change.
+  const [settings, state, credentials] = await Promise.all([
+    deps.failover.get(),
+    deps.status.state(),
+    deps.failover.peerCredentials(),
+  ]);
   // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
   if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
-  const notNow = (reason: string) => changes.map(() => new Error(reason));
-  if ((await deps.status.state()).state === "suspended") {
+  if (state.state === "suspended") {
     await deps.queue.release(changes.map((change) => change.receiptHandle));
-    return notNow("automatic sync is suspended");
+    return changes.map(() => new Error("automatic sync is suspended"));
   }
-  const credentials = await deps.failover.peerCredentials();
-  if (!credentials)
+  if (!credentials) {
     return suspend(deps, settings, changes, "no failover credentials are configured");
+  }
 
   const startedAt = now();
   const outgoing = changes.map((change) => {

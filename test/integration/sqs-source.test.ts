@@ -94,6 +94,41 @@ const bodies = (records: SQSRecord[]) => records.map((record) => record.body);
 const quiet = () => undefined;
 
 describe("startSqsSource", () => {
+  it("with parallel pollers, never runs one message group in two invocations at once", async () => {
+    const { queueUrl } = await createQueues();
+    const sent = ["a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4", "a5", "b5", "a6", "c1"];
+    for (const body of sent) await send(queueUrl, body, body.slice(0, 1));
+    const running = new Set<string>();
+    const overlaps: string[] = [];
+    const seen: string[] = [];
+    let first = true;
+    await start({
+      queueUrl,
+      concurrency: 3,
+      batchSize: 2,
+      handler: async (event) => {
+        const groups = [...new Set(event.Records.map((r) => r.attributes.MessageGroupId ?? ""))];
+        for (const group of groups) if (running.has(group)) overlaps.push(group);
+        for (const group of groups) running.add(group);
+        seen.push(...bodies(event.Records));
+        if (first) {
+          first = false;
+          // Hold the first batch until the other pollers have received messages of its groups.
+          await waitFor(
+            async () =>
+              Number((await attributes(queueUrl)).ApproximateNumberOfMessagesNotVisible) >= 6,
+          );
+        }
+        for (const group of groups) running.delete(group);
+      },
+    });
+    await waitFor(() => seen.length === sent.length, 10_000);
+    expect(overlaps).toEqual([]);
+    const inGroup = (group: string) => seen.filter((body) => body.startsWith(group));
+    expect(inGroup("a")).toEqual(["a1", "a2", "a3", "a4", "a5", "a6"]);
+    expect(inGroup("b")).toEqual(["b1", "b2", "b3", "b4", "b5"]);
+  });
+
   it("delivers in group order with Lambda's record shape, then deletes the messages", async () => {
     const { queueUrl, queueArn } = await createQueues();
     const messageId = await send(queueUrl, "a1", "a", {

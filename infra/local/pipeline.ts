@@ -1,4 +1,3 @@
-import { readFile, writeFile } from "node:fs/promises";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
@@ -74,8 +73,6 @@ export interface PipelineOptions {
   readonly queues: QueueAddresses;
   readonly forwarding: LocalForwardSwitch;
   readonly logger: Logger;
-  /** Where the stream position is kept across restarts (MFT_DATA_DIR); none in memory mode. */
-  readonly checkpointFile?: string;
   readonly awsConfig: {
     readonly region: string;
     readonly credentials: { accessKeyId: string; secretAccessKey: string };
@@ -102,7 +99,6 @@ export async function startPipeline(
     new DescribeTableCommand({ TableName: options.tableName }),
   );
   if (!Table?.LatestStreamArn) throw new Error(`table ${options.tableName} has no stream`);
-  const checkpoint = await readCheckpoint(options.checkpointFile);
   const capture = createCaptureHandler({ ...services, logger });
   const forward = createForwardHandler({ ...services, retry: topology.forward.retry, logger });
   const { stream } = topology.capture;
@@ -124,16 +120,10 @@ export async function startPipeline(
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
     bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
-    startingPosition: stream.startingPosition,
-    checkpoint,
-    ...(options.checkpointFile
-      ? {
-          onCheckpoint: async (shardId: string, sequenceNumber: string) => {
-            checkpoint[shardId] = sequenceNumber;
-            await writeFile(options.checkpointFile as string, JSON.stringify(checkpoint));
-          },
-        }
-      : {}),
+    // From the start of the stream (24 h) at every start: the local queue lives in memory, so
+    // after a restart (MFT_DATA_DIR) replaying is what loses nothing; the version rule makes
+    // the replayed changes that already arrived no-ops.
+    startingPosition: "TRIM_HORIZON",
     onFailure: (records, reason) =>
       logger.error("stream records dropped after retries", { count: records.length, reason }),
     onError: (error) =>
@@ -161,13 +151,4 @@ export async function startPipeline(
       await Promise.all([streamSource.stop(), sqsSource.stop()]);
     },
   };
-}
-
-async function readCheckpoint(file: string | undefined): Promise<Record<string, string>> {
-  if (!file) return {};
-  try {
-    return JSON.parse(await readFile(file, "utf8")) as Record<string, string>;
-  } catch {
-    return {};
-  }
 }

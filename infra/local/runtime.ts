@@ -206,9 +206,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           logger,
           awsConfig: LOCAL_AWS,
           ...(options.instrument ? { instrument: options.instrument } : {}),
-          ...(options.dataDir
-            ? { checkpointFile: join(options.dataDir, `${name}-stream.json`) }
-            : {}),
         });
         stack.push(pipeline.stop);
         pipelineStats = pipeline.stats;

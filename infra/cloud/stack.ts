@@ -6,6 +6,7 @@ import { acknowledge, NAG } from "./compliance.ts";
 import { Alarms } from "./constructs/alarms.ts";
 import { Api } from "./constructs/api.ts";
 import { Events } from "./constructs/events.ts";
+import { FullSync } from "./constructs/full-sync.ts";
 import { MftFunction, type MftFunctionDefaults } from "./constructs/mft-function.ts";
 import { FAILOVER_PASSWORD_SECRET, Pipeline } from "./constructs/pipeline.ts";
 import { StackKey } from "./constructs/stack-key.ts";
@@ -36,10 +37,8 @@ export interface MftFailoverStackProps extends StackProps {
  * production or failover is a setting (its failover settings), because roles swap on failback
  * (R19). The server id is the region name.
  *
- * The full-sync state machine (issue 4) joins as one more construct taking its ASL definition:
- * `new FullSync(this, "FullSync", { definition, ... })`, then
- * `this.adminApi.bindEnv("STATE_MACHINE_ARN", sm.stateMachineArn, (g) => sm.grantStartExecution(g))`
- * and an alarm on its failed executions via `this.alarms`.
+ * The full sync (R11–R15) is the FullSync state machine, running fullSyncDefinition(); the
+ * admin API starts it (STATE_MACHINE_ARN, states:StartExecution on it only).
  */
 export class MftFailoverStack extends Stack {
   readonly key: StackKey;
@@ -51,6 +50,7 @@ export class MftFailoverStack extends Stack {
   readonly api: Api;
   readonly alarms: Alarms;
   readonly triggers: Triggers;
+  readonly fullSync: FullSync;
   readonly functionDefaults: MftFunctionDefaults;
 
   constructor(scope: Construct, id: string, props: MftFailoverStackProps) {
@@ -102,6 +102,19 @@ export class MftFailoverStack extends Stack {
     // Resume (R9) and the status (R20): forward's mapping, queue depths, DLQ redrive.
     this.pipeline.grantResume(this.adminApi);
 
+    this.fullSync = new FullSync(this, "FullSync", {
+      table: this.store.table,
+      eventBus: this.events.bus,
+      secretPrefix,
+      pipeline: this.pipeline,
+      functionDefaults: this.functionDefaults,
+    });
+    // POST /api/failover/synchronize starts an execution (StepFunctionsRunner: StartExecution only).
+    const stateMachine = this.fullSync.stateMachine;
+    this.adminApi.bindEnv("STATE_MACHINE_ARN", stateMachine.stateMachineArn, (grantee) =>
+      stateMachine.grantStartExecution(grantee),
+    );
+
     this.api = new Api(this, "Api", {
       handler: this.adminApi,
       adminSecret: this.adminSecret,
@@ -129,6 +142,7 @@ export class MftFailoverStack extends Stack {
       functionDefaults: this.functionDefaults,
     });
     this.triggers.addAlarms(this.alarms);
+    this.fullSync.addAlarms(this.alarms);
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
@@ -141,6 +155,11 @@ export class MftFailoverStack extends Stack {
     output("ServerId", serverId, "This server's id (SERVER_ID): the region name");
     output("TableName", this.store.table.tableName, "The configuration table");
     output("EventBusName", this.events.bus.eventBusName, "Failover Synchronization events (R16)");
+    output(
+      "FullSyncStateMachineArn",
+      stateMachine.stateMachineArn,
+      "The full sync (Synchronize State); started by POST /api/failover/synchronize",
+    );
     output("AlarmTopicArn", this.alarms.topic.topicArn, "Where the R22 alarms go");
     output(
       "TriggerRulesFunctionName",

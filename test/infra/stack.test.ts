@@ -1,8 +1,10 @@
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
+import { FULL_SYNC_TASK_ARN, fullSyncTaskSize } from "../../infra/cloud/constructs/full-sync.ts";
 import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
 import { ADMIN_ROUTES, PUBLIC_ROUTES } from "../../infra/cloud/routes.ts";
 import { topology } from "../../infra/topology.ts";
@@ -180,7 +182,7 @@ describe("pipeline (R7–R10)", () => {
 describe("functions", () => {
   it("all run Node 22 on arm64 with source maps, tracing and their own log group", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(6);
+    expect(Object.keys(functions)).toHaveLength(7);
     for (const { Properties } of Object.values(functions as Resources)) {
       expect(Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -203,6 +205,7 @@ describe("functions", () => {
       ["FIFO queue", topology.forward],
       ["Trigger rules", topology.triggerRules],
       ["Trigger actions", topology.triggerActions],
+      ["Full sync", fullSyncTaskSize],
     ] as const) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Description: Match.stringLikeRegexp(`^${prefix}`),
@@ -223,7 +226,8 @@ describe("functions", () => {
       "FORWARD_FUNCTION_NAME",
     ];
     const contracts: [string, string[]][] = [
-      ["The admin API", [...server, "ADMIN_SECRET_ID"]],
+      ["The admin API", [...server, "ADMIN_SECRET_ID", "STATE_MACHINE_ARN"]],
+      ["Full sync", server],
       ["DynamoDB stream", server],
       ["FIFO queue", [...server, "QUEUE_ARN"]],
       ["HTTP API authorizer", ["ADMIN_SECRET_ID"]],
@@ -259,6 +263,17 @@ describe("functions", () => {
       "lambda:ListEventSourceMappings",
       "dynamodb:ListStreams",
       "events:ListRules",
+      // The state machine's logging (vended log delivery) and tracing grants.
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
     ]);
     const policies = template.findResources("AWS::IAM::Policy") as Resources;
     expect(Object.keys(policies).length).toBeGreaterThanOrEqual(4);
@@ -276,7 +291,7 @@ describe("functions", () => {
     }
   });
 
-  it("grant the failover password to admin-api (read/write) and forward (read) only", () => {
+  it("grant the failover password to admin-api (read/write), forward and full sync (read) only", () => {
     const secretStatement = (actions: string[]) =>
       Match.objectLike({
         Action: actions,
@@ -300,6 +315,7 @@ describe("functions", () => {
     const write = [...read, "secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"];
     expect(Object.keys(policyOf("^AdminApiRole", write))).toHaveLength(1);
     expect(Object.keys(policyOf("^PipelineForwardRole", read))).toHaveLength(1);
+    expect(Object.keys(policyOf("^FullSyncTaskRole", read))).toHaveLength(1);
     expect(Object.keys(policyOf("^PipelineCaptureRole", read))).toHaveLength(0);
   });
 });
@@ -380,7 +396,7 @@ describe("events and alarms (R16, R22)", () => {
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
     const topic = alarmTopicId();
     const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-    expect(Object.keys(alarms)).toHaveLength(10);
+    expect(Object.keys(alarms)).toHaveLength(11);
     for (const { Properties } of Object.values(alarms)) {
       expect(Properties).toMatchObject({
         ActionsEnabled: true,
@@ -730,5 +746,139 @@ describe("triggers (R17)", () => {
       },
     });
     expect(Object.keys(ses.toJSON().Outputs)).not.toContain("MailTopicArn");
+  });
+});
+
+describe("full sync (Synchronize State, R11–R15)", () => {
+  const stateMachine = () => only(template.findResources("AWS::StepFunctions::StateMachine", {}));
+  type Statement = { Action: string | string[]; Resource: unknown };
+  /** Every statement of the policies attached to roles whose logical id starts with `role`. */
+  const statementsOf = (role: string): Statement[] =>
+    Object.values(
+      template.findResources("AWS::IAM::Policy", {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${role}`) }] },
+      }) as Resources,
+    ).flatMap(
+      ({ Properties }) => (Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+
+  it("deploys fullSyncDefinition() verbatim as a STANDARD state machine, the task ARN substituted", () => {
+    const { props } = stateMachine();
+    expect(props.StateMachineType).toBe("STANDARD");
+    expect(props.DefinitionString).toBe(JSON.stringify(fullSyncDefinition(FULL_SYNC_TASK_ARN)));
+    expect(props.DefinitionSubstitutions).toEqual({
+      FullSyncTaskArn: { "Fn::GetAtt": [functionId("Full sync"), "Arn"] },
+    });
+    const deployed = JSON.parse(props.DefinitionString as string) as {
+      States: Record<string, unknown>;
+    };
+    const local = fullSyncDefinition("arn:aws:lambda:us-east-1:000000000000:function:local");
+    expect(Object.keys(deployed.States)).toEqual(Object.keys(local.States));
+    expect(taskStateNames(deployed)).toEqual(taskStateNames(local));
+  });
+
+  it("logs ALL events without execution data to an encrypted log group, and traces with X-Ray", () => {
+    const { props } = stateMachine();
+    const logGroup = idOf("AWS::Logs::LogGroup", "FullSyncLogs");
+    expect(props).toMatchObject({
+      LoggingConfiguration: {
+        Level: "ALL",
+        IncludeExecutionData: false,
+        Destinations: [
+          { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(template.toJSON().Resources[logGroup].Properties).toMatchObject({
+      KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
+      RetentionInDays: testConfig.logRetentionDays,
+    });
+  });
+
+  it("lets its role invoke the task function only (logging and tracing aside)", () => {
+    const { props } = stateMachine();
+    const role = (props.RoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    expect(role).toMatch(/^FullSyncStateMachineRole/);
+    const statements = statementsOf(role);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.every((a) => /^(logs|xray):/.test(a) || a === "lambda:InvokeFunction")).toBe(
+      true,
+    );
+    const invoke = statements.filter((s) => [s.Action].flat().includes("lambda:InvokeFunction"));
+    expect(invoke).toEqual([
+      expect.objectContaining({
+        Action: "lambda:InvokeFunction",
+        Resource: { "Fn::GetAtt": [functionId("Full sync"), "Arn"] },
+      }),
+    ]);
+  });
+
+  it("is started by admin-api only: STATE_MACHINE_ARN and states:StartExecution on it", () => {
+    const { id } = stateMachine();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^The admin API"),
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: id } }) },
+    });
+    const states = Object.values(template.findResources("AWS::IAM::Policy") as Resources).flatMap(
+      ({ Properties }) =>
+        (Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
+          [s.Action].flat().some((a) => a.startsWith("states:")),
+        ).map((s) => ({ roles: Properties.Roles, ...s })),
+    );
+    expect(states).toEqual([
+      expect.objectContaining({
+        roles: [{ Ref: expect.stringMatching(/^AdminApiRole/) }],
+        Action: "states:StartExecution",
+        Resource: { Ref: id },
+      }),
+    ]);
+  });
+
+  it("lets the task read/write the table, read the failover password and publish on the bus, no queue", () => {
+    const actions = statementsOf("FullSyncTaskRole").flatMap((s) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:Scan",
+        "dynamodb:PutItem",
+        "secretsmanager:GetSecretValue",
+        "events:PutEvents",
+      ]),
+    );
+    expect(actions.filter((a) => /^(sqs|lambda|states):|PutSecretValue/.test(a))).toEqual([]);
+  });
+
+  it("gives a Task its budget and the last page, inside the definition's Task timeout", () => {
+    const taskTimeouts = JSON.stringify(fullSyncDefinition(FULL_SYNC_TASK_ARN)).match(
+      /"TimeoutSeconds":\d+/g,
+    );
+    const perTask = Math.min(...(taskTimeouts ?? []).map((t) => Number(t.split(":")[1])));
+    expect(fullSyncTaskSize.timeoutSeconds).toBeLessThan(perTask);
+  });
+
+  it("alarms on failed or timed-out executions", () => {
+    const { id } = stateMachine();
+    const stat = (metric: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: "AWS/States",
+            MetricName: metric,
+            Dimensions: [{ Name: "StateMachineArn", Value: { Ref: id } }],
+          },
+          Stat: "Sum",
+        }),
+        ReturnData: false,
+      });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      TreatMissingData: "notBreaching",
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "FILL(failed, 0) + FILL(timedOut, 0)", ReturnData: true }),
+        stat("ExecutionsFailed"),
+        stat("ExecutionsTimedOut"),
+      ]),
+    });
   });
 });

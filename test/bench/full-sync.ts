@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AdminClient } from "../../bin/api-client.ts";
-import { LOCAL_AWS, startLocal } from "../../infra/local/runtime.ts";
-import { configTableDefinition } from "../../shared/adapters/config-table.ts";
-import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
+import { startLocal } from "../../infra/local/runtime.ts";
+import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
+import type { StoredRecord } from "../../shared/ports.ts";
 import type { FullSyncView } from "../../shared/sync/full/records.ts";
 import { fullSyncLimits } from "../../shared/sync/full/tasks.ts";
 import { generatedConfiguration } from "./full-sync-data.ts";
@@ -12,7 +11,7 @@ import { generatedConfiguration } from "./full-sync-data.ts";
 /**
  * `npm run bench -- full`: a full sync of 10,000 and 100,000 users over 100 domains (each with
  * 2 groups and 3 services), timed next to a baseline measured in the same run on the same
- * DynamoDB Local: a plain parallel Scan of production + BatchWriteItem into an empty table, at
+ * DynamoDB Local: a plain parallel Scan of production + BatchWriteItem into the failover's (emptied) table, at
  * the same concurrency (segments, page size, batches in flight). Each size runs in a fresh
  * process, so its peak RSS is its own. `MFT_BENCH_FULL_SIZES=10000,30000` picks other sizes.
  */
@@ -125,28 +124,33 @@ async function child(users: number): Promise<void> {
     const setupRss = rss.phase();
     console.error(`  setup: ${records} records in ${(setupMs / 1000).toFixed(1)} s`);
 
-    // Baseline: the same records, plain Scan + BatchWriteItem, same segments and page size.
-    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: runtime.dynamoEndpoint });
-    await client.send(new CreateTableCommand(configTableDefinition("bench-baseline")));
-    const target = new DynamoBulkStore(client, "bench-baseline");
+    // Baseline: the same records, plain Scan + BatchWriteItem into the failover's own table
+    // (same stream, same pollers), same segments, page size and batches in flight.
     const source = runtime.primary.services.bulk;
+    const target = runtime.failover.services.bulk;
+    const copyAll = (from: typeof source, write: (page: StoredRecord[]) => Promise<void>) =>
+      Promise.all(
+        Array.from({ length: fullSyncLimits.segments }, async (_, segment) => {
+          let cursor: string | undefined;
+          do {
+            const page = await from.scan(segment, fullSyncLimits.segments, {
+              limit: fullSyncLimits.pageSize,
+              ...(cursor ? { cursor } : {}),
+            });
+            await write(page.items.filter(isReplicated));
+            cursor = page.cursor;
+          } while (cursor);
+        }),
+      );
     started = Date.now();
-    await Promise.all(
-      Array.from({ length: fullSyncLimits.segments }, async (_, segment) => {
-        let cursor: string | undefined;
-        do {
-          const page = await source.scan(segment, fullSyncLimits.segments, {
-            limit: fullSyncLimits.pageSize,
-            ...(cursor ? { cursor } : {}),
-          });
-          await target.putAll(page.items.filter((r) => r.pk !== "LOCAL") as never);
-          cursor = page.cursor;
-        } while (cursor);
-      }),
-    );
+    await copyAll(source, (page) => target.putAll(page as unknown as ConfigItem[]));
     const baselineMs = Date.now() - started;
     const baselineRss = rss.phase();
     console.error(`  baseline: ${(baselineMs / 1000).toFixed(1)} s`);
+    // Empty the failover again (not timed): the first full sync copies onto an empty failover.
+    const emptying = Date.now();
+    await copyAll(target, (page) => target.deleteAll(page));
+    console.error(`  (failover emptied in ${((Date.now() - emptying) / 1000).toFixed(1)} s)`);
 
     const run = async () => {
       const at = Date.now();
@@ -163,6 +167,7 @@ async function child(users: number): Promise<void> {
     };
     const fullSyncMs = await run();
     const fullSyncRss = rss.phase();
+    console.error(`  full sync: ${(fullSyncMs / 1000).toFixed(1)} s`);
     // Again, now that the failover holds everything: the wipe has work to do too.
     const resyncMs = await run();
     const resyncRss = rss.phase();

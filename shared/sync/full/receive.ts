@@ -15,8 +15,9 @@ export interface FullReceiveDeps {
   readonly failover: FailoverSettingsService;
 }
 
-/** Items per `/api/sync/full/items` call, and records per wipe/digest page. */
+/** Items per `/api/sync/full/items` call; records per wipe page (deletes) and digest page (reads). */
 export const MAX_ITEMS = 500;
+const WIPE_PAGE = 100;
 const SCAN_PAGE = 1000;
 const START_PAGE = 100;
 
@@ -58,7 +59,7 @@ export async function wipePage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(segmentRequest, body);
   await refuseIfSyncingOut(deps, request.origin);
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
-    limit: SCAN_PAGE,
+    limit: WIPE_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
   });
   const keys: ItemKey[] = page.items.filter(isReplicated).map(({ pk, sk }) => ({ pk, sk }));

@@ -6,10 +6,9 @@ import {
   PutCommand,
   ScanCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { invalid } from "../errors.ts";
 import { type ConfigItem, type ItemKey, LOCAL_PK } from "../model/items.ts";
 import type { BulkStore, Page, PageRequest, StoredRecord } from "../ports.ts";
-import { fromRecord, toRecord } from "./dynamo-config-store.ts";
+import { decodeCursor, encodeCursor, fromRecord, toRecord } from "./dynamo-config-store.ts";
 
 /** BatchWriteItem's limit. */
 const BATCH = 25;
@@ -114,15 +113,4 @@ export class DynamoBulkStore implements BulkStore {
       await this.sleep(Math.min(2000, 50 * 2 ** attempt));
     }
   }
-}
-
-const encodeCursor = (key: Record<string, unknown>) =>
-  Buffer.from(JSON.stringify(key)).toString("base64url");
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
-    if (key && typeof key === "object") return key as Record<string, unknown>;
-  } catch {}
-  throw invalid("cursor", "is not a cursor this API returned");
 }

@@ -192,10 +192,11 @@ export function fromRecord(record: Record<string, unknown>): ConfigItem {
   return item as unknown as ConfigItem;
 }
 
-const encodeCursor = (key: Record<string, unknown>) =>
+/** Opaque page cursors over DynamoDB's LastEvaluatedKey (shared with the bulk store). */
+export const encodeCursor = (key: Record<string, unknown>) =>
   Buffer.from(JSON.stringify(key)).toString("base64url");
 
-function decodeCursor(cursor: string): Record<string, unknown> {
+export function decodeCursor(cursor: string): Record<string, unknown> {
   try {
     const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
     if (key && typeof key === "object") return key as Record<string, unknown>;

@@ -149,6 +149,8 @@ async function suspend(
   reason: string,
 ): Promise<Error[]> {
   const now = new Date((deps.now ?? Date.now)()).toISOString();
+  // Batches in flight side by side may all fail: only the first to suspend says so.
+  const wasActive = (await deps.status.state()).state !== "suspended";
   await deps.status.setState("suspended", reason);
   await deps.forwarding.suspend();
   await deps.queue.release(changes.map((change) => change.receiptHandle));
@@ -162,9 +164,11 @@ async function suspend(
     Items: 0,
     Reason: `automatic sync suspended: ${reason}`,
   };
-  await Promise.all([
-    deps.status.recordBatch({ event, lagMs: [] }),
-    deps.events.publish(syncEvent(event)),
-  ]);
+  if (wasActive) {
+    await Promise.all([
+      deps.status.recordBatch({ event, lagMs: [] }),
+      deps.events.publish(syncEvent(event)),
+    ]);
+  }
   return changes.map(() => new Error(reason));
 }

@@ -101,10 +101,15 @@ describe("failover down (R9)", () => {
       return current.sync.state === "suspended" ? current : undefined;
     }, 20_000);
     expect(suspended.sync.reason).toMatch(/cannot connect/);
-    const failures = runtime.primary.bus
-      .events()
-      .slice(eventsBefore)
-      .filter((event) => !event.detail.Success);
+    const failuresSince = () =>
+      runtime.primary.bus
+        .events()
+        .slice(eventsBefore)
+        .filter((event) => !event.detail.Success);
+    // The state is recorded first, the event right after it.
+    const failures = await waitFor(() =>
+      failuresSince().length > 0 ? failuresSince() : undefined,
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]?.detail).toMatchObject({
       Mode: "automatic",
@@ -115,12 +120,7 @@ describe("failover down (R9)", () => {
     await production.request("DELETE", `${base}/users/one`);
     await production.request("PUT", `${base}/groups/late`, {});
     await waitFor(async () => (await status()).queue.queued >= 2, 10_000);
-    expect(
-      runtime.primary.bus
-        .events()
-        .slice(eventsBefore)
-        .filter((e) => !e.detail.Success),
-    ).toHaveLength(1);
+    expect(failuresSince()).toHaveLength(1);
 
     await runtime.failover.setOnline(true);
     await resumeAndDrain();

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AdminClient, ApiError } from "../../bin/api-client.ts";
+import { AdminClient } from "../../bin/api-client.ts";
 import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
@@ -10,6 +10,7 @@ import { canonicalJson } from "../../shared/sync/full/digest.ts";
 import type { FullSyncView } from "../../shared/sync/full/records.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
+import { apiError } from "../support/api.ts";
 import { startProxy } from "../support/proxy.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -20,16 +21,6 @@ let production: AdminClient;
 let standby: AdminClient;
 
 const SUBSTITUTIONS = [{ ip: "10.0.0.10", substituteIp: "192.168.50.10" }];
-
-async function apiError(request: Promise<unknown>): Promise<ApiError> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
 
 /** Production's failover settings, pointing at the failover (or at `port`, e.g. a proxy). */
 async function configure(

@@ -59,8 +59,12 @@ export class FailoverSettingsService {
   }
 
   /** The credentials for the failover's admin API, for the sync functions. */
-  async peerCredentials(): Promise<Credentials | undefined> {
-    const [settings, password] = await Promise.all([this.get(), this.secrets.get(PASSWORD)]);
+  /** Pass the settings already read to save reading them again. */
+  async peerCredentials(known?: FailoverSettings): Promise<Credentials | undefined> {
+    const [settings, password] = await Promise.all([
+      known ?? this.get(),
+      this.secrets.get(PASSWORD),
+    ]);
     return settings.username !== undefined && password !== undefined
       ? { username: settings.username, password }
       : undefined;

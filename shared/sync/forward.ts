@@ -48,17 +48,14 @@ export async function forwardBatch(
 ): Promise<(true | Error)[]> {
   const now = deps.now ?? Date.now;
   // Read side by side: this runs once per batch, on the path of every change.
-  const [settings, state, credentials] = await Promise.all([
-    deps.failover.get(),
-    deps.status.state(),
-    deps.failover.peerCredentials(),
-  ]);
+  const [settings, state] = await Promise.all([deps.failover.get(), deps.status.state()]);
   // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
   if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
   if (state.state === "suspended") {
     await deps.queue.release(changes.map((change) => change.receiptHandle));
     return changes.map(() => new Error("automatic sync is suspended"));
   }
+  const credentials = await deps.failover.peerCredentials(settings);
   if (!credentials) {
     return suspend(deps, settings, changes, "no failover credentials are configured");
   }

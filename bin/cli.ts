@@ -67,18 +67,19 @@ function print(value: unknown) {
   for (const item of items ?? [value]) console.log(describe(item));
 }
 
-/** One line per item: its id, then its fields as key=value. */
+/** The keys that name an entity: shown first and bare. */
+const ID_KEYS = ["name", "username", "id"];
+
+/** One line per item: its id (entities have one; settings and status do not), then key=value. */
 function describe(item: unknown): string {
   if (item === undefined) return "ok";
   if (typeof item !== "object" || item === null) return String(item);
-  return Object.entries(item)
-    .filter(([key]) => key !== "updatedAt")
-    .map(([key, value], index) =>
-      index === 0
-        ? String(value)
-        : `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
-    )
-    .join("  ");
+  const [first, ...rest] = Object.entries(item).filter(([key]) => key !== "updatedAt");
+  const field = ([key, value]: [string, unknown]) =>
+    `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`;
+  if (!first) return "";
+  const head = ID_KEYS.includes(first[0]) ? String(first[1]) : field(first);
+  return [head, ...rest.map(field)].join("  ");
 }
 
 /** list/get/put/delete for one kind of entity; `scope` names the path arguments before the id. */
@@ -249,11 +250,20 @@ failover
   .action(async () => print(await client().request("GET", "/api/failover")));
 failover
   .command("set [fields...]")
-  .description("replace the failover settings; fields as key=value or --data/--file")
-  .option("--data <json>", "the whole body as JSON")
-  .option("--file <path>", "read the body from a JSON file (- for stdin)")
-  .action(async (pairs: string[], options: { data?: string; file?: string }) => {
-    print(await client().request("PUT", "/api/failover", await bodyFrom(pairs, options)));
+  .description(
+    "change the failover settings: the fields given (key=value or --data/--file), the others kept",
+  )
+  .option("--data <json>", "fields as a JSON object")
+  .option("--file <path>", "read the fields from a JSON file (- for stdin)")
+  .option("--replace", "replace all settings: fields not given take their defaults")
+  .action(async (pairs: string[], options: { data?: string; file?: string; replace?: boolean }) => {
+    const api = client();
+    // The API's PUT replaces; `passwordSet` is read-only and the password, absent, is kept.
+    const { passwordSet: _, ...current } = options.replace
+      ? {}
+      : await api.request<Record<string, unknown>>("GET", "/api/failover");
+    const body = { ...current, ...(await bodyFrom(pairs, options)) };
+    print(await api.request("PUT", "/api/failover", body));
   });
 for (const [name, method, path, description] of [
   [

@@ -47,14 +47,23 @@ export interface DynamoDbLocalOptions {
 }
 
 /**
- * Starts AWS's DynamoDB Local (one JVM for every local region, `-sharedDb` so that the
- * region name does not split tables) bound to 127.0.0.1, and resolves once it accepts requests.
+ * Starts AWS's DynamoDB Local bound to 127.0.0.1 and resolves once it accepts requests. One JVM
+ * serves every local region, each in its own database (no `-sharedDb`: DynamoDB Local keeps one
+ * per client region), as each AWS region has its own DynamoDB. A shared database would also
+ * slow every write down with the size of the other tables' streams: DynamoDB Local looks up a
+ * stream's oldest record by walking one stream-record table that all streams share.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   checkJava();
   const dir = jarDir();
   if (options.dbPath && !existsSync(options.dbPath)) {
     throw new LocalStartupError(`MFT_DATA_DIR folder ${options.dbPath} does not exist`);
+  }
+  // Earlier builds kept both regions in one `-sharedDb` file, which this one would not read.
+  if (options.dbPath && existsSync(join(options.dbPath, "shared-local-instance.db"))) {
+    throw new LocalStartupError(
+      `${options.dbPath} holds tables of an earlier version (one database for both regions); move it away or start with an empty MFT_DATA_DIR`,
+    );
   }
   const storage = options.dbPath ? ["-dbPath", options.dbPath] : ["-inMemory"];
   const child: ChildProcess = spawn(
@@ -66,7 +75,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       launcher,
       "-port",
       String(options.port),
-      "-sharedDb",
       "-disableTelemetry",
       ...storage,
     ],

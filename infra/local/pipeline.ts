@@ -9,6 +9,7 @@ import type { QueueAddresses } from "../../shared/adapters/sqs-change-queue.ts";
 import type { ForwardSwitch } from "../../shared/ports.ts";
 import { topology } from "../topology.ts";
 import { lambdaContext } from "./lambda-context.ts";
+import type { LocalAwsConfig } from "./runtime.ts";
 import { type SqsSource, startSqsSource } from "./sqs-source.ts";
 import { type StreamSource, startStreamSource } from "./stream-source.ts";
 
@@ -73,10 +74,7 @@ export interface PipelineOptions {
   readonly queues: QueueAddresses;
   readonly forwarding: LocalForwardSwitch;
   readonly logger: Logger;
-  readonly awsConfig: {
-    readonly region: string;
-    readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  };
+  readonly awsConfig: LocalAwsConfig;
   /** Sees every SDK client the pipeline creates (benchmarks count requests). */
   readonly instrument?: (client: DynamoDBStreamsClient) => void;
 }

@@ -44,6 +44,12 @@ export const LOCAL_AWS = {
   credentials: { accessKeyId: "local", secretAccessKey: "local" },
 } as const;
 
+/** SDK settings of a local region; its region name selects its own DynamoDB Local database. */
+export interface LocalAwsConfig {
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
 export interface LocalOptions {
   readonly primaryPort: number;
   readonly failoverPort: number;
@@ -64,6 +70,8 @@ export interface LocalRegion {
   readonly serverId: string;
   readonly url: string;
   readonly tableName: string;
+  /** For SDK clients of this region's DynamoDB (at the runtime's `dynamoEndpoint`). */
+  readonly awsConfig: LocalAwsConfig;
   readonly services: ServerServices;
   readonly queues: QueueAddresses;
   /** This region's EventBridge bus. */
@@ -92,8 +100,9 @@ export interface LocalRuntime {
 }
 
 /**
- * Both regions on one machine: one DynamoDB Local and one SQS server hold both regions'
- * tables and queues; each region serves its admin API through the same handler as the cloud.
+ * Both regions on one machine: one DynamoDB Local (a database per region) and one SQS server
+ * hold both regions' tables and queues; each region serves its admin API through the same
+ * handler as the cloud.
  */
 export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const admin: Credentials = {
@@ -114,9 +123,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     stack.push(dynamo.stop, sqs.stop);
     const mail = await startSmtpServer({ port: options.smtpPort ?? 0 });
     stack.push(mail.stop);
-    const dynamoClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
     const sqsClient = new SQSClient({ ...LOCAL_AWS, endpoint: sqs.endpoint });
-    options.instrument?.(dynamoClient);
     options.instrument?.(sqsClient);
     const regions = new Map<string, LocalRegion>();
     const secretsDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mft-failover-")));
@@ -131,6 +138,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       port: number,
     ): Promise<[LocalRegion, boolean]> => {
       const tableName = `mft-${name}-config`;
+      const awsConfig: LocalAwsConfig = { ...LOCAL_AWS, region: `local-${name}` };
+      const dynamoClient = new DynamoDBClient({ ...awsConfig, endpoint: dynamo.endpoint });
+      options.instrument?.(dynamoClient);
       const [created, queues] = await Promise.all([
         ensureTable(dynamoClient, tableName),
         createQueues(sqsClient, name),
@@ -154,7 +164,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       });
       // Step Functions: the deployed definition, each Task bound to the full-sync Lambda's handler.
       const definition = fullSyncDefinition(
-        `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:mft-${name}-full-sync`,
+        `arn:aws:lambda:${awsConfig.region}:000000000000:function:mft-${name}-full-sync`,
       );
       const fullSync = new LocalStateMachine({
         definition,
@@ -204,7 +214,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           queues,
           forwarding,
           logger,
-          awsConfig: LOCAL_AWS,
+          awsConfig,
           ...(options.instrument ? { instrument: options.instrument } : {}),
         });
         stack.push(pipeline.stop);
@@ -216,6 +226,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           serverId: `local-${name}`,
           url: api.url,
           tableName,
+          awsConfig,
           queues,
           services,
           bus,

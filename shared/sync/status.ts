@@ -5,7 +5,8 @@ import type { SyncEventDetail } from "./events.ts";
 export interface SyncState {
   readonly state: "active" | "suspended";
   readonly reason?: string;
-  readonly since: string;
+  /** When the state last changed; absent while it never has. */
+  readonly since?: string;
 }
 
 /** One forwarded batch: its event and the lag of each change in it (R20). */
@@ -28,12 +29,7 @@ export class SyncStatusStore {
   ) {}
 
   async state(): Promise<SyncState> {
-    return (
-      (await this.store.getLocal<SyncState>(STATE)) ?? {
-        state: "active",
-        since: new Date(0).toISOString(),
-      }
-    );
+    return (await this.store.getLocal<SyncState>(STATE)) ?? { state: "active" };
   }
 
   async setState(state: SyncState["state"], reason?: string): Promise<SyncState> {

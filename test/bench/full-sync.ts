@@ -24,7 +24,14 @@ interface Figures {
   baselineMs: number;
   fullSyncMs: number;
   resyncMs: number;
-  peakRssMb: { setup: number; baseline: number; fullSync: number; resync: number };
+  memory: Record<"setup" | "baseline" | "fullSync" | "resync", PhaseMemory>;
+}
+
+interface PhaseMemory {
+  /** The process's peak resident set during the phase. */
+  peakRssMb: number;
+  /** The JavaScript heap still in use at the end of the phase, after a full GC. */
+  heapAfterGcMb: number;
 }
 
 export async function full(): Promise<void> {
@@ -38,8 +45,10 @@ export async function full(): Promise<void> {
     `\nfull sync (segments=${fullSyncLimits.segments}, page=${fullSyncLimits.pageSize}) vs baseline (parallel Scan + BatchWriteItem, same concurrency)`,
   );
   console.log(
-    "users    records  baseline s  full sync s  ratio  re-sync s (wipe+copy)  peak RSS MB (baseline / full sync / re-sync)",
+    "users    records  baseline s  full sync s  ratio  re-sync s (wipe+copy)  peak RSS MB (baseline / full sync / re-sync)  heap after GC MB (same)",
   );
+  const perPhase = (r: Figures, measure: keyof PhaseMemory) =>
+    [r.memory.baseline, r.memory.fullSync, r.memory.resync].map((m) => m[measure]).join(" / ");
   for (const r of results) {
     console.log(
       [
@@ -49,7 +58,8 @@ export async function full(): Promise<void> {
         (r.fullSyncMs / 1000).toFixed(1).padStart(12),
         `${(r.fullSyncMs / r.baselineMs).toFixed(2)}×`.padStart(6),
         (r.resyncMs / 1000).toFixed(1).padStart(22),
-        `  ${r.peakRssMb.baseline} / ${r.peakRssMb.fullSync} / ${r.peakRssMb.resync}`,
+        `  ${perPhase(r, "peakRssMb").padEnd(43)}`,
+        perPhase(r, "heapAfterGcMb"),
       ].join(" "),
     );
   }
@@ -59,7 +69,7 @@ function inChild(users: number): Promise<Figures> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", fileURLToPath(import.meta.url), "--child", String(users)],
+      ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", String(users)],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     let out = "";
@@ -75,18 +85,23 @@ function inChild(users: number): Promise<Figures> {
   });
 }
 
-/** Samples RSS every 50 ms; `phase()` returns the peak since the last call, in MB. */
-function rssSampler() {
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/**
+ * Samples RSS every 50 ms; `phase()` returns the peak since the last call and the heap that a
+ * full GC leaves (what the run holds on to, as opposed to garbage not yet collected).
+ */
+function memorySampler() {
   let peak = 0;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 50);
   return {
-    phase() {
-      peak = Math.max(peak, process.memoryUsage().rss);
-      const mb = Math.round(peak / 2 ** 20);
+    phase(): PhaseMemory {
+      const peakRssMb = mb(Math.max(peak, process.memoryUsage().rss));
+      globalThis.gc?.();
       peak = 0;
-      return mb;
+      return { peakRssMb, heapAfterGcMb: mb(process.memoryUsage().heapUsed) };
     },
     stop: () => clearInterval(timer),
   };
@@ -94,7 +109,7 @@ function rssSampler() {
 
 async function child(users: number): Promise<void> {
   const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
-  const rss = rssSampler();
+  const memory = memorySampler();
   try {
     const production = new AdminClient(runtime.primary.url, runtime.admin);
     const url = new URL(runtime.failover.url);
@@ -121,7 +136,7 @@ async function child(users: number): Promise<void> {
       records += batch.length;
     }
     const setupMs = Date.now() - started;
-    const setupRss = rss.phase();
+    const setupMemory = memory.phase();
     console.error(`  setup: ${records} records in ${(setupMs / 1000).toFixed(1)} s`);
 
     // Baseline: the same records, plain Scan + BatchWriteItem into the failover's own table
@@ -145,7 +160,7 @@ async function child(users: number): Promise<void> {
     started = Date.now();
     await copyAll(source, (page) => target.putAll(page as unknown as ConfigItem[]));
     const baselineMs = Date.now() - started;
-    const baselineRss = rss.phase();
+    const baselineMemory = memory.phase();
     console.error(`  baseline: ${(baselineMs / 1000).toFixed(1)} s`);
     // Empty the failover again (not timed): the first full sync copies onto an empty failover.
     const emptying = Date.now();
@@ -166,11 +181,11 @@ async function child(users: number): Promise<void> {
       return Date.now() - at;
     };
     const fullSyncMs = await run();
-    const fullSyncRss = rss.phase();
+    const fullSyncMemory = memory.phase();
     console.error(`  full sync: ${(fullSyncMs / 1000).toFixed(1)} s`);
     // Again, now that the failover holds everything: the wipe has work to do too.
     const resyncMs = await run();
-    const resyncRss = rss.phase();
+    const resyncMemory = memory.phase();
 
     const figures: Figures = {
       users,
@@ -179,17 +194,17 @@ async function child(users: number): Promise<void> {
       baselineMs,
       fullSyncMs,
       resyncMs,
-      peakRssMb: {
-        setup: setupRss,
-        baseline: baselineRss,
-        fullSync: fullSyncRss,
-        resync: resyncRss,
+      memory: {
+        setup: setupMemory,
+        baseline: baselineMemory,
+        fullSync: fullSyncMemory,
+        resync: resyncMemory,
       },
     };
     console.error(JSON.stringify(figures));
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    rss.stop();
+    memory.stop();
     await runtime.stop();
   }
 }

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createRequestCounter } from "../../infra/local/request-counter.ts";
-import { LOCAL_AWS, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { percentile } from "../../shared/sync/status.ts";
@@ -121,21 +121,24 @@ export async function partial(): Promise<void> {
     instrument: (client) => counter.attach(client as DynamoDBClient),
   });
   try {
-    // The benchmark's own writes and polls go through a client the counter does not see.
-    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: runtime.dynamoEndpoint });
-    const doc = DynamoDBDocumentClient.from(client);
+    // The benchmark's own writes and polls go through clients the counter does not see.
+    const clientOf = (region: LocalRegion) =>
+      new DynamoDBClient({ ...region.awsConfig, endpoint: runtime.dynamoEndpoint });
+    const failoverClient = clientOf(runtime.failover);
+    const failoverDoc = DynamoDBDocumentClient.from(failoverClient);
+    const primaryDoc = DynamoDBDocumentClient.from(clientOf(runtime.primary));
 
     const baselineStart = Date.now();
-    await writeAll(doc, runtime.failover.tableName, changes("base", CHANGES));
+    await writeAll(failoverDoc, runtime.failover.tableName, changes("base", CHANGES));
     const baselineMs = Date.now() - baselineStart;
 
     counter.reset();
     const before = runtime.primary.pipelineStats();
     const eventsBefore = runtime.primary.bus.events().length;
     const syncStart = Date.now();
-    await writeAll(doc, runtime.primary.tableName, changes("sync", CHANGES));
+    await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
     await waitFor(
-      async () => (await count(client, runtime.failover.tableName, "sync")) === CHANGES,
+      async () => (await count(failoverClient, runtime.failover.tableName, "sync")) === CHANGES,
       600_000,
     );
     const syncMs = Date.now() - syncStart;
@@ -154,11 +157,12 @@ export async function partial(): Promise<void> {
         );
         const due = pacedStart + (second * 10 + tick) * 100;
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
-        await writeAll(doc, runtime.primary.tableName, slice);
+        await writeAll(primaryDoc, runtime.primary.tableName, slice);
       }
     }
     await waitFor(
-      async () => (await count(client, runtime.failover.tableName, "paced")) === paced.length,
+      async () =>
+        (await count(failoverClient, runtime.failover.tableName, "paced")) === paced.length,
       120_000,
     );
     const lags = (await runtime.primary.services.status.recentBatches())

@@ -1,19 +1,20 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import { unique } from "../support/api.ts";
 
 const run = promisify(execFile);
 
-/** Runs the installed CLI entry as a user would, against production. */
+/** Runs the installed CLI entry as a user would, against production (of `target`). */
 async function cli(...args: string[]) {
+  return cliOf({ url: inject("primaryUrl"), password: inject("adminPassword") }, ...args);
+}
+
+async function cliOf(target: { url: string; password: string }, ...args: string[]) {
   try {
     const { stdout, stderr } = await run("node", ["bin/mft-failover.js", ...args], {
-      env: {
-        ...process.env,
-        MFT_URL: inject("primaryUrl"),
-        MFT_ADMIN_PASSWORD: inject("adminPassword"),
-      },
+      env: { ...process.env, MFT_URL: target.url, MFT_ADMIN_PASSWORD: target.password },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -63,6 +64,16 @@ describe("the mft-failover CLI (R23)", () => {
     expect((await cli("services", "get", domain, "sftp")).stdout).toMatch(/^sftp .*port=22/);
   });
 
+  it("prints settings, which have no id, as key=value only, the password never", async () => {
+    const { code, stdout } = await cli("failover", "get");
+
+    expect(code).toBe(0);
+    const fields = stdout.trim().split("  ");
+    expect(fields.every((field) => /^[A-Za-z]+=/.test(field))).toBe(true);
+    expect(fields).toContain("passwordSet=true");
+    expect(stdout).not.toContain(inject("adminPassword"));
+  });
+
   it("exits non-zero with the API's error on stderr", async () => {
     const result = await cli(
       "services",
@@ -90,5 +101,44 @@ describe("the mft-failover CLI (R23)", () => {
     );
     expect(code).toBe(1);
     expect(stderr).toContain("admin password is needed");
+  });
+});
+
+describe("mft-failover failover set", () => {
+  // Its own regions: changing production's failover settings would disturb the other files.
+  let runtime: LocalRuntime;
+  let target: { url: string; password: string };
+  beforeAll(async () => {
+    runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+    target = { url: runtime.primary.url, password: runtime.admin.password };
+  });
+  afterAll(() => runtime?.stop());
+
+  it("changes the fields given and keeps the others, the password included", async () => {
+    const before = await runtime.primary.services.failover.get();
+
+    const { code } = await cliOf(target, "failover", "set", "autoSync=false", "timeoutMs=2500");
+
+    expect(code).toBe(0);
+    expect(await runtime.primary.services.failover.get()).toEqual({
+      ...before,
+      autoSync: false,
+      timeoutMs: 2500,
+    });
+    expect(await runtime.primary.services.secrets.get("failover-password")).toBe(
+      runtime.admin.password,
+    );
+  });
+
+  it("with --replace, resets the fields not given to their defaults", async () => {
+    const { code } = await cliOf(target, "failover", "set", "--replace", "autoSync=false");
+
+    expect(code).toBe(0);
+    expect(await runtime.primary.services.failover.get()).toMatchObject({
+      enabled: false,
+      port: 443,
+      useTls: true,
+      autoSync: false,
+    });
   });
 });

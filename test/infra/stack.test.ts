@@ -396,7 +396,7 @@ describe("events and alarms (R16, R22)", () => {
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
     const topic = alarmTopicId();
     const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-    expect(Object.keys(alarms)).toHaveLength(11);
+    expect(Object.keys(alarms)).toHaveLength(14);
     for (const { Properties } of Object.values(alarms)) {
       expect(Properties).toMatchObject({
         ActionsEnabled: true,
@@ -668,8 +668,18 @@ describe("triggers (R17)", () => {
     template.hasOutput("TriggerRulesFunctionName", { Value: { Ref: rules } });
   });
 
-  it("alarms on failed actions, failed invocations of both functions and trigger-rules' backlog", () => {
-    const { rules, actions } = ids();
+  it("alarms on failed actions, failed invocations of both functions, trigger-rules' backlog and every failure queue", () => {
+    const { rules, actions, deadLetters, rulesFailures, actionsFailures } = ids();
+    for (const queue of [deadLetters, rulesFailures, actionsFailures]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queue, "QueueName"] } }],
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        TreatMissingData: "notBreaching",
+      });
+    }
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,

@@ -71,18 +71,11 @@ export class Alarms extends Construct {
     const minute = Duration.minutes(1);
 
     for (const [id, queue] of Object.entries(props.deadLetterQueues)) {
-      this.add(id, {
-        description:
-          "A dead-letter queue holds messages: changes that did not reach the failover (R9, R10). Inspect, then POST /api/failover/resume or run a full sync.",
-        metric: queue.metricApproximateNumberOfMessagesVisible({
-          statistic: Stats.MAXIMUM,
-          period: minute,
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // SQS stops publishing for an idle, empty queue: no data means nothing is held.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      this.addDeadLetters(
+        id,
+        queue,
+        "A dead-letter queue holds messages: changes that did not reach the failover (R9, R10). Inspect, then POST /api/failover/resume or run a full sync.",
+      );
     }
 
     this.maxIteratorAge = props.maxIteratorAge ?? Duration.minutes(1);
@@ -161,6 +154,21 @@ export class Alarms extends Construct {
       evaluationPeriods: 3,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       // Lambda reports IteratorAge only when it invokes the function: no data means no backlog.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** A dead-letter or on-failure queue holds a message (what failed is kept there). */
+  addDeadLetters(id: string, queue: IQueue, description: string): Alarm {
+    return this.add(id, {
+      description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        statistic: Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // SQS stops publishing for an idle, empty queue: no data means nothing is held.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }

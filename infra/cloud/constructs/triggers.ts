@@ -278,7 +278,10 @@ export class Triggers extends Construct {
     });
   }
 
-  /** R22 for triggers: failed actions, failed invocations, and trigger-rules falling behind. */
+  /**
+   * R22 for triggers: failed actions, failed invocations, trigger-rules falling behind, and
+   * anything kept in a failure queue (each would otherwise wait there unseen for 14 days).
+   */
   addAlarms(alarms: Alarms): void {
     alarms.add("TriggerActionsFailed", {
       description: `A trigger's Send Email or HTTP action failed after its retries (R17): see trigger-actions' log ("trigger actions failed"); ${METRICS_NAMESPACE}/TriggerActionsFailed.`,
@@ -302,6 +305,21 @@ export class Triggers extends Construct {
       "TriggerRulesIteratorAge",
       this.rules,
       "trigger-rules is falling behind the table's stream: trigger changes are not yet rules (R17).",
+    );
+    alarms.addDeadLetters(
+      "TriggerRulesFailures",
+      this.rulesFailures,
+      "Trigger changes that trigger-rules gave up on are in its on-failure queue: their EventBridge rules are stale until the hourly reconcile succeeds (R17).",
+    );
+    alarms.addDeadLetters(
+      "TriggerActionsFailures",
+      this.actionsFailures,
+      "Events that trigger-actions could not handle after Lambda's retries are in its on-failure queue: their actions did not run (R17).",
+    );
+    alarms.addDeadLetters(
+      "TriggerDeliveryFailures",
+      this.deadLetters,
+      "Events that EventBridge could not deliver to a trigger's target are in the trigger dead-letter queue: their actions did not run (R17).",
     );
   }
 }

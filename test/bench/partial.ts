@@ -129,24 +129,26 @@ export async function partial(): Promise<void> {
     const primaryDoc = DynamoDBDocumentClient.from(clientOf(runtime.primary));
     /**
      * Waits until the pipeline's own events report `expected` changes applied since event
-     * `from`, then checks the failover's table once. (Polling the table with Scans instead
-     * would load DynamoDB Local, the pipeline's bottleneck, and slow what is measured.)
+     * `from`. (Polling the failover's table with Scans instead would load DynamoDB Local, the
+     * pipeline's bottleneck, and slow what is measured; the table is checked once afterwards.)
      */
-    const arrived = async (from: number, prefix: string, expected: number) => {
-      const applied = () =>
-        runtime.primary.bus
-          .events()
-          .slice(from)
-          .reduce((sum, event) => sum + (event.detail.Success ? event.detail.Items : 0), 0);
-      await waitFor(() => applied() >= expected, 600_000, `${expected} ${prefix} changes applied`);
-      return async () =>
-        waitFor(
-          async () =>
-            (await count(failoverClient, runtime.failover.tableName, prefix)) === expected,
-          60_000,
-          `${expected} ${prefix} items on the failover`,
-        );
-    };
+    const appliedSince = (from: number, expected: number) =>
+      waitFor(
+        () =>
+          runtime.primary.bus
+            .events()
+            .slice(from)
+            .reduce((sum, event) => sum + (event.detail.Success ? event.detail.Items : 0), 0) >=
+          expected,
+        600_000,
+        `${expected} changes applied`,
+      );
+    const onFailover = (prefix: string, expected: number) =>
+      waitFor(
+        async () => (await count(failoverClient, runtime.failover.tableName, prefix)) === expected,
+        60_000,
+        `${expected} ${prefix} items on the failover`,
+      );
 
     // Not timed: DynamoDB Local's JVM is fresh, and a cold baseline would flatter the ratio.
     await writeAll(failoverDoc, runtime.failover.tableName, changes("warm", CHANGES));
@@ -159,12 +161,12 @@ export async function partial(): Promise<void> {
     const eventsBefore = runtime.primary.bus.events().length;
     const syncStart = Date.now();
     await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
-    const verifySync = await arrived(eventsBefore, "sync", CHANGES);
+    await appliedSince(eventsBefore, CHANGES);
     const syncMs = Date.now() - syncStart;
     const requests = counter.snapshot();
     const after = runtime.primary.pipelineStats();
     const httpCalls = runtime.primary.bus.events().length - eventsBefore;
-    await verifySync();
+    await onFailover("sync", CHANGES);
 
     // Lag at a steady rate: commit (updatedAt) → applied on the failover, per change.
     const pacedStart = Date.now();
@@ -181,7 +183,8 @@ export async function partial(): Promise<void> {
         await writeAll(primaryDoc, runtime.primary.tableName, slice);
       }
     }
-    await (await arrived(pacedEvents, "paced", paced.length))();
+    await appliedSince(pacedEvents, paced.length);
+    await onFailover("paced", paced.length);
     const lags = (await runtime.primary.services.status.recentBatches())
       .filter((batch) => Date.parse(batch.event.StartedAt) >= pacedStart)
       .flatMap((batch) => batch.lagMs);

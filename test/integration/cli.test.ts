@@ -125,7 +125,7 @@ describe("mft-failover failover set", () => {
       autoSync: false,
       timeoutMs: 2500,
     });
-    expect(await runtime.primary.services.secrets.get("failover-password")).toBe(
+    expect((await runtime.primary.services.failover.peerCredentials())?.password).toBe(
       runtime.admin.password,
     );
   });

@@ -270,7 +270,7 @@ for (const [name, method, path, description] of [
     "status",
     "GET",
     "/api/failover/status",
-    "module and sync state, queue and DLQ depth, lag, last event (R20)",
+    "module and sync state, connection and heartbeat, queue and DLQ depth, lag, last event (R20)",
   ],
   [
     "test",
@@ -289,6 +289,57 @@ for (const [name, method, path, description] of [
     .command(name)
     .description(description)
     .action(async () => print(await client().request(method, path)));
+}
+
+failover
+  .command("verify")
+  .description("compare production with the failover: missing, extra and different items (R21)")
+  .action(async () => {
+    const report = await client().request<DriftView>("GET", "/api/failover/drift");
+    if (program.opts<GlobalOptions>().json) return print(report);
+    const noun = report.differences === 1 ? "difference" : "differences";
+    console.log(
+      `${report.differences} ${noun} (checked ${report.checkedAt}, ${report.durationMs} ms)`,
+    );
+    for (const drift of report.domains) {
+      const where = drift.domain ?? "(server)";
+      for (const id of drift.missing) console.log(`  ${where}  missing on the failover  ${id}`);
+      for (const id of drift.extra) console.log(`  ${where}  extra on the failover    ${id}`);
+      for (const { id, fields } of drift.different)
+        console.log(`  ${where}  different                ${id}  (${fields.join(", ")})`);
+    }
+    if (report.truncated) console.log("  … more than listed; `failover repair` fixes them all");
+    // A script can tell drift from none by the exit code.
+    if (report.differences > 0) process.exitCode = 2;
+  });
+
+failover
+  .command("repair")
+  .description(
+    "send exactly the items verify finds different through automatic sync, no wipe (R21)",
+  )
+  .action(async () => {
+    const answer = await client().request<{ repairId: string; items: number }>(
+      "POST",
+      "/api/failover/repair",
+    );
+    if (program.opts<GlobalOptions>().json) return print(answer);
+    console.log(
+      `repair ${answer.repairId}: ${answer.items} item(s) written again on production; automatic sync carries them (check with \`failover verify\`)`,
+    );
+  });
+
+interface DriftView {
+  checkedAt: string;
+  durationMs: number;
+  differences: number;
+  truncated: boolean;
+  domains: {
+    domain: string | null;
+    missing: string[];
+    extra: string[];
+    different: { id: string; fields: string[] }[];
+  }[];
 }
 
 program
@@ -365,6 +416,15 @@ async function followFullSync(api: AdminClient, syncId: string): Promise<FullSyn
   }
 }
 
+function heartbeatSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+    throw new UsageError(
+      `MFT_HEARTBEAT_SECONDS must be a whole number of seconds from 1 to 86400, not ${value}`,
+    );
+  return seconds;
+}
+
 program
   .command("local")
   .description("run production and the failover on this machine (what `npm start` runs)")
@@ -377,6 +437,9 @@ program
       ...(env.MFT_ADMIN_PASSWORD ? { adminPassword: env.MFT_ADMIN_PASSWORD } : {}),
       seed: env.MFT_SEED !== "0",
       ...(env.MFT_SMTP_PORT ? { smtpPort: Number(env.MFT_SMTP_PORT) } : {}),
+      ...(env.MFT_HEARTBEAT_SECONDS
+        ? { heartbeatSeconds: heartbeatSeconds(env.MFT_HEARTBEAT_SECONDS) }
+        : {}),
     });
     console.log(
       [

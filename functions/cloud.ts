@@ -9,6 +9,7 @@ import { DynamoBulkStore } from "../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../shared/adapters/dynamo-config-store.ts";
 import { EventBridgePublisher } from "../shared/adapters/eventbridge-publisher.ts";
 import { LambdaForwardSwitch } from "../shared/adapters/lambda-forward-switch.ts";
+import { PowertoolsMetricSink } from "../shared/adapters/powertools-metric-sink.ts";
 import { SecretsManagerSecretStore } from "../shared/adapters/secrets-manager-secret-store.ts";
 import { SqsChangeQueue } from "../shared/adapters/sqs-change-queue.ts";
 import { StepFunctionsRunner } from "../shared/adapters/step-functions-runner.ts";
@@ -57,6 +58,7 @@ export function cloudServices() {
       queueArn(env.QUEUE_URL, env.AWS_REGION),
     ),
     events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
+    metrics: new PowertoolsMetricSink(),
   });
   const fullSyncRunner = env.STATE_MACHINE_ARN
     ? new StepFunctionsRunner(new SFNClient({}), env.STATE_MACHINE_ARN)

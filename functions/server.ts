@@ -1,6 +1,7 @@
 import { HttpPeerClient } from "../shared/adapters/http-peer-client.ts";
 import { FailoverSettingsService } from "../shared/config/failover-settings.ts";
 import { ConfigService } from "../shared/config/service.ts";
+import type { MetricSink } from "../shared/metrics.ts";
 import type { FailoverSettings } from "../shared/model/schemas.ts";
 import { HybridClock } from "../shared/model/version.ts";
 import type {
@@ -23,6 +24,8 @@ export interface ServerPorts {
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
   readonly events: EventPublisher;
+  /** SyncFailures, HeartbeatMissed, Drift (R22). */
+  readonly metrics: MetricSink;
   /** This server's id: the origin stamped on its changes (R18). */
   readonly serverId: string;
 }

@@ -33,8 +33,13 @@ export const topology = {
     queue: {
       /** ≥ 6 × the function timeout, as AWS recommends for SQS event sources. */
       visibilityTimeoutSeconds: 360,
-      /** Receives before a message goes to the DLQ (R9, R10). */
-      maxReceiveCount: 5,
+      /**
+       * Receives before SQS moves a message to the DLQ. Rejected changes are dead-lettered by
+       * forward itself (R10); this only ends crash loops. It must outlast an outage of the
+       * failover until suspension (suspendAfterSeconds, 2 minutes by default, with backoff up to
+       * 30 s: about 7 receives; the local SQS server also counts each backoff as a receive).
+       */
+      maxReceiveCount: 20,
       retentionDays: 14,
     },
     source: {
@@ -43,6 +48,18 @@ export const topology = {
     },
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
     retry: { attempts: 3, baseDelayMs: 200 },
+  },
+  /**
+   * Schedules → monitor: production's heartbeat through the pipeline (R20; it also resumes sync
+   * suspended by an outage, R9) and the verification against the failover (R21).
+   */
+  monitor: {
+    entry: "functions/monitor/handler.ts",
+    /** A verify reads both whole configurations (100,000 users: about a minute here). */
+    timeoutSeconds: 900,
+    memoryMb: 512,
+    heartbeat: { everySeconds: 60 },
+    verify: { everyMinutes: 60 },
   },
   /**
    * DynamoDB stream (SERVER / TRIGGER#… keys only) → trigger-rules → one EventBridge rule per

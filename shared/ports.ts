@@ -36,8 +36,13 @@ export interface ConfigStore {
     item: ConfigItem,
     condition: { readonly expectedVersion: number | undefined; readonly requireLive?: ItemKey },
   ): Promise<void>;
-  /** The version rule (R8): writes `item` only over a missing item or a lower version. */
+  /**
+   * The version rule (R8): writes `item` only over a missing item or a lower version. A live
+   * stored item keeps its own run state (R2, R13); a new one takes the item's.
+   */
   apply(item: ConfigItem): Promise<boolean>;
+  /** Sets a live item's run state (R2) without touching its version; false if not live. */
+  setRunState(key: ItemKey, running: boolean): Promise<boolean>;
   /** The failover module's own state (R3): never replicated. */
   getLocal<T>(name: string): Promise<T | undefined>;
   putLocal<T>(name: string, value: T, options?: { readonly expiresAt?: number }): Promise<void>;
@@ -76,8 +81,8 @@ export interface ChangeQueue {
   sendInOrder(changes: QueuedChange[]): Promise<(true | Error)[]>;
   /** Keeps a change the failover rejected, with the reason (R10). */
   deadLetter(change: QueuedChange, reason: string): Promise<void>;
-  /** Makes received messages visible again at once (used when sync is suspended). */
-  release(receiptHandles: string[]): Promise<void>;
+  /** Makes received messages visible again after `afterSeconds` (0: at once). */
+  release(receiptHandles: string[], afterSeconds?: number): Promise<void>;
   /** Moves what the DLQ kept back to the queue (R9 resume). */
   redrive(): Promise<void>;
   depths(): Promise<{ queued: number; inFlight: number; deadLettered: number }>;

@@ -10,8 +10,9 @@ import { name, username } from "../../shared/model/schemas.ts";
 import type { BulkStore, Credentials, FullSyncRunner } from "../../shared/ports.ts";
 import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
-import type { SyncOperationsDeps } from "../../shared/sync/operations.ts";
+import { checkDrift, type MonitorDeps } from "../../shared/sync/monitor.ts";
 import * as sync from "../../shared/sync/operations.ts";
+import { recordsPage, repair } from "../../shared/sync/verify.ts";
 import {
   basicAuth,
   type HttpEvent,
@@ -22,7 +23,7 @@ import {
   pathParam,
 } from "../http.ts";
 
-export interface AdminApiDeps extends SyncOperationsDeps {
+export interface AdminApiDeps extends MonitorDeps {
   readonly config: ConfigService;
   readonly adminCredentials: () => Promise<Credentials>;
   /** Shown by /health. */
@@ -139,6 +140,8 @@ export function createAdminApi(deps: AdminApiDeps) {
     route("POST", "/api/failover/test", async () => json(200, await sync.testConnection(deps))),
     route("GET", "/api/failover/status", async () => json(200, await sync.failoverStatus(deps))),
     route("POST", "/api/failover/resume", async () => json(200, await sync.resumeSync(deps))),
+    route("GET", "/api/failover/drift", async () => json(200, await checkDrift(deps))),
+    route("POST", "/api/failover/repair", async () => json(202, await repair(deps))),
     route("POST", "/api/failover/synchronize", async () =>
       json(202, await fullSync.requestFullSync(deps)),
     ),
@@ -149,6 +152,10 @@ export function createAdminApi(deps: AdminApiDeps) {
     route("GET", "/api/sync/hello", async () => json(200, await sync.hello(deps))),
     route("POST", "/api/sync/events", async (event) =>
       json(200, await sync.receiveChanges(deps, jsonBody(event))),
+    ),
+    // What verify reads of the failover (R21): pages of live items in key order.
+    route("POST", "/api/sync/records", async (event) =>
+      json(200, await recordsPage(deps, jsonBody(event))),
     ),
     // The receiving side of a full sync (R12), same credentials and R18 guard.
     route("POST", "/api/sync/full/wipe", async (event) =>

@@ -36,8 +36,10 @@ export function createCaptureHandler(deps: CaptureDeps) {
         event,
         async (record: DynamoDBRecord) => {
           const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
+          const old = record.dynamodb?.OldImage as Record<string, AttributeValue> | undefined;
           const change = capturedChange(
             image && unmarshall(image),
+            old && unmarshall(old),
             record.eventID ?? "",
             deps.serverId,
           );

@@ -31,6 +31,7 @@ export function createForwardHandler(deps: ForwardHandlerDeps) {
             body: record.body,
             receiptHandle: record.receiptHandle,
             groupId: record.attributes.MessageGroupId ?? "",
+            receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
             deduplicationId: record.attributes.MessageDeduplicationId ?? record.messageId,
           }),
         processor,

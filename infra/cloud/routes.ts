@@ -38,6 +38,7 @@ export const ADMIN_ROUTES = [
   "GET /api/failover/status",
   "POST /api/failover/resume",
   "GET /api/failover/drift",
+  "POST /api/failover/repair",
   "POST /api/failover/failback",
   // The receiving side, called by the peer only (with the admin credentials of this server).
   "POST /api/sync/events",

@@ -8,6 +8,7 @@ import { Api } from "./constructs/api.ts";
 import { Events } from "./constructs/events.ts";
 import { FullSync } from "./constructs/full-sync.ts";
 import { MftFunction, type MftFunctionDefaults } from "./constructs/mft-function.ts";
+import { Monitor } from "./constructs/monitor.ts";
 import { FAILOVER_PASSWORD_SECRET, Pipeline } from "./constructs/pipeline.ts";
 import { StackKey } from "./constructs/stack-key.ts";
 import { Store } from "./constructs/store.ts";
@@ -51,6 +52,7 @@ export class MftFailoverStack extends Stack {
   readonly alarms: Alarms;
   readonly triggers: Triggers;
   readonly fullSync: FullSync;
+  readonly monitor: Monitor;
   readonly functionDefaults: MftFunctionDefaults;
 
   constructor(scope: Construct, id: string, props: MftFailoverStackProps) {
@@ -115,6 +117,15 @@ export class MftFailoverStack extends Stack {
       stateMachine.grantStartExecution(grantee),
     );
 
+    // The heartbeat (R20) and verify (R21) schedules.
+    this.monitor = new Monitor(this, "Monitor", {
+      table: this.store.table,
+      eventBus: this.events.bus,
+      secretPrefix,
+      pipeline: this.pipeline,
+      functionDefaults: this.functionDefaults,
+    });
+
     this.api = new Api(this, "Api", {
       handler: this.adminApi,
       adminSecret: this.adminSecret,
@@ -143,6 +154,7 @@ export class MftFailoverStack extends Stack {
     });
     this.triggers.addAlarms(this.alarms);
     this.fullSync.addAlarms(this.alarms);
+    this.monitor.addAlarms(this.alarms);
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });

@@ -15,6 +15,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { createAdminApi } from "../../functions/admin-api/app.ts";
 import { createFullSyncHandler } from "../../functions/full-sync/app.ts";
 import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
+import { createMonitorHandler, type MonitorEvent } from "../../functions/monitor/app.ts";
 import { type ServerServices, serverServices } from "../../functions/server.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
@@ -23,12 +24,16 @@ import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
 import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { recoverInterruptedRun } from "../../shared/sync/full/api.ts";
+import { topology } from "../topology.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
+import { lambdaContext } from "./lambda-context.ts";
+import { LocalMetrics } from "./metrics.ts";
 import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
 import { freePort } from "./ports.ts";
 import { withRegionControl } from "./region-control.ts";
+import { startSchedules } from "./schedules.ts";
 import { seedSampleConfiguration } from "./seed.ts";
 import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
 import { startSqsServer } from "./sqs-server.ts";
@@ -63,6 +68,8 @@ export interface LocalOptions {
   readonly instrument?: (client: DynamoDBClient | SQSClient | DynamoDBStreamsClient) => void;
   /** The local mailbox's SMTP port (MFT_SMTP_PORT); a free one when absent or 0. */
   readonly smtpPort?: number;
+  /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
+  readonly heartbeatSeconds?: number;
 }
 
 export interface LocalRegion {
@@ -76,6 +83,8 @@ export interface LocalRegion {
   readonly queues: QueueAddresses;
   /** This region's EventBridge bus. */
   readonly bus: LocalEventBus;
+  /** What this region published to CloudWatch. */
+  readonly metrics: LocalMetrics;
   /** Takes the region's admin API off the network and back (a failover outage on one machine). */
   setOnline(online: boolean): Promise<void>;
   /** Invocations of the region's capture and forward functions so far. */
@@ -147,6 +156,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ]);
       const bus = new LocalEventBus(`local-${name}`);
       const forwarding = new LocalForwardSwitch();
+      const metrics = new LocalMetrics();
       const services = serverServices({
         store: new DynamoConfigStore(dynamoClient, tableName),
         bulk: new DynamoBulkStore(dynamoClient, tableName),
@@ -155,6 +165,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         queue: new SqsChangeQueue(sqsClient, queues),
         forwarding,
         events: bus,
+        metrics,
       });
       const triggers = startLocalTriggers({
         bus,
@@ -219,6 +230,23 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         });
         stack.push(pipeline.stop);
         pipelineStats = pipeline.stats;
+        // EventBridge Scheduler: the heartbeat (R20) and verify (R21) schedules of the monitor.
+        const monitor = createMonitorHandler({ ...services, logger });
+        const heartbeatSeconds =
+          options.heartbeatSeconds ?? topology.monitor.heartbeat.everySeconds;
+        const schedules = startSchedules<MonitorEvent>(
+          [
+            {
+              everyMs: heartbeatSeconds * 1000,
+              input: { task: "heartbeat", intervalSeconds: heartbeatSeconds },
+            },
+            { everyMs: topology.monitor.verify.everyMinutes * 60_000, input: { task: "verify" } },
+          ],
+          (input) =>
+            monitor(input, lambdaContext("monitor", topology.monitor.timeoutSeconds * 1000)),
+          (error) => logger.warn("monitor failed", { error: String(error) }),
+        );
+        stack.push(schedules.stop);
       };
       return [
         {
@@ -230,6 +258,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           queues,
           services,
           bus,
+          metrics,
           triggers,
           fullSync,
           setOnline: api.setOnline,

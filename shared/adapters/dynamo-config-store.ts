@@ -10,9 +10,10 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { invalid } from "../errors.ts";
-import { type ConfigItem, type ItemKey, LOCAL_PK } from "../model/items.ts";
+import { type ConfigItem, hasRunState, type ItemKey, LOCAL_PK } from "../model/items.ts";
 import { type ConfigStore, type Page, type PageRequest, WriteConflict } from "../ports.ts";
 import { DOMAINS_INDEX } from "./config-table.ts";
 
@@ -111,13 +112,53 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async apply(item: ConfigItem): Promise<boolean> {
+    // An update, not a put: a live item's run state (R2) is kept in the same atomic write.
+    const { pk, sk, running, ...fields } = toRecord(item);
+    const set = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const remove = item.deleted ? ["data", "running", "gsi1pk", "gsi1sk"] : ["deleted"];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const assignments = set.map(([name, value], index) => {
+      names[`#a${index}`] = name;
+      values[`:a${index}`] = value;
+      return `#a${index} = :a${index}`;
+    });
+    if (!item.deleted && hasRunState(item.kind)) {
+      names["#running"] = "running";
+      values[":running"] = running === true;
+      assignments.push("#running = if_not_exists(#running, :running)");
+    }
+    const removals = remove.map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
+    });
     try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: toRecord(item),
-          ConditionExpression: "attribute_not_exists(pk) OR version < :version",
-          ExpressionAttributeValues: { ":version": item.version },
+          Key: { pk, sk },
+          UpdateExpression: `SET ${assignments.join(", ")} REMOVE ${removals.join(", ")}`,
+          ConditionExpression: "attribute_not_exists(pk) OR #version < :version",
+          ExpressionAttributeNames: { ...names, "#version": "version" },
+          ExpressionAttributeValues: { ...values, ":version": item.version },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async setRunState(key: ItemKey, running: boolean): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key.pk, sk: key.sk },
+          UpdateExpression: "SET running = :running",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleted)",
+          ExpressionAttributeValues: { ":running": running },
         }),
       );
       return true;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -67,13 +68,15 @@ export class SqsChangeQueue implements ChangeQueue {
         QueueUrl: this.queues.dlqUrl,
         MessageBody: change.body,
         MessageGroupId: change.groupId,
-        MessageDeduplicationId: change.deduplicationId,
+        // Not the change's own id: a change rejected again after a redrive, within the queue's
+        // five-minute deduplication window, would otherwise be dropped as a duplicate.
+        MessageDeduplicationId: randomUUID(),
         MessageAttributes: { reason: { DataType: "String", StringValue: reason.slice(0, 1000) } },
       }),
     );
   }
 
-  async release(receiptHandles: string[]): Promise<void> {
+  async release(receiptHandles: string[], afterSeconds = 0): Promise<void> {
     for (let start = 0; start < receiptHandles.length; start += BATCH) {
       await this.client.send(
         new ChangeMessageVisibilityBatchCommand({
@@ -81,7 +84,7 @@ export class SqsChangeQueue implements ChangeQueue {
           Entries: receiptHandles.slice(start, start + BATCH).map((handle, index) => ({
             Id: String(index),
             ReceiptHandle: handle,
-            VisibilityTimeout: 0,
+            VisibilityTimeout: afterSeconds,
           })),
         }),
       );

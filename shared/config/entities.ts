@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { invalid } from "../errors.ts";
 import {
   type ConfigItem,
@@ -6,6 +6,7 @@ import {
   childPrefix,
   domainKey,
   domainPk,
+  heartbeatKey,
   type ItemKey,
   type Kind,
   SERVER_PARTITION,
@@ -49,6 +50,8 @@ export interface EntityType {
   toData(input: Data, previous: Data | undefined): Promise<Data> | Data;
   /** What the API shows (never a password hash). */
   view(data: Data): Data;
+  /** The API field that shows the item's run state (R2), kept outside its versioned data. */
+  readonly runState?: "running" | "enabled";
 }
 
 const identity = (data: Data) => data;
@@ -72,9 +75,10 @@ export const domains: EntityType = {
   schema: domainInput,
   key: (scope) => domainKey(scope.id),
   listing: () => ({ pk: "", skPrefix: "" }),
-  // Run state is not part of the input (R2): a new domain is stopped, an update keeps it.
-  toData: (input, previous) => ({ ...input, running: previous?.running === true }),
+  toData: identity,
   view: identity,
+  // Not part of the input: a new domain is stopped, an update keeps it, start/stop change it.
+  runState: "running",
 };
 
 export const users: EntityType = {
@@ -122,6 +126,8 @@ export const web: EntityType = {
   listing: () => ({ pk: SERVER_PARTITION, skPrefix: webKey.sk }),
   toData: identity,
   view: identity,
+  // `enabled` is part of the input, but stored as run state, outside the versioned data.
+  runState: "enabled",
 };
 
 export const triggers: EntityType = {
@@ -135,11 +141,24 @@ export const triggers: EntityType = {
   view: identity,
 };
 
+/** Production's heartbeat (R20): not in the API, but stored and applied like any item. */
+export const heartbeat: EntityType = {
+  kind: "heartbeat",
+  idField: "id",
+  label: "heartbeat",
+  schema: z.strictObject({ intervalSeconds: z.number().int().positive().max(86_400) }),
+  key: () => heartbeatKey,
+  listing: () => ({ pk: SERVER_PARTITION, skPrefix: heartbeatKey.sk }),
+  toData: identity,
+  view: identity,
+};
+
 /** The API's representation of a stored item: its id, its data as the kind shows it, its version. */
 export function present(type: EntityType, item: ConfigItem): Data {
   return {
     [type.idField]: item.id,
     ...type.view(item.data ?? {}),
+    ...(type.runState ? { [type.runState]: item.running === true } : {}),
     version: item.version,
     updatedAt: item.updatedAt,
   };

@@ -40,6 +40,9 @@ export class ConfigService {
     const parsed = type.schema.safeParse(body ?? {});
     if (!parsed.success) throw fromZodError(parsed.error);
     const { version: expected, ...input } = parsed.data;
+    // Run state (R2) given in the input (web `enabled`) is stored apart from the data.
+    const givenRunState = type.runState ? input[type.runState] : undefined;
+    if (type.runState) delete input[type.runState];
     if (scope.domain !== undefined) await this.live(domains, { id: scope.domain });
     const key = type.key(scope);
     const previous = await this.deps.store.get(key);
@@ -58,6 +61,9 @@ export class ConfigService {
       origin: this.deps.serverId,
       updatedAt: this.now(),
       data: await type.toData(input, live?.data),
+      ...(type.runState
+        ? { running: typeof givenRunState === "boolean" ? givenRunState : live?.running === true }
+        : {}),
     };
     await this.write(type, scope, item, previous?.version);
     return { item: present(type, item), created: live === undefined };
@@ -76,18 +82,14 @@ export class ConfigService {
     if (type === domains) await deleteDomainCascade(this.deps.store, deleted);
   }
 
-  /** Start or stop a domain (R2: run state is local, but kept with the domain item). */
+  /**
+   * Start or stop a domain. Run state is local (R2): it is kept with the domain item but outside
+   * its versioned data, so the version stays and later changes from production still apply.
+   */
   async setRunning(domain: string, running: boolean) {
-    const current = await this.live(domains, { id: domain });
-    const item: ConfigItem = {
-      ...current,
-      version: this.deps.clock.next(current.version),
-      origin: this.deps.serverId,
-      updatedAt: this.now(),
-      data: { ...current.data, running },
-    };
-    await this.write(domains, { id: domain }, item, current.version);
-    return present(domains, item);
+    const key = domains.key({ id: domain });
+    if (!(await this.deps.store.setRunState(key, running))) throw notFound(`domain ${domain}`);
+    return present(domains, await this.live(domains, { id: domain }));
   }
 
   private async live(type: EntityType, scope: Scope): Promise<ConfigItem> {

@@ -3,7 +3,7 @@
  * read, copied and deleted with Queries; server-level config lives under `SERVER`; the
  * failover module's own state under `LOCAL` is never replicated (R3).
  */
-export type Kind = "domain" | "user" | "group" | "service" | "web" | "trigger";
+export type Kind = "domain" | "user" | "group" | "service" | "web" | "trigger" | "heartbeat";
 
 export interface ItemKey {
   readonly pk: string;
@@ -25,13 +25,19 @@ export interface ConfigItem extends ItemKey {
   /** Tombstone: kept so that an older write can never resurrect the item (R8). */
   readonly deleted?: true;
   readonly data?: Record<string, unknown>;
+  /**
+   * Run state (R2): a domain is started, web services are enabled. Local to each server and
+   * outside the versioned data: changing it never changes `version`, and the receiver of a
+   * change keeps its own (R13).
+   */
+  readonly running?: boolean;
 }
 
 export const LOCAL_PK = "LOCAL";
 const SERVER_PK = "SERVER";
 const DOMAIN_PREFIX = "DOMAIN#";
 
-const childSk: Record<Exclude<Kind, "domain" | "web" | "trigger">, string> = {
+const childSk: Record<Exclude<Kind, "domain" | "web" | "trigger" | "heartbeat">, string> = {
   user: "USER#",
   group: "GROUP#",
   service: "SERVICE#",
@@ -45,6 +51,8 @@ export const childKey = (domain: string, kind: keyof typeof childSk, id: string)
 });
 export const childPrefix = (kind: keyof typeof childSk) => childSk[kind];
 export const webKey: ItemKey = { pk: SERVER_PK, sk: "WEB" };
+/** Production's heartbeat (R20): written every interval, sent through the pipeline like any change. */
+export const heartbeatKey: ItemKey = { pk: SERVER_PK, sk: "HEARTBEAT" };
 export const triggerKey = (id: string): ItemKey => ({ pk: SERVER_PK, sk: `TRIGGER#${id}` });
 export const TRIGGER_PREFIX = "TRIGGER#";
 export const SERVER_PARTITION = SERVER_PK;
@@ -52,6 +60,9 @@ export const SERVER_PARTITION = SERVER_PK;
 /** Whether an item belongs to the replicated configuration (R3: local state never does). */
 export const isReplicated = (key: ItemKey) =>
   key.pk === SERVER_PK || key.pk.startsWith(DOMAIN_PREFIX);
+
+/** Whether an item kind has a run state (R2): domains start and stop, web services are enabled. */
+export const hasRunState = (kind: Kind) => kind === "domain" || kind === "web";
 
 /** The message group of a change: its domain, or the server level (R8 orders per domain). */
 export const partitionOf = (item: ConfigItem) => item.domain ?? SERVER_PK;
@@ -62,6 +73,6 @@ export function tombstone(
   origin: string,
   now: number,
 ): ConfigItem {
-  const { data: _data, ...rest } = item;
+  const { data: _data, running: _running, ...rest } = item;
   return { ...rest, version, origin, updatedAt: now, deleted: true };
 }

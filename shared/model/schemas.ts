@@ -120,6 +120,10 @@ export const failoverSettingsInput = z
     password: z.string().min(1).max(1024).optional(),
     startAfterSync: z.boolean().default(false),
     autoSync: z.boolean().default(false),
+    /** R9: how long the failover may stay unreachable before automatic sync is suspended. */
+    suspendAfterSeconds: z.number().int().min(1).max(86_400).default(120),
+    /** R9: resume by itself once the heartbeat's probe is answered again. */
+    autoResume: z.boolean().default(true),
     ipSubstitutions: z
       .array(z.strictObject({ ip: ipAddress, substituteIp: ipAddress }))
       .max(1000)

@@ -10,20 +10,21 @@ import {
   webSettingsInput,
 } from "../model/schemas.ts";
 import type { HybridClock } from "../model/version.ts";
-import { type ConfigStore, WriteConflict } from "../ports.ts";
+import type { ConfigStore } from "../ports.ts";
 import { deleteDomainCascade } from "./cascade.ts";
-import { type Change, runStateKey } from "./transform.ts";
+import type { Change } from "./transform.ts";
 
 /** What a stored item's data must look like, per kind (the API's input, as stored). */
 const storedData: Record<Kind, z.ZodType> = {
-  domain: domainInput.extend({ running: z.boolean() }),
+  domain: domainInput,
   user: userInput
     .omit({ password: true })
     .extend({ passwordHash: z.string().startsWith("scrypt$") }),
   group: groupInput,
   service: serviceInput,
-  web: webSettingsInput,
+  web: webSettingsInput.omit({ enabled: true }),
   trigger: triggerInput,
+  heartbeat: entities.heartbeat.schema,
 };
 
 const typeOf: Record<Kind, entities.EntityType> = {
@@ -33,13 +34,14 @@ const typeOf: Record<Kind, entities.EntityType> = {
   service: entities.services,
   web: entities.web,
   trigger: entities.triggers,
+  heartbeat: entities.heartbeat,
 };
 
 export const changeSchema = z.strictObject({
   item: z.looseObject({
     pk: z.string(),
     sk: z.string(),
-    kind: z.enum(["domain", "user", "group", "service", "web", "trigger"]),
+    kind: z.enum(["domain", "user", "group", "service", "web", "trigger", "heartbeat"]),
     id: z.string(),
     domain: z.string().optional(),
     version: z.number().int().positive(),
@@ -47,8 +49,8 @@ export const changeSchema = z.strictObject({
     updatedAt: z.number().int().nonnegative(),
     deleted: z.literal(true).optional(),
     data: z.record(z.string(), z.unknown()).optional(),
+    running: z.boolean().optional(),
   }),
-  keepRunState: z.boolean().optional(),
 });
 
 export type ApplyStatus = "applied" | "stale" | "rejected";
@@ -79,7 +81,7 @@ export function problem(item: ConfigItem): string | undefined {
 /**
  * The receiving side of every sync (R8): an item is written only over a lower version, a
  * tombstone blocks older writes, a domain's tombstone takes its items with it, and an existing
- * domain keeps its own run state when the change asks for it (R13).
+ * item keeps its own run state (R2, R13).
  */
 export async function applyChange(
   store: ConfigStore,
@@ -91,26 +93,7 @@ export async function applyChange(
   const reason = problem(item);
   if (reason) return { status: "rejected", reason, appliedAt: now() };
   clock.observe(item.version);
-  const applied = change.keepRunState
-    ? await applyKeepingRunState(store, item)
-    : await store.apply(item);
+  const applied = await store.apply(item);
   if (applied && item.kind === "domain" && item.deleted) await deleteDomainCascade(store, item);
   return { status: applied ? "applied" : "stale", appliedAt: now() };
-}
-
-async function applyKeepingRunState(store: ConfigStore, item: ConfigItem): Promise<boolean> {
-  const runKey = runStateKey(item);
-  for (;;) {
-    const existing = await store.get(item);
-    if (existing && existing.version >= item.version) return false;
-    if (!runKey || !existing || existing.deleted || !item.data) return store.apply(item);
-    const data = { ...item.data, [runKey]: existing.data?.[runKey] };
-    try {
-      await store.write({ ...item, data }, { expectedVersion: existing.version });
-      return true;
-    } catch (error) {
-      // Someone wrote in between: read again and decide again.
-      if (!(error instanceof WriteConflict)) throw error;
-    }
-  }
 }

@@ -1,3 +1,6 @@
+import type { MetricSink } from "../metrics.ts";
+import type { EventPublisher } from "../ports.ts";
+
 /** The event every automatic batch and every full sync publishes (R16). */
 export const EVENT_SOURCE = "mft.failover";
 export const SYNC_EVENT = "Failover Synchronization";
@@ -13,6 +16,8 @@ export interface SyncEventDetail {
   /** Changes applied (automatic) or items copied (on-demand). */
   readonly Items: number;
   readonly Reason?: string;
+  /** What happened, when it is not a failure (e.g. automatic sync resumed by itself). */
+  readonly Message?: string;
   /** The full sync's id (on-demand only). */
   readonly SyncId?: string;
 }
@@ -28,3 +33,14 @@ export const syncEvent = (detail: SyncEventDetail): SyncEvent => ({
   "detail-type": SYNC_EVENT,
   detail,
 });
+
+/** Publishes a sync's outcome (R16) and counts a failure for the SyncFailures alarm (R22). */
+export async function announce(
+  ports: { readonly events: EventPublisher; readonly metrics: MetricSink },
+  detail: SyncEventDetail,
+): Promise<void> {
+  await Promise.all([
+    ports.events.publish(syncEvent(detail)),
+    detail.Success ? undefined : ports.metrics.publish({ SyncFailures: 1 }),
+  ]);
+}

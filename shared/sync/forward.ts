@@ -1,4 +1,6 @@
 import type { FailoverSettingsService } from "../config/failover-settings.ts";
+import type { MetricSink } from "../metrics.ts";
+import type { ConfigItem } from "../model/items.ts";
 import type { FailoverSettings } from "../model/schemas.ts";
 import type {
   ChangeQueue,
@@ -9,13 +11,16 @@ import type {
   PeerResult,
   QueuedChange,
 } from "../ports.ts";
-import { type SyncEventDetail, syncEvent } from "./events.ts";
-import type { SyncStatusStore } from "./status.ts";
+import { announce, type SyncEventDetail } from "./events.ts";
+import { PeerError } from "./peer.ts";
+import type { Connection, SyncState, SyncStatusStore } from "./status.ts";
 import { toFailover } from "./transform.ts";
 
 /** A received queue message. */
 export interface ReceivedChange extends QueuedChange {
   readonly receiptHandle: string;
+  /** How often SQS has handed this message out (ApproximateReceiveCount). */
+  readonly receiveCount: number;
 }
 
 export interface ForwardDeps {
@@ -25,6 +30,7 @@ export interface ForwardDeps {
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
   readonly events: EventPublisher;
+  readonly metrics: MetricSink;
   readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => PeerClient;
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number };
   readonly now?: () => number;
@@ -33,11 +39,21 @@ export interface ForwardDeps {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Longest wait before a message that met an unreachable failover is handed out again. */
+export const MAX_BACKOFF_SECONDS = 30;
+
+/** SQS backoff (R9): 2, 4, 8 … seconds by receive count, at most MAX_BACKOFF_SECONDS. */
+export const backoffSeconds = (receiveCount: number) =>
+  Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.max(1, receiveCount));
+
 /** The peer's name in events: where the failover is. */
 export const peerName = (settings: FailoverSettings) => `${settings.host ?? "?"}:${settings.port}`;
 
+/** A failure that heals by itself (R9): connect refused, DNS, timeout, 429, 5xx. */
+const isTransient = (error: unknown) => error instanceof PeerError && error.retryable;
+
 /**
- * Forwards one batch of queued changes to the failover in one call (R7, R9, R10, R13, R14).
+ * Forwards one batch of queued changes to the failover in one call (R7, R9, R10, R13, R14, R20).
  * Returns, per change, true when it is done with (applied, stale, or kept in the DLQ), or the
  * error that leaves it in the queue.
  */
@@ -48,7 +64,11 @@ export async function forwardBatch(
 ): Promise<(true | Error)[]> {
   const now = deps.now ?? Date.now;
   // Read side by side: this runs once per batch, on the path of every change.
-  const [settings, state] = await Promise.all([deps.failover.get(), deps.status.state()]);
+  const [settings, state, connection] = await Promise.all([
+    deps.failover.get(),
+    deps.status.state(),
+    deps.status.connection(),
+  ]);
   // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
   if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
   if (state.state === "suspended") {
@@ -57,13 +77,13 @@ export async function forwardBatch(
   }
   const credentials = await deps.failover.peerCredentials(settings);
   if (!credentials) {
-    return suspend(deps, settings, changes, "no failover credentials are configured");
+    return suspend(deps, settings, changes, "no failover credentials are configured", "refused");
   }
 
   const startedAt = now();
   const outgoing = changes.map((change) => {
-    const { item } = JSON.parse(change.body) as { item: Parameters<typeof toFailover>[0] };
-    return toFailover(item, settings, true);
+    const { item } = JSON.parse(change.body) as { item: ConfigItem };
+    return { item: toFailover(item, settings) };
   });
   let results: PeerResult[];
   try {
@@ -71,8 +91,12 @@ export async function forwardBatch(
       deps.peerFor(settings, credentials).sendChanges(deps.serverId, outgoing),
     );
   } catch (error) {
-    return suspend(deps, settings, changes, error instanceof Error ? error.message : String(error));
+    const reason = error instanceof Error ? error.message : String(error);
+    return isTransient(error)
+      ? unreachable(deps, settings, changes, reason, connection)
+      : suspend(deps, settings, changes, reason, "refused");
   }
+  await deps.status.setConnection(connection, "connected");
 
   const outcomes = await Promise.all(
     changes.map(async (change, index): Promise<true | Error> => {
@@ -108,9 +132,26 @@ export async function forwardBatch(
   });
   await Promise.all([
     deps.status.recordBatch({ event, lagMs }),
-    deps.events.publish(syncEvent(event)),
+    announce(deps, event),
+    recordHeartbeat(deps, outgoing, results),
   ]);
   return outcomes;
+}
+
+/** The newest heartbeat of the batch that the failover holds now (R20). */
+async function recordHeartbeat(
+  deps: ForwardDeps,
+  outgoing: { item: ConfigItem }[],
+  results: PeerResult[],
+) {
+  const beats = outgoing.flatMap(({ item }, index) => {
+    const result = results[index];
+    return item.kind === "heartbeat" && result && result.status !== "rejected"
+      ? [{ sentAt: item.updatedAt, appliedAt: result.appliedAt }]
+      : [];
+  });
+  const newest = beats.sort((a, b) => b.sentAt - a.sentAt)[0];
+  if (newest) await deps.status.recordHeartbeatApplied(newest);
 }
 
 /** Retries what is worth retrying, with exponential backoff, while the deadline allows (R9). */
@@ -127,8 +168,11 @@ async function withRetries<T>(
       return await call();
     } catch (error) {
       const delay = deps.retry.baseDelayMs * 2 ** (attempt - 1);
-      const retryable = (error as { retryable?: boolean }).retryable === true;
-      if (!retryable || attempt >= deps.retry.attempts || now() + delay + timeoutMs > deadline)
+      if (
+        !isTransient(error) ||
+        attempt >= deps.retry.attempts ||
+        now() + delay + timeoutMs > deadline
+      )
         throw error;
       await sleep(delay);
     }
@@ -136,19 +180,44 @@ async function withRetries<T>(
 }
 
 /**
- * The failover is unreachable (R9): stop forwarding instead of hammering it, keep the changes
- * (they go back to the queue at once), say why in an event and in the status.
+ * A transient failure (R9): the batch stays in the queue and comes back with SQS backoff. Only
+ * when the failover has been unreachable for `suspendAfterSeconds` is sync suspended.
+ */
+async function unreachable(
+  deps: ForwardDeps,
+  settings: FailoverSettings,
+  changes: ReceivedChange[],
+  reason: string,
+  connection: Connection | undefined,
+): Promise<Error[]> {
+  const now = (deps.now ?? Date.now)();
+  const current = await deps.status.setConnection(connection, "unreachable", reason);
+  if (now - Date.parse(current.since) >= settings.suspendAfterSeconds * 1000) {
+    return suspend(deps, settings, changes, reason, "unreachable");
+  }
+  const receiveCount = Math.max(1, ...changes.map((change) => change.receiveCount));
+  await deps.queue.release(
+    changes.map((change) => change.receiptHandle),
+    backoffSeconds(receiveCount),
+  );
+  return changes.map(() => new Error(reason));
+}
+
+/**
+ * Stop forwarding instead of hammering the failover (R9): keep the changes (they go back to
+ * the queue at once), say why in one event and in the status.
  */
 async function suspend(
   deps: ForwardDeps,
   settings: FailoverSettings,
   changes: ReceivedChange[],
   reason: string,
+  cause: NonNullable<SyncState["cause"]>,
 ): Promise<Error[]> {
   const now = new Date((deps.now ?? Date.now)()).toISOString();
   // Batches in flight side by side may all fail: only the first to suspend says so.
   const wasActive = (await deps.status.state()).state !== "suspended";
-  await deps.status.setState("suspended", reason);
+  await deps.status.setState("suspended", reason, cause);
   await deps.forwarding.suspend();
   await deps.queue.release(changes.map((change) => change.receiptHandle));
   const event: SyncEventDetail = {
@@ -162,10 +231,7 @@ async function suspend(
     Reason: `automatic sync suspended: ${reason}`,
   };
   if (wasActive) {
-    await Promise.all([
-      deps.status.recordBatch({ event, lagMs: [] }),
-      deps.events.publish(syncEvent(event)),
-    ]);
+    await Promise.all([deps.status.recordBatch({ event, lagMs: [] }), announce(deps, event)]);
   }
   return changes.map(() => new Error(reason));
 }

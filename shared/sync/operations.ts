@@ -14,7 +14,7 @@ import type {
 import { type ApplyResult, applyChange, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
-import { LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
+import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 
 /** What the failover module's operations need from one server. */
 export interface SyncOperationsDeps {
@@ -132,19 +132,36 @@ export async function checkNoLoop(
   }
 }
 
-/** R20: module and sync state, queue depths, lag percentiles over the recent window, last event. */
+/**
+ * R20: module and sync state, the connection and heartbeat, queue depths, lag percentiles over
+ * the recent window, last event, last full sync.
+ */
 export async function failoverStatus(deps: SyncOperationsDeps) {
-  const [settings, state, depths, batches, lastFull] = await Promise.all([
-    deps.failover.get(),
-    deps.status.state(),
-    deps.queue.depths(),
-    deps.status.recentBatches(),
-    lastFullSync(deps.store),
-  ]);
+  const [settings, state, connection, sent, applied, depths, batches, lastFull, drift] =
+    await Promise.all([
+      deps.failover.get(),
+      deps.status.state(),
+      deps.status.connection(),
+      deps.status.heartbeatSent(),
+      deps.status.heartbeatApplied(),
+      deps.queue.depths(),
+      deps.status.recentBatches(),
+      lastFullSync(deps.store),
+      deps.status.lastDrift(),
+    ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
+  const on = settings.enabled && settings.autoSync;
   return {
     module: { enabled: settings.enabled, autoSync: settings.autoSync },
-    sync: settings.enabled && settings.autoSync ? state : { state: "off" as const },
+    sync: on ? state : { state: "off" as const },
+    connection: on && connection ? connection : null,
+    heartbeat: {
+      intervalSeconds: sent?.intervalSeconds ?? null,
+      lastSentAt: sent ? new Date(sent.lastSentAt).toISOString() : null,
+      lastAppliedAt: applied ? new Date(applied.appliedAt).toISOString() : null,
+      lagMs: applied ? applied.appliedAt - applied.sentAt : null,
+      missed: on && heartbeatMissed(sent, applied, Date.now()),
+    },
     queue: depths,
     lag: {
       windowSeconds: LAG_WINDOW_MS / 1000,
@@ -154,6 +171,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     },
     lastEvent: batches[0]?.event ?? null,
     lastFullSync: lastFull,
+    lastVerify: drift ?? null,
   };
 }
 

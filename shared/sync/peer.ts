@@ -1,5 +1,5 @@
 /** The version of the /api/sync protocol both sides must speak. */
-export const SYNC_PROTOCOL = 1;
+export const SYNC_PROTOCOL = 2;
 
 export type PeerFailure =
   | "dns"

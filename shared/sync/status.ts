@@ -7,6 +7,33 @@ export interface SyncState {
   readonly reason?: string;
   /** When the state last changed; absent while it never has. */
   readonly since?: string;
+  /**
+   * Why it is suspended: `unreachable` heals by itself when the heartbeat's probe is answered
+   * (unless autoResume is off); `refused` (credentials, protocol, loop) waits for a person.
+   */
+  readonly cause?: "unreachable" | "refused";
+}
+
+/** Whether the failover answered the last call (R20: the seed's "active connection"). */
+export interface Connection {
+  readonly state: "connected" | "unreachable";
+  readonly since: string;
+  readonly reason?: string;
+}
+
+/** Heartbeats written on production (R20), by the scheduled monitor. */
+export interface HeartbeatSent {
+  readonly intervalSeconds: number;
+  /** Epoch ms of the first heartbeat and of the latest one. */
+  readonly firstSentAt: number;
+  readonly lastSentAt: number;
+}
+
+/** The newest heartbeat the failover applied, as forward saw it answered. */
+export interface HeartbeatApplied {
+  /** When production wrote it (its updatedAt) and when the failover applied it. */
+  readonly sentAt: number;
+  readonly appliedAt: number;
 }
 
 /** One forwarded batch: its event and the lag of each change in it (R20). */
@@ -15,7 +42,17 @@ export interface BatchRecord {
   readonly lagMs: number[];
 }
 
+/** A verification's outcome (R21) as the status shows it. */
+export interface DriftSummary {
+  readonly checkedAt: string;
+  readonly differences: number;
+}
+
 const STATE = "failover/state";
+const LAST_DRIFT = "drift/last";
+const CONNECTION = "failover/connection";
+const HEARTBEAT_SENT = "heartbeat/sent";
+const HEARTBEAT_APPLIED = "heartbeat/applied";
 const BATCH = "batch#";
 /** The recent window that lag percentiles are computed over. */
 export const LAG_WINDOW_MS = 5 * 60_000;
@@ -32,14 +69,73 @@ export class SyncStatusStore {
     return (await this.store.getLocal<SyncState>(STATE)) ?? { state: "active" };
   }
 
-  async setState(state: SyncState["state"], reason?: string): Promise<SyncState> {
+  async setState(
+    state: SyncState["state"],
+    reason?: string,
+    cause?: SyncState["cause"],
+  ): Promise<SyncState> {
     const value: SyncState = {
       state,
       since: new Date(this.now()).toISOString(),
       ...(reason ? { reason } : {}),
+      ...(cause ? { cause } : {}),
     };
     await this.store.putLocal(STATE, value);
     return value;
+  }
+
+  /** Absent until the failover was first called. */
+  connection(): Promise<Connection | undefined> {
+    return this.store.getLocal<Connection>(CONNECTION);
+  }
+
+  /** Records a change of the connection state; `since` stays while the state does. */
+  async setConnection(
+    current: Connection | undefined,
+    state: Connection["state"],
+    reason?: string,
+  ): Promise<Connection> {
+    if (current?.state === state) return current;
+    const value: Connection = {
+      state,
+      since: new Date(this.now()).toISOString(),
+      ...(reason ? { reason } : {}),
+    };
+    await this.store.putLocal(CONNECTION, value);
+    return value;
+  }
+
+  heartbeatSent(): Promise<HeartbeatSent | undefined> {
+    return this.store.getLocal<HeartbeatSent>(HEARTBEAT_SENT);
+  }
+
+  async recordHeartbeatSent(previous: HeartbeatSent | undefined, intervalSeconds: number) {
+    const at = this.now();
+    // After a pause (automatic sync was off) the heartbeat starts over: nothing was due meanwhile.
+    const paused = !previous || previous.lastSentAt < at - 2 * intervalSeconds * 1000;
+    const value: HeartbeatSent = {
+      intervalSeconds,
+      firstSentAt: paused ? at : previous.firstSentAt,
+      lastSentAt: at,
+    };
+    await this.store.putLocal(HEARTBEAT_SENT, value);
+    return value;
+  }
+
+  heartbeatApplied(): Promise<HeartbeatApplied | undefined> {
+    return this.store.getLocal<HeartbeatApplied>(HEARTBEAT_APPLIED);
+  }
+
+  async recordHeartbeatApplied(value: HeartbeatApplied): Promise<void> {
+    await this.store.putLocal(HEARTBEAT_APPLIED, value);
+  }
+
+  lastDrift(): Promise<DriftSummary | undefined> {
+    return this.store.getLocal<DriftSummary>(LAST_DRIFT);
+  }
+
+  async recordDrift(value: DriftSummary): Promise<void> {
+    await this.store.putLocal(LAST_DRIFT, value);
   }
 
   /** One write per batch, named by time so the window is one Query; expires after a day. */
@@ -54,6 +150,23 @@ export class SyncStatusStore {
     const from = `${BATCH}${new Date(this.now() - LAG_WINDOW_MS).toISOString()}`;
     return this.store.listLocal<BatchRecord>(BATCH, from, RECENT_BATCHES);
   }
+}
+
+/**
+ * R20: a heartbeat is missed when it is not applied within two intervals. Heartbeats are
+ * written every interval, so the one after the newest applied heartbeat was due one interval
+ * after it, and is missed two intervals later.
+ */
+export function heartbeatMissed(
+  sent: HeartbeatSent | undefined,
+  applied: HeartbeatApplied | undefined,
+  now: number,
+): boolean {
+  if (!sent) return false;
+  const interval = sent.intervalSeconds * 1000;
+  const next =
+    applied && applied.sentAt >= sent.firstSentAt ? applied.sentAt + interval : sent.firstSentAt;
+  return now >= next + 2 * interval;
 }
 
 /** Nearest-rank percentile; undefined for no samples. */

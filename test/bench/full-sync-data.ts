@@ -29,7 +29,8 @@ export async function* generatedConfiguration(options: {
       kind: "domain",
       id: domain,
       ...stamp(),
-      data: { description: `domain ${d}`, limits: {}, running: d % 2 === 0 },
+      data: { description: `domain ${d}`, limits: {} },
+      running: d % 2 === 0,
     });
     for (const [index, group] of ["ops", "partners"].entries()) {
       batch.push({

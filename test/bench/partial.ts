@@ -45,7 +45,8 @@ function item(domain: string, index: number): ConfigItem {
         sk: "DOMAIN",
         kind: "domain",
         id: domain,
-        data: { description: "bench", limits: {}, running: false },
+        data: { description: "bench", limits: {} },
+        running: false,
       }
     : {
         ...base,

@@ -2,6 +2,7 @@
 const benchmarks: Record<string, () => Promise<void>> = {
   partial: async () => (await import("./partial.ts")).partial(),
   full: async () => (await import("./full-sync.ts")).full(),
+  verify: async () => (await import("./verify.ts")).verifyBench(),
 };
 
 const names = process.argv.slice(2);

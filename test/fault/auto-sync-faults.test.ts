@@ -26,6 +26,7 @@ beforeAll(async () => {
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   sqs = new SQSClient({ ...LOCAL_AWS, endpoint: runtime.sqsEndpoint });
+  await pointAt(failoverPort(), 10_000);
 });
 afterAll(async () => {
   await runtime?.stop();
@@ -56,7 +57,15 @@ async function converged(domain: string) {
   );
 }
 
-async function pointAt(port: number, timeoutMs: number) {
+/**
+ * Production's failover settings. Outages here suspend after a second and wait for a person
+ * (the self-healing of short outages and the heartbeat's auto-resume have their own tests).
+ */
+async function pointAt(
+  port: number,
+  timeoutMs: number,
+  healing: { suspendAfterSeconds?: number; autoResume?: boolean } = {},
+) {
   await production.request("PUT", "/api/failover", {
     enabled: true,
     host: "127.0.0.1",
@@ -64,7 +73,10 @@ async function pointAt(port: number, timeoutMs: number) {
     useTls: false,
     timeoutMs,
     username: runtime.admin.username,
+    password: runtime.admin.password,
     autoSync: true,
+    suspendAfterSeconds: healing.suspendAfterSeconds ?? 1,
+    autoResume: healing.autoResume ?? false,
   });
 }
 const failoverPort = () => Number(new URL(runtime.failover.url).port);

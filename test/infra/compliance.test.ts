@@ -66,6 +66,7 @@ describe("compliance checks at synth", () => {
         .map(({ id }) =>
           id
             .replace(/<StoreTable[^>]*>/, "<table>")
+            .replace(/<MonitorFunction[^>]*>/, "<monitor>")
             .replace(
               /:events:[^:]+:[^:]+:rule\/<EventsBus[^>]*>/,
               ":events:<region>:<account>:rule/<bus>",
@@ -75,6 +76,7 @@ describe("compliance checks at synth", () => {
     expect([...rules].sort()).toEqual([
       "AwsSolutions::AwsSolutions-APIG4", // GET /health is public (SPEC §8)
       "AwsSolutions::AwsSolutions-IAM5[Resource::*]", // X-Ray, ListEventSourceMappings, ListStreams, events:ListRules, the state machine's log delivery
+      "AwsSolutions::AwsSolutions-IAM5[Resource::<monitor>:*]", // the schedules invoke the monitor (grantInvoke: the function and its versions)
       "AwsSolutions::AwsSolutions-IAM5[Resource::<table>/index/*]", // CDK's table grant
       // trigger rules are made at run time: Put/Delete rule and targets on rule/<bus>/mft-trigger-*
       "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<region>:<account>:rule/<bus>/mft-trigger-*]",

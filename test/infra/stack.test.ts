@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -5,11 +6,13 @@ import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/de
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
 import { FULL_SYNC_TASK_ARN, fullSyncTaskSize } from "../../infra/cloud/constructs/full-sync.ts";
+import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
 import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
-import { ADMIN_ROUTES, PUBLIC_ROUTES } from "../../infra/cloud/routes.ts";
+import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
 import { topology } from "../../infra/topology.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { testApp, testConfig } from "./cloud-app.ts";
+import { adminApiRoutes, metricsPublishedIn, publishedMetrics } from "./source-scan.ts";
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
@@ -101,6 +104,12 @@ describe("store", () => {
       }),
     });
   });
+
+  it("expires short-lived LOCAL records by TTL on expiresAt (epoch seconds, DynamoConfigStore.putLocal)", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
 });
 
 describe("pipeline (R7–R10)", () => {
@@ -182,7 +191,7 @@ describe("pipeline (R7–R10)", () => {
 describe("functions", () => {
   it("all run Node 22 on arm64 with source maps, tracing and their own log group", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(7);
+    expect(Object.keys(functions)).toHaveLength(8);
     for (const { Properties } of Object.values(functions as Resources)) {
       expect(Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -206,6 +215,7 @@ describe("functions", () => {
       ["Trigger rules", topology.triggerRules],
       ["Trigger actions", topology.triggerActions],
       ["Full sync", fullSyncTaskSize],
+      ["Monitor", topology.monitor],
     ] as const) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Description: Match.stringLikeRegexp(`^${prefix}`),
@@ -228,6 +238,7 @@ describe("functions", () => {
     const contracts: [string, string[]][] = [
       ["The admin API", [...server, "ADMIN_SECRET_ID", "STATE_MACHINE_ARN"]],
       ["Full sync", server],
+      ["Monitor", server],
       ["DynamoDB stream", server],
       ["FIFO queue", [...server, "QUEUE_ARN"]],
       ["HTTP API authorizer", ["ADMIN_SECRET_ID"]],
@@ -291,7 +302,7 @@ describe("functions", () => {
     }
   });
 
-  it("grant the failover password to admin-api (read/write), forward and full sync (read) only", () => {
+  it("grant the failover password to admin-api (read/write), forward, full sync and the monitor (read) only", () => {
     const secretStatement = (actions: string[]) =>
       Match.objectLike({
         Action: actions,
@@ -316,6 +327,7 @@ describe("functions", () => {
     expect(Object.keys(policyOf("^AdminApiRole", write))).toHaveLength(1);
     expect(Object.keys(policyOf("^PipelineForwardRole", read))).toHaveLength(1);
     expect(Object.keys(policyOf("^FullSyncTaskRole", read))).toHaveLength(1);
+    expect(Object.keys(policyOf("^MonitorFunctionRole", read))).toHaveLength(1);
     expect(Object.keys(policyOf("^PipelineCaptureRole", read))).toHaveLength(0);
   });
 });
@@ -331,6 +343,29 @@ describe("api (SPEC §8)", () => {
       PayloadFormatVersion: "2.0",
       IntegrationUri: { "Fn::GetAtt": [functionId("The admin API"), "Arn"] },
     });
+  });
+
+  it("routes every path the admin-api Lambda serves (functions/admin-api/app.ts)", () => {
+    const served = adminApiRoutes();
+    // The scan found the routes (a renamed helper would leave it empty).
+    expect(served).toContainEqual({ method: "GET", path: "/health" });
+    expect(served).toContainEqual({
+      method: "PUT",
+      path: "/api/domains/{domain}/users/{username}",
+    });
+    expect(served.length).toBeGreaterThan(30);
+    const keys = [...PUBLIC_ROUTES, ...ADMIN_ROUTES].map(parseRouteKey);
+    const routed = ({ method, path }: { method: string; path: string }) =>
+      keys.some(
+        (key) =>
+          (key.method === method || key.method === "ANY") &&
+          (key.path === path ||
+            (key.path.endsWith("/{proxy+}") &&
+              path.startsWith(key.path.slice(0, -"{proxy+}".length)))),
+      );
+    expect(served.filter((route) => !routed(route)).map((r) => `${r.method} ${r.path}`)).toEqual(
+      [],
+    );
   });
 
   it("puts the Basic-auth authorizer on every route but GET /health", () => {
@@ -396,7 +431,7 @@ describe("events and alarms (R16, R22)", () => {
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
     const topic = alarmTopicId();
     const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-    expect(Object.keys(alarms)).toHaveLength(14);
+    expect(Object.keys(alarms)).toHaveLength(16);
     for (const { Properties } of Object.values(alarms)) {
       expect(Properties).toMatchObject({
         ActionsEnabled: true,
@@ -407,7 +442,7 @@ describe("events and alarms (R16, R22)", () => {
     }
   });
 
-  it("alarms on DLQ messages, stream iterator age, oldest queued message, failed syncs and drift", () => {
+  it("alarms on DLQ messages, stream iterator age, oldest queued message, failed syncs, missed heartbeats and drift", () => {
     const dlq = queueId({ FifoQueue: true, RedrivePolicy: Match.absent() });
     const queue = queueId({ FifoQueue: true, RedrivePolicy: Match.anyValue() });
     const captureFailures = idOf("AWS::SQS::Queue", "PipelineCaptureFailures");
@@ -430,13 +465,16 @@ describe("events and alarms (R16, R22)", () => {
       MetricName: "ApproximateAgeOfOldestMessage",
       Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queue, "QueueName"] } }],
     });
-    for (const [metric, operator, threshold] of [
-      ["SUM(SyncFailures)", "GreaterThanOrEqualToThreshold", 1],
-      ["MAX(Drift)", "GreaterThanThreshold", 0],
+    for (const [metric, operator, threshold, missing] of [
+      ["SUM(SyncFailures)", "GreaterThanOrEqualToThreshold", 1, "notBreaching"],
+      // NOT_BREACHING: a server with sync off publishes no heartbeat at all (alarms.ts).
+      ["MAX(HeartbeatMissed)", "GreaterThanOrEqualToThreshold", 1, "notBreaching"],
+      ["MAX(Drift)", "GreaterThanThreshold", 0, "ignore"],
     ] as const) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         ComparisonOperator: operator,
         Threshold: threshold,
+        TreatMissingData: missing,
         Metrics: [
           Match.objectLike({
             Expression: `SELECT ${metric} FROM "${METRICS_NAMESPACE}"`,
@@ -446,6 +484,177 @@ describe("events and alarms (R16, R22)", () => {
         ],
       });
     }
+  });
+});
+
+describe("every alarm watches a metric the code publishes (R22)", () => {
+  /** The `MftFailover` metric names each alarm watches, by alarm id. */
+  const alarmedMetrics = (t: Template): [string, string][] => {
+    type Stat = { Metric?: { Namespace?: string; MetricName?: string } };
+    type AlarmProps = {
+      Namespace?: string;
+      MetricName?: string;
+      Metrics?: { Expression?: string; MetricStat?: Stat }[];
+    };
+    const found: [string, string][] = [];
+    for (const [id, { Properties }] of Object.entries(
+      t.findResources("AWS::CloudWatch::Alarm") as Record<string, { Properties: AlarmProps }>,
+    )) {
+      if (Properties.Namespace === METRICS_NAMESPACE && Properties.MetricName) {
+        found.push([id, Properties.MetricName]);
+      }
+      for (const { Expression, MetricStat } of Properties.Metrics ?? []) {
+        const metric = MetricStat?.Metric;
+        if (metric?.Namespace === METRICS_NAMESPACE && metric.MetricName) {
+          found.push([id, metric.MetricName]);
+        }
+        if (!Expression || !/\bSELECT\b/i.test(Expression)) continue;
+        // Metrics Insights: SELECT MAX(Name) FROM "Namespace" | SCHEMA("Namespace", …) …
+        const query =
+          /^SELECT\s+\w+\(\s*"?(\w+)"?\s*\)\s+FROM\s+(?:SCHEMA\(\s*)?"?([^",)\s]+)"?/i.exec(
+            Expression.trim(),
+          );
+        expect(query, `${id}: a query this test can read: ${Expression}`).not.toBeNull();
+        if (query?.[1] && query[2] === METRICS_NAMESPACE) found.push([id, query[1]]);
+      }
+    }
+    return found;
+  };
+
+  it("finds each alarmed MftFailover metric published by functions/ or shared/ code", () => {
+    const alarmed = alarmedMetrics(template);
+    const published = publishedMetrics(["functions", "shared"]);
+    const unpublished = alarmed.filter(([, name]) => !published.has(name));
+    expect(unpublished.map(([id, name]) => `${id} watches ${name}`)).toEqual([]);
+    // The collector found them (the query parsed): the R22 metrics and the triggers' one.
+    expect(new Set(alarmed.map(([, name]) => name))).toEqual(
+      new Set(["SyncFailures", "HeartbeatMissed", "Drift", "TriggerActionsFailed"]),
+    );
+  });
+
+  it("counts publishing calls only, not a name in a comment, a type or a string", () => {
+    const source = [
+      '// metrics.publish({ Drift: 1 }) and addMetric("Drift", …) in a comment',
+      "/* deps.metrics.publish({ Drift: 1 }) */",
+      'export type MetricName = "SyncFailures" | "Drift";',
+      "const note = 'metrics.addMetric(\"Drift\", MetricUnit.Count, 1)';",
+      "const published = { HeartbeatMissed: 1 };",
+      "await deps.metrics.publish({ SyncFailures: failed ? 1 : 0, Drift });",
+      'metrics.addMetric("TriggerActionsFailed", MetricUnit.Count, failed);',
+    ].join("\n");
+    expect(metricsPublishedIn("fixture.ts", source)).toEqual([
+      "SyncFailures",
+      "Drift",
+      "TriggerActionsFailed",
+    ]);
+    // shared/metrics.ts names every metric in its MetricName type and comments, and publishes none.
+    expect(metricsPublishedIn(join(REPO_ROOT, "shared", "metrics.ts"))).toEqual([]);
+  });
+});
+
+describe("monitor (R20 heartbeat, R21 verify)", () => {
+  type Statement = { Action: string | string[]; Resource: unknown };
+  const statementsOf = (role: string): Statement[] =>
+    Object.values(
+      template.findResources("AWS::IAM::Policy", {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${role}`) }] },
+      }) as Resources,
+    ).flatMap(
+      ({ Properties }) => (Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+  const actionsOf = (role: string) =>
+    new Set(statementsOf(role).flatMap((statement) => [statement.Action].flat()));
+  const schedules = () =>
+    Object.values(template.findResources("AWS::Scheduler::Schedule") as Resources).map(
+      ({ Properties }) =>
+        Properties as {
+          ScheduleExpression: string;
+          State: string;
+          FlexibleTimeWindow: { Mode: string };
+          Target: { Arn: unknown; Input: string; RoleArn: { "Fn::GetAtt": [string, string] } };
+        },
+    );
+
+  it("invokes the monitor on two EventBridge Scheduler schedules: heartbeat and verify", () => {
+    const monitor = functionId("Monitor");
+    const { heartbeat, verify } = topology.monitor;
+    const found = schedules().map((s) => ({
+      expression: s.ScheduleExpression,
+      state: s.State,
+      window: s.FlexibleTimeWindow.Mode,
+      target: s.Target.Arn,
+      input: JSON.parse(s.Target.Input) as unknown,
+    }));
+    const every = (minutes: number) => `rate(${minutes} minute${minutes === 1 ? "" : "s"})`;
+    const base = { state: "ENABLED", window: "OFF", target: { "Fn::GetAtt": [monitor, "Arn"] } };
+    expect(found).toHaveLength(2);
+    expect(found).toContainEqual({
+      ...base,
+      expression: every(heartbeat.everySeconds / 60),
+      input: { task: "heartbeat", intervalSeconds: heartbeat.everySeconds },
+    });
+    expect(found).toContainEqual({
+      ...base,
+      expression: verify.everyMinutes === 60 ? "rate(1 hour)" : every(verify.everyMinutes),
+      input: { task: "verify" },
+    });
+  });
+
+  it("lets the schedules' role, trusted by Scheduler for this account, invoke the monitor only", () => {
+    const monitor = functionId("Monitor");
+    const roles = new Set(schedules().map((s) => s.Target.RoleArn["Fn::GetAtt"][0]));
+    expect(roles.size).toBe(1);
+    const [role] = [...roles] as [string];
+    expect(template.toJSON().Resources[role].Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Action: "sts:AssumeRole",
+          Principal: { Service: "scheduler.amazonaws.com" },
+          Condition: { StringEquals: { "aws:SourceAccount": testConfig.account } },
+        },
+      ],
+    });
+    expect(statementsOf(role)).toEqual([
+      expect.objectContaining({
+        Action: "lambda:InvokeFunction",
+        Resource: [
+          { "Fn::GetAtt": [monitor, "Arn"] },
+          { "Fn::Join": ["", [{ "Fn::GetAtt": [monitor, "Arn"] }, ":*"]] },
+        ],
+      }),
+    ]);
+  });
+
+  it("grants the monitor what resume, status and the heartbeat need: a subset of admin-api's", () => {
+    const monitor = actionsOf("MonitorFunctionRole");
+    const adminApi = actionsOf("AdminApiRole");
+    for (const action of [
+      "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "secretsmanager:GetSecretValue",
+      "events:PutEvents",
+      "lambda:ListEventSourceMappings",
+      "lambda:UpdateEventSourceMapping",
+      "sqs:GetQueueAttributes",
+      "sqs:StartMessageMoveTask",
+    ]) {
+      expect(monitor, action).toContain(action);
+    }
+    expect([...monitor].filter((action) => !adminApi.has(action))).toEqual([]);
+    expect([...monitor].filter((a) => /^states:|PutSecretValue|CreateSecret/.test(a))).toEqual([]);
+  });
+
+  it("alarms when the monitor fails", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId("Monitor") } }],
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SYNC_PROTOCOL } from "../../shared/sync/peer.ts";
 import { admin, apiError, failover, primary, unique } from "../support/api.ts";
 import { TEST_NET_IP, TEST_NET_SUBSTITUTE } from "../support/global-setup.ts";
 import { waitFor } from "../support/wait.ts";
@@ -215,6 +216,9 @@ describe("status and test connection (R6, R20)", () => {
     expect(status.lastEvent).toMatchObject({ Mode: "automatic", Primary: "local-primary" });
 
     const test = await production.request("POST", "/api/failover/test");
-    expect(test).toMatchObject({ ok: true, peer: { serverId: "local-failover", protocol: 1 } });
+    expect(test).toMatchObject({
+      ok: true,
+      peer: { serverId: "local-failover", protocol: SYNC_PROTOCOL },
+    });
   });
 });

@@ -24,7 +24,12 @@ const SUBSTITUTIONS = [{ ip: "10.0.0.10", substituteIp: "192.168.50.10" }];
 
 /** Production's failover settings, pointing at the failover (or at `port`, e.g. a proxy). */
 async function configure(
-  options: { autoSync?: boolean; startAfterSync?: boolean; port?: number } = {},
+  options: {
+    autoSync?: boolean;
+    startAfterSync?: boolean;
+    port?: number;
+    suspendAfterSeconds?: number;
+  } = {},
 ) {
   const url = new URL(runtime.failover.url);
   await production.request("PUT", "/api/failover", {
@@ -37,6 +42,7 @@ async function configure(
     password: runtime.admin.password,
     autoSync: options.autoSync ?? false,
     startAfterSync: options.startAfterSync ?? false,
+    ...(options.suspendAfterSeconds ? { suspendAfterSeconds: options.suspendAfterSeconds } : {}),
     ipSubstitutions: SUBSTITUTIONS,
   });
 }
@@ -81,7 +87,7 @@ async function expectedFailover(startAfterSync: boolean) {
     const item = record as unknown as ConfigItem;
     const copy = item.deleted
       ? item
-      : toFailover(item, { ipSubstitutions: SUBSTITUTIONS, startAfterSync }, false).item;
+      : toFailover(item, { ipSubstitutions: SUBSTITUTIONS, startAfterSync });
     expected.set(key, canonicalJson(copy));
   }
   return expected;
@@ -120,8 +126,11 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       port: 22,
     });
     await production.request("PUT", "/api/settings/web", { enabled: true, port: 8443 });
-    // The failover has a domain production does not have, and failover settings of its own.
+    // The failover has a domain production does not have, and failover settings of its own;
+    // the operator started the domain both have there (R2: the failover's own run state).
     await standby.request("PUT", "/api/domains/only-on-failover", {});
+    await standby.request("PUT", `/api/domains/${domain}`, { description: "by hand" });
+    await standby.request("POST", `/api/domains/${domain}/start`);
     const ownSettings = {
       enabled: false,
       host: "backup.example.com",
@@ -253,10 +262,10 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
 
   it("supersedes held automatic-sync changes: a change deleted before the copy does not come back on redrive (R12)", async () => {
     const domain = `held-${randomUUID().slice(0, 8)}`;
-    // Automatic sync on, failover down: the changes are held in the queue (R9).
+    // Automatic sync on, failover down for good: the changes are held in the queue (R9).
     await runtime.failover.setOnline(false);
     try {
-      await configure({ autoSync: true });
+      await configure({ autoSync: true, suspendAfterSeconds: 1 });
     } catch {
       // The loop check cannot reach the failover; the settings are saved anyway.
     }

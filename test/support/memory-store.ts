@@ -1,4 +1,4 @@
-import { type ConfigItem, type ItemKey, LOCAL_PK } from "../../shared/model/items.ts";
+import { type ConfigItem, hasRunState, type ItemKey, LOCAL_PK } from "../../shared/model/items.ts";
 import {
   type ConfigStore,
   type Page,
@@ -56,7 +56,17 @@ export class MemoryStore implements ConfigStore {
   async apply(item: ConfigItem) {
     const current = this.items.get(MemoryStore.id(item));
     if (current && current.version >= item.version) return false;
-    this.items.set(MemoryStore.id(item), item);
+    const { running, ...rest } = item;
+    const kept = current && !current.deleted ? current.running : running;
+    const runState = !item.deleted && hasRunState(item.kind) ? { running: kept === true } : {};
+    this.items.set(MemoryStore.id(item), { ...rest, ...runState });
+    return true;
+  }
+
+  async setRunState(key: ItemKey, running: boolean) {
+    const current = this.items.get(MemoryStore.id(key));
+    if (!current || current.deleted) return false;
+    this.items.set(MemoryStore.id(key), { ...current, running });
     return true;
   }
 

@@ -90,6 +90,8 @@ describe("schemas (R1, R5)", () => {
       timeoutMs: 10000,
       startAfterSync: false,
       autoSync: false,
+      suspendAfterSeconds: 120,
+      autoResume: true,
       ipSubstitutions: [],
     });
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as entities from "../../shared/config/entities.ts";
 import { ConfigService } from "../../shared/config/service.ts";
 import { AppError } from "../../shared/errors.ts";
-import type { ConfigItem } from "../../shared/model/items.ts";
+import { type ConfigItem, domainKey, type ItemKey } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { applyChange } from "../../shared/sync/apply.ts";
 import { capturedChange } from "../../shared/sync/capture.ts";
@@ -15,17 +15,26 @@ const rules = {
   startAfterSync: false,
 };
 
-/** A store whose every committed write is also a stream record, as DynamoDB Streams sees it. */
+/** A store whose every committed write is also a stream record (new and old image). */
 class StreamedStore extends MemoryStore {
-  readonly stream: ConfigItem[] = [];
+  readonly stream: { item: ConfigItem; old: ConfigItem | undefined }[] = [];
   override async write(...args: Parameters<MemoryStore["write"]>) {
+    const old = await this.get(args[0]);
     await super.write(...args);
-    this.stream.push(args[0]);
+    this.stream.push({ item: args[0], old });
   }
   override async apply(item: ConfigItem) {
+    const old = await this.get(item);
     const applied = await super.apply(item);
-    if (applied) this.stream.push(item);
+    if (applied) this.stream.push({ item: (await this.get(item)) ?? item, old });
     return applied;
+  }
+  override async setRunState(key: ItemKey, running: boolean) {
+    const old = await this.get(key);
+    const changed = await super.setRunState(key, running);
+    const item = await this.get(key);
+    if (changed && item) this.stream.push({ item, old });
+    return changed;
   }
 }
 
@@ -95,20 +104,23 @@ async function run(config: ConfigService, step: Operation) {
 function expected(production: MemoryStore) {
   const transformed = new MemoryStore();
   for (const item of production.items.values()) {
-    if (!item.deleted)
-      transformed.items.set(`${item.pk}\u0000${item.sk}`, toFailover(item, rules, false).item);
+    if (!item.deleted) transformed.items.set(`${item.pk}\u0000${item.sk}`, toFailover(item, rules));
   }
   return transformed.snapshot();
 }
 
-describe("automatic sync converges (R8, R13, R14)", () => {
-  it("after any history, with duplicates, reordering and outages, failover == transform(production)", async () => {
+/** An operator starting or stopping a domain on the failover, between two deliveries. */
+const failoverRunChange = fc.record({ at: fc.nat(), domain, running: fc.boolean() });
+
+describe("automatic sync converges (R2, R8, R13, R14)", () => {
+  it("after any history, with duplicates, reordering, outages and run-state changes on the failover, failover == transform(production)", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(operation, { minLength: 1, maxLength: 40 }),
         fc.array(fc.nat(), { maxLength: 200 }),
         fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 200 }),
-        async (history, order, copies) => {
+        fc.array(failoverRunChange, { maxLength: 10 }),
+        async (history, order, copies, failoverRuns) => {
           const production = new StreamedStore();
           const config = new ConfigService({
             store: production,
@@ -122,9 +134,10 @@ describe("automatic sync converges (R8, R13, R14)", () => {
           }
           // Every captured change is delivered at least once, in any order: duplicates are
           // retries and redeliveries, the reordering is what an outage and a DLQ redrive do.
-          const changes = production.stream.flatMap((item, index) => {
+          const changes = production.stream.flatMap(({ item, old }, index) => {
             const change = capturedChange(
               item as unknown as Record<string, unknown>,
+              old as unknown as Record<string, unknown> | undefined,
               String(index),
               "prod",
             );
@@ -135,16 +148,24 @@ describe("automatic sync converges (R8, R13, R14)", () => {
             .sort((a, b) => a.key - b.key);
           const failover = new MemoryStore();
           const failoverClock = new HybridClock(() => 1_000);
-          for (const { change } of deliveries) {
+          const started = new Set<string>();
+          for (const [index, { change }] of deliveries.entries()) {
+            for (const run of failoverRuns.filter(({ at }) => at % deliveries.length === index)) {
+              if (await failover.setRunState(domainKey(run.domain), run.running))
+                started.add(run.domain);
+            }
             const { item } = JSON.parse(change.body) as { item: ConfigItem };
-            const result = await applyChange(
-              failover,
-              failoverClock,
-              toFailover(item, rules, true),
-            );
+            const result = await applyChange(failover, failoverClock, {
+              item: toFailover(item, rules),
+            });
             expect(result.status).not.toBe("rejected");
           }
           expect(failover.snapshot()).toEqual(expected(production));
+          // Production's run state never travels (R2); new items are stopped (R13).
+          for (const item of failover.items.values()) {
+            if (item.kind === "web" || (item.kind === "domain" && !started.has(item.id)))
+              expect(item.running ?? false).toBe(false);
+          }
         },
       ),
       { numRuns: 300 },

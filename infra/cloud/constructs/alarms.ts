@@ -15,8 +15,9 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
-/** The namespace of the EMF metrics the handlers publish with Powertools Metrics. */
-export const METRICS_NAMESPACE = "MftFailover";
+import { METRICS_NAMESPACE } from "../../../shared/metrics.ts";
+
+export { METRICS_NAMESPACE };
 
 export interface AlarmSpec {
   readonly description: string;
@@ -104,6 +105,19 @@ export class Alarms extends Construct {
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // Published when a sync fails; nothing published means nothing failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add("HeartbeatMissed", {
+      description:
+        "The heartbeat was not applied on the failover within two intervals (R20): the failover is unreachable or sync is stuck; see GET /api/failover/status.",
+      metric: insights("MAX", "HeartbeatMissed"),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // The monitor publishes 0 or 1 every heartbeat, but only while the failover module and
+      // automatic sync are on; a server with sync off (the failover itself, or production with
+      // the module disabled) publishes nothing, and BREACHING would keep it in ALARM forever.
+      // The monitor failing outright is the MonitorErrors alarm, not this one.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 

@@ -24,6 +24,13 @@ export interface StoreProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/**
+ * The table's TTL attribute (what DynamoConfigStore.putLocal writes). Cloud only: TTL is not
+ * part of CreateTable, and the local runtime leaves it off on purpose (DynamoDB Local 3.3 emits
+ * TTL deletions on the stream with an eventName the stream consumers do not know).
+ */
+export const TTL_ATTRIBUTE = "expiresAt";
+
 type Definition = ReturnType<typeof configTableDefinition>;
 
 const ATTRIBUTE_TYPES: Record<string, AttributeType> = {
@@ -51,7 +58,7 @@ function attribute(definition: Definition, keys: KeySchema, keyType: "HASH" | "R
  * The server's configuration table, built from `configTableDefinition()` (the one shape the
  * local runtime creates too): pk/sk, the sparse `domains` index, the NEW_AND_OLD_IMAGES stream
  * that capture reads; plus what only the cloud has: point-in-time recovery, KMS encryption,
- * deletion protection.
+ * deletion protection, TTL on `expiresAt`.
  */
 export class Store extends Construct {
   readonly table: Table;
@@ -73,6 +80,10 @@ export class Store extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // Short-lived LOCAL records (full-sync runs and progress, lag batches) carry expiresAt in
+      // epoch seconds (DynamoConfigStore.putLocal) and clean themselves up. Their TTL deletions
+      // reach the stream, where no consumer sees them: capture and trigger-rules filter out LOCAL.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
     });
     for (const index of definition.GlobalSecondaryIndexes ?? []) {
       const indexKeys = index.KeySchema ?? [];

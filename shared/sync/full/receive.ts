@@ -2,9 +2,8 @@ import { z } from "zod";
 import type { FailoverSettingsService } from "../../config/failover-settings.ts";
 import { conflict, fromZodError, invalid } from "../../errors.ts";
 import { type ConfigItem, type ItemKey, isReplicated, webKey } from "../../model/items.ts";
-import { type BulkStore, type ConfigStore, WriteConflict } from "../../ports.ts";
+import type { BulkStore, ConfigStore } from "../../ports.ts";
 import { changeSchema, problem } from "../apply.ts";
-import { runStateKey } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
 
 /** The failover's side of a full sync: `/api/sync/full/...` (R12). */
@@ -114,19 +113,9 @@ export async function startPage(deps: FullReceiveDeps, body: unknown) {
   return { started, ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
+/** Starts a stopped domain or enables stopped web services; true when it changed. */
 async function setRunning(store: ConfigStore, key: ItemKey): Promise<boolean> {
-  for (;;) {
-    const current = await store.get(key);
-    const runKey = current && runStateKey(current);
-    if (!current || current.deleted || !runKey || current.data?.[runKey] === true) return false;
-    try {
-      await store.write(
-        { ...current, data: { ...current.data, [runKey]: true } },
-        { expectedVersion: current.version },
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof WriteConflict)) throw error;
-    }
-  }
+  const current = await store.get(key);
+  if (!current || current.deleted || current.running === true) return false;
+  return store.setRunState(key, true);
 }

@@ -1,4 +1,5 @@
 import type { FailoverSettingsService } from "../../config/failover-settings.ts";
+import type { MetricSink } from "../../metrics.ts";
 import { type ConfigItem, isReplicated } from "../../model/items.ts";
 import type { FailoverSettings } from "../../model/schemas.ts";
 import type {
@@ -8,7 +9,7 @@ import type {
   EventPublisher,
   FullSyncPeer,
 } from "../../ports.ts";
-import { type SyncEventDetail, syncEvent } from "../events.ts";
+import { announce, type SyncEventDetail } from "../events.ts";
 import { peerName } from "../forward.ts";
 import { toFailover } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
@@ -34,6 +35,7 @@ export interface FullSyncDeps {
   readonly bulk: BulkStore;
   readonly failover: FailoverSettingsService;
   readonly events: EventPublisher;
+  readonly metrics: MetricSink;
   readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => FullSyncPeer;
   readonly now?: () => number;
   readonly limits?: Partial<typeof fullSyncLimits>;
@@ -247,7 +249,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
         next = page.cursor ? read(page.cursor) : undefined;
         const items = page.items
           .filter(isReplicated)
-          .map((record) => toFailover(record as unknown as ConfigItem, rules, false).item);
+          .map((record) => toFailover(record as unknown as ConfigItem, rules));
         if (items.length > 0) {
           await client.call("POST", "/api/sync/full/items", {
             origin: deps.serverId,
@@ -382,7 +384,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
       SyncId: run.syncId,
       ...(run.reason ? { Reason: run.reason } : {}),
     };
-    await deps.events.publish(syncEvent(detail));
+    await announce(deps, detail);
   }
 }
 

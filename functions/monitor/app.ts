@@ -1,0 +1,38 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { checkDrift, type MonitorDeps, sendHeartbeat } from "../../shared/sync/monitor.ts";
+
+/** What the schedules send (EventBridge Scheduler's input; the local runtime's timers alike). */
+export type MonitorEvent =
+  | { readonly task: "heartbeat"; readonly intervalSeconds: number }
+  | { readonly task: "verify" };
+
+export interface MonitorHandlerDeps extends MonitorDeps {
+  readonly logger: Logger;
+}
+
+/** The scheduled checks of one server: the heartbeat (R20, R9 auto-resume) and verify (R21). */
+export function createMonitorHandler(deps: MonitorHandlerDeps) {
+  return middy<MonitorEvent, unknown>()
+    .use(injectLambdaContext(deps.logger))
+    .handler(async (event): Promise<unknown> => {
+      switch (event.task) {
+        case "heartbeat": {
+          const outcome = await sendHeartbeat(deps, event.intervalSeconds);
+          if (outcome.missed) deps.logger.warn("heartbeat missed", { ...outcome });
+          return outcome;
+        }
+        case "verify": {
+          const settings = await deps.failover.get();
+          // Nothing to compare with: this server has no failover (e.g. it is one).
+          if (!settings.enabled || settings.host === undefined) return { skipped: true };
+          const { checkedAt, differences, durationMs } = await checkDrift(deps);
+          if (differences > 0) deps.logger.warn("drift", { differences, checkedAt });
+          return { checkedAt, differences, durationMs };
+        }
+        default:
+          throw new Error(`unknown monitor task ${(event as { task?: unknown }).task}`);
+      }
+    });
+}

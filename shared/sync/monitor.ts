@@ -1,0 +1,91 @@
+import type { MetricSink } from "../metrics.ts";
+import { heartbeatKey } from "../model/items.ts";
+import type { FailoverSettings } from "../model/schemas.ts";
+import type { EventPublisher } from "../ports.ts";
+import { announce, type SyncEventDetail } from "./events.ts";
+import { peerName } from "./forward.ts";
+import { resumeSync } from "./operations.ts";
+import { PeerError } from "./peer.ts";
+import { heartbeatMissed, type SyncState } from "./status.ts";
+import { type DriftReport, type VerifyDeps, verify } from "./verify.ts";
+
+/** What the scheduled monitor (heartbeat R20, verify R21) needs from one server. */
+export interface MonitorDeps extends VerifyDeps {
+  readonly events: EventPublisher;
+  readonly metrics: MetricSink;
+}
+
+/**
+ * R20: writes the heartbeat item, which the stream, the queue and forward carry to the failover
+ * like any change; publishes HeartbeatMissed. While sync is suspended because the failover was
+ * unreachable, the heartbeat also probes it and resumes sync when it answers (R9).
+ */
+export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
+  const now = deps.now ?? Date.now;
+  const settings = await deps.failover.get();
+  if (!settings.enabled || !settings.autoSync)
+    return { sent: false, missed: false, resumed: false };
+  const [previous, sent, applied, state] = await Promise.all([
+    deps.store.get(heartbeatKey),
+    deps.status.heartbeatSent(),
+    deps.status.heartbeatApplied(),
+    deps.status.state(),
+  ]);
+  const at = now();
+  await deps.store.apply({
+    ...heartbeatKey,
+    kind: "heartbeat",
+    id: "heartbeat",
+    version: deps.clock.next(previous?.version),
+    origin: deps.serverId,
+    updatedAt: at,
+    data: { intervalSeconds },
+  });
+  const record = await deps.status.recordHeartbeatSent(sent, intervalSeconds);
+  const missed = heartbeatMissed(record, applied, at);
+  await deps.metrics.publish({ HeartbeatMissed: missed ? 1 : 0 });
+  const resumed = state.state === "suspended" && (await probe(deps, settings, state));
+  return { sent: true, missed, resumed };
+}
+
+/** Resumes sync suspended by an outage once the failover answers again, unless autoResume is off. */
+async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncState) {
+  if (state.cause !== "unreachable" || !settings.autoResume) return false;
+  const credentials = await deps.failover.peerCredentials(settings);
+  if (!credentials) return false;
+  const connection = await deps.status.connection();
+  try {
+    const hello = await deps.peerFor(settings, credentials).hello();
+    // A failover that now syncs out itself would refuse every change (R18): a person decides.
+    if (hello.autoSync) return false;
+  } catch (error) {
+    if (!(error instanceof PeerError)) throw error;
+    await deps.status.setConnection(connection, "unreachable", error.message);
+    return false;
+  }
+  await deps.status.setConnection(connection, "connected");
+  await resumeSync(deps);
+  const at = new Date((deps.now ?? Date.now)()).toISOString();
+  const event: SyncEventDetail = {
+    Success: true,
+    Mode: "automatic",
+    Primary: deps.serverId,
+    Failover: peerName(settings),
+    StartedAt: at,
+    FinishedAt: at,
+    Items: 0,
+    Message: `automatic sync resumed by itself: the failover answers again (suspended since ${state.since}: ${state.reason})`,
+  };
+  await Promise.all([deps.status.recordBatch({ event, lagMs: [] }), announce(deps, event)]);
+  return true;
+}
+
+/** R21: verify, publish the Drift metric, and keep the outcome for the status. */
+export async function checkDrift(deps: MonitorDeps): Promise<DriftReport> {
+  const report = await verify(deps);
+  await Promise.all([
+    deps.metrics.publish({ Drift: report.differences }),
+    deps.status.recordDrift({ checkedAt: report.checkedAt, differences: report.differences }),
+  ]);
+  return report;
+}

@@ -1,0 +1,292 @@
+import { createHash, randomUUID } from "node:crypto";
+import { z } from "zod";
+import { conflict, fromZodError, invalid } from "../errors.ts";
+import {
+  type ConfigItem,
+  domainPk,
+  heartbeatKey,
+  isReplicated,
+  SERVER_PARTITION,
+  tombstone,
+} from "../model/items.ts";
+import { type FullSyncPeer, type Page, WriteConflict } from "../ports.ts";
+import { problem } from "./apply.ts";
+import { canonicalJson } from "./full/digest.ts";
+import type { SyncOperationsDeps } from "./operations.ts";
+import { toFailover } from "./transform.ts";
+
+/**
+ * Verify and repair (R21): production and the failover compared item by item, both read page by
+ * page in key order and merged, so memory stays flat in the size of the configuration.
+ */
+
+/** Items per page on either side. */
+const PAGE = 1000;
+/** Domains compared side by side. */
+const PARALLEL_DOMAINS = 4;
+/** Ids listed in a report; `differences` counts them all. */
+const MAX_LISTED = 1000;
+
+export interface DomainDrift {
+  /** The domain, or null for the server level (web settings, triggers). */
+  readonly domain: string | null;
+  readonly missing: string[];
+  readonly extra: string[];
+  readonly different: { readonly id: string; readonly fields: string[] }[];
+}
+
+export interface DriftReport {
+  readonly checkedAt: string;
+  readonly durationMs: number;
+  /** Items that differ: missing on the failover, extra there, or different. */
+  readonly differences: number;
+  readonly domains: DomainDrift[];
+  /** Some ids were left out of `domains` (more than MAX_LISTED differences). */
+  readonly truncated: boolean;
+}
+
+/** One difference; `theirs` is the failover's item, with its password hash digested. */
+export type Difference =
+  | { readonly kind: "missing"; readonly item: ConfigItem }
+  | {
+      readonly kind: "different";
+      readonly item: ConfigItem;
+      readonly theirs: ConfigItem;
+      readonly fields: string[];
+    }
+  | { readonly kind: "extra"; readonly theirs: ConfigItem };
+
+export interface VerifyDeps extends SyncOperationsDeps {
+  readonly peerFor: (...args: Parameters<SyncOperationsDeps["peerFor"]>) => FullSyncPeer;
+  readonly now?: () => number;
+}
+
+/** `user:alice`, `service:sftp`, `domain`, `web`, `trigger:x`: how a report names an item. */
+export function itemId(item: Pick<ConfigItem, "kind" | "id">): string {
+  return item.kind === "domain" || item.kind === "web" ? item.kind : `${item.kind}:${item.id}`;
+}
+
+/** A password hash never leaves its server: the failover answers with a digest of it. */
+function withoutSecrets(item: ConfigItem): ConfigItem {
+  const hash = item.data?.passwordHash;
+  if (typeof hash !== "string") return item;
+  const digest = createHash("sha256").update(hash).digest("base64url");
+  return { ...item, data: { ...item.data, passwordHash: `sha256:${digest}` } };
+}
+
+/** The fields of `data` that differ (a password hash is reported as `password`). */
+function differentFields(ours: ConfigItem, theirs: ConfigItem): string[] {
+  const a = ours.data ?? {};
+  const b = theirs.data ?? {};
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((field) => canonicalJson(a[field]) !== canonicalJson(b[field]))
+    .map((field) => (field === "passwordHash" ? "password" : field))
+    .sort();
+}
+
+/** Items compared by verify: all replicated items but the heartbeat (R20), which always moves. */
+const compared = (item: ConfigItem) =>
+  !(item.pk === heartbeatKey.pk && item.sk === heartbeatKey.sk);
+
+const recordsRequest = z.strictObject({
+  /** A partition; absent: the live domains. */
+  pk: z.string().min(1).max(200).optional(),
+  cursor: z.string().max(4096).optional(),
+});
+
+/**
+ * `POST /api/sync/records` on the failover: one page of its live domains, or of one partition's
+ * live items, in key order, password hashes digested. Read-only.
+ */
+export async function recordsPage(deps: Pick<SyncOperationsDeps, "store">, body: unknown) {
+  const parsed = recordsRequest.safeParse(body ?? {});
+  if (!parsed.success) throw fromZodError(parsed.error);
+  const { pk, cursor } = parsed.data;
+  if (pk !== undefined && !isReplicated({ pk, sk: "" }))
+    throw invalid("pk", "is not a partition of replicated configuration");
+  const request = { limit: PAGE, ...(cursor ? { cursor } : {}) };
+  const page =
+    pk === undefined
+      ? await deps.store.listDomains(request)
+      : await deps.store.list(pk, "", request);
+  return {
+    items: page.items.map(withoutSecrets),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+}
+
+/** Every item of a paged listing, one page in memory at a time. */
+async function* paged(read: (cursor?: string) => Promise<Page<ConfigItem>>) {
+  let cursor: string | undefined;
+  do {
+    const page = await read(cursor);
+    yield* page.items;
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+/** Merges two listings sorted by `key`: pairs with equal keys, and what only one side has. */
+async function* mergeJoin(
+  ours: AsyncGenerator<ConfigItem>,
+  theirs: AsyncGenerator<ConfigItem>,
+  key: (item: ConfigItem) => string,
+): AsyncGenerator<[ConfigItem | undefined, ConfigItem | undefined]> {
+  let a = await ours.next();
+  let b = await theirs.next();
+  while (!a.done || !b.done) {
+    if (b.done || (!a.done && key(a.value) < key(b.value))) {
+      yield [a.value as ConfigItem, undefined];
+      a = await ours.next();
+    } else if (a.done || key(b.value) < key(a.value)) {
+      yield [undefined, b.value];
+      b = await theirs.next();
+    } else {
+      yield [a.value, b.value];
+      [a, b] = await Promise.all([ours.next(), theirs.next()]);
+    }
+  }
+}
+
+/** Reads one side of the comparison: production locally, the failover through its API. */
+function sides(deps: VerifyDeps, peer: FullSyncPeer) {
+  const remote = (pk: string | undefined) =>
+    paged(
+      async (cursor) =>
+        (await peer.call("POST", "/api/sync/records", {
+          ...(pk !== undefined ? { pk } : {}),
+          ...(cursor ? { cursor } : {}),
+        })) as Page<ConfigItem>,
+    );
+  return {
+    ourDomains: () =>
+      paged((cursor) => deps.store.listDomains({ limit: PAGE, ...(cursor ? { cursor } : {}) })),
+    theirDomains: () => remote(undefined),
+    ours: (pk: string) =>
+      paged((cursor) => deps.store.list(pk, "", { limit: PAGE, ...(cursor ? { cursor } : {}) })),
+    theirs: (pk: string) => remote(pk),
+  };
+}
+
+/**
+ * Compares production with the failover (R21), with IP substitution applied (R14) and run
+ * state left out (R2, R13), calling `found` for each difference in key order per partition.
+ */
+export async function compare(
+  deps: VerifyDeps,
+  found: (domain: string | null, difference: Difference) => Promise<void> | void,
+): Promise<void> {
+  const { settings, peer } = await failoverPeer(deps);
+  const read = sides(deps, peer);
+  const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
+  const comparePartition = async (domain: string | null, pk: string) => {
+    for await (const [ours, theirs] of mergeJoin(read.ours(pk), read.theirs(pk), (i) => i.sk)) {
+      if (ours && !compared(ours)) continue;
+      if (theirs && !compared(theirs)) continue;
+      if (ours && !theirs) await found(domain, { kind: "missing", item: ours });
+      else if (theirs && !ours) await found(domain, { kind: "extra", theirs });
+      else if (ours && theirs) {
+        const fields = differentFields(withoutSecrets(toFailover(ours, rules)), theirs);
+        if (fields.length > 0)
+          await found(domain, { kind: "different", item: ours, theirs, fields });
+      }
+    }
+  };
+
+  // Domains side by side, a bounded number at once; each is merged on its own.
+  const running = new Set<Promise<void>>();
+  for await (const [ours, theirs] of mergeJoin(
+    read.ourDomains(),
+    read.theirDomains(),
+    (i) => i.id,
+  )) {
+    const name = (ours ?? theirs)?.id;
+    if (name === undefined) continue;
+    const task = comparePartition(name, domainPk(name)).finally(() => running.delete(task));
+    running.add(task);
+    if (running.size >= PARALLEL_DOMAINS) await Promise.race(running);
+  }
+  await Promise.all(running);
+  await comparePartition(null, SERVER_PARTITION);
+}
+
+async function failoverPeer(deps: VerifyDeps) {
+  const settings = await deps.failover.get();
+  if (!settings.enabled || settings.host === undefined)
+    throw invalid("failover", "no failover is configured (enabled and host are required)");
+  const credentials = await deps.failover.peerCredentials(settings);
+  if (!credentials) throw invalid("password", "no failover credentials are configured");
+  return { settings, peer: deps.peerFor(settings, credentials) };
+}
+
+/** `GET /api/failover/drift`: every difference counted, the first MAX_LISTED listed by domain. */
+export async function verify(deps: VerifyDeps): Promise<DriftReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const byDomain = new Map<string | null, DomainDrift>();
+  let differences = 0;
+  await compare(deps, (domain, difference) => {
+    differences += 1;
+    if (differences > MAX_LISTED) return;
+    const entry = byDomain.get(domain) ?? { domain, missing: [], extra: [], different: [] };
+    byDomain.set(domain, entry);
+    if (difference.kind === "extra") entry.extra.push(itemId(difference.theirs));
+    else if (difference.kind === "missing") entry.missing.push(itemId(difference.item));
+    else entry.different.push({ id: itemId(difference.item), fields: difference.fields });
+  });
+  return {
+    checkedAt: new Date(started).toISOString(),
+    durationMs: now() - started,
+    differences,
+    domains: [...byDomain.values()].sort((a, b) => ((a.domain ?? "") < (b.domain ?? "") ? -1 : 1)),
+    truncated: differences > MAX_LISTED,
+  };
+}
+
+/**
+ * `POST /api/failover/repair` (R21): each difference is written again on production with a
+ * version above both sides' (production's record, or a tombstone for an extra item), so the
+ * stream carries exactly those through automatic sync under the version rule. No wipe.
+ */
+export async function repair(deps: VerifyDeps): Promise<{ repairId: string; items: number }> {
+  const settings = await deps.failover.get();
+  if (!settings.enabled || !settings.autoSync) {
+    throw conflict(
+      "repair sends the differences through automatic sync: turn it on (autoSync: true), or run a full sync",
+    );
+  }
+  let items = 0;
+  await compare(deps, async (_domain, difference) => {
+    if (await resend(deps, difference)) items += 1;
+  });
+  return { repairId: randomUUID(), items };
+}
+
+/** Writes one difference again; false when production changed it meanwhile (that change flows). */
+async function resend(deps: VerifyDeps, difference: Difference): Promise<boolean> {
+  const now = (deps.now ?? Date.now)();
+  const above = (...versions: number[]) => deps.clock.next(Math.max(...versions));
+  try {
+    if (difference.kind === "extra") {
+      const { theirs } = difference;
+      // Only the key, kind and id of the failover's item are used, once they prove consistent.
+      if (problem({ ...theirs, deleted: true })) return false;
+      const ours = await deps.store.get(theirs);
+      if (ours && !ours.deleted) return false;
+      const version = above(ours?.version ?? 0, theirs.version);
+      await deps.store.write(tombstone(ours ?? theirs, version, deps.serverId, now), {
+        expectedVersion: ours?.version,
+      });
+    } else {
+      const { item } = difference;
+      const theirs = difference.kind === "different" ? difference.theirs.version : 0;
+      await deps.store.write(
+        { ...item, version: above(item.version, theirs), origin: deps.serverId, updatedAt: now },
+        { expectedVersion: item.version },
+      );
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof WriteConflict) return false;
+    throw error;
+  }
+}

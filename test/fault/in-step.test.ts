@@ -1,0 +1,320 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient } from "../../bin/api-client.ts";
+import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { SyncEvent } from "../../shared/sync/events.ts";
+import type { DriftReport } from "../../shared/sync/verify.ts";
+import { apiError, unique } from "../support/api.ts";
+import { startProxy } from "../support/proxy.ts";
+import { waitFor } from "../support/wait.ts";
+
+/**
+ * Knowing the failover is in step (R2, R9, R20, R21): outages, heartbeats and verify need a
+ * failover that can die and a heartbeat of a second, so this file runs its own two regions.
+ * Its tests run one after another; each leaves sync active and the failover online.
+ */
+const HEARTBEAT_SECONDS = 1;
+let runtime: LocalRuntime;
+let production: AdminClient;
+let standby: AdminClient;
+
+interface Status {
+  sync: { state: string; reason?: string; cause?: string };
+  connection: { state: string; since: string } | null;
+  heartbeat: {
+    intervalSeconds: number | null;
+    lastSentAt: string | null;
+    lastAppliedAt: string | null;
+    lagMs: number | null;
+    missed: boolean;
+  };
+  queue: { queued: number; inFlight: number; deadLettered: number };
+  lag: { samples: number };
+}
+
+beforeAll(async () => {
+  runtime = await startLocal({
+    primaryPort: 0,
+    failoverPort: 0,
+    seed: false,
+    heartbeatSeconds: HEARTBEAT_SECONDS,
+  });
+  production = new AdminClient(runtime.primary.url, runtime.admin);
+  standby = new AdminClient(runtime.failover.url, runtime.admin);
+});
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const status = () => production.request<Status>("GET", "/api/failover/status");
+const failoverPort = () => Number(new URL(runtime.failover.url).port);
+
+async function pointAt(port: number, healing: Record<string, unknown> = {}) {
+  await production.request("PUT", "/api/failover", {
+    enabled: true,
+    host: "127.0.0.1",
+    port,
+    useTls: false,
+    timeoutMs: 2000,
+    username: runtime.admin.username,
+    password: runtime.admin.password,
+    autoSync: true,
+    ...healing,
+  });
+}
+
+/** Production's sync events published after `from` (an index into the bus's history). */
+const eventsSince = (from: number): SyncEvent[] => runtime.primary.bus.events().slice(from);
+
+async function drained() {
+  await waitFor(
+    async () => {
+      const current = await status();
+      return (
+        current.sync.state === "active" &&
+        current.queue.queued + current.queue.inFlight + current.queue.deadLettered === 0
+      );
+    },
+    20_000,
+    "sync active and the queue drained",
+  );
+}
+
+describe("run state is local (R2)", () => {
+  it("a domain started on the failover still takes production's later changes", async () => {
+    const domain = unique("acme");
+    await production.request("PUT", `/api/domains/${domain}`, { description: "old" });
+    await waitFor(() => standby.request("GET", `/api/domains/${domain}`), 10_000);
+
+    // Production reaches the failover through a proxy that dies; the operator still can.
+    const proxy = await startProxy(runtime.failover.url, () => ({ kind: "pass" }));
+    await pointAt(proxy.port);
+    await proxy.stop();
+    await production.request("PUT", `/api/domains/${domain}`, { description: "new" });
+    await waitFor(async () => (await status()).connection?.state === "unreachable", 10_000);
+    const started = await standby.request<{ running: boolean; version: number }>(
+      "POST",
+      `/api/domains/${domain}/start`,
+    );
+    expect(started.running).toBe(true);
+
+    await pointAt(failoverPort());
+    const held = await waitFor(
+      async () => {
+        const item = await standby.request<{ description: string; running: boolean }>(
+          "GET",
+          `/api/domains/${domain}`,
+        );
+        return item.description === "new" ? item : undefined;
+      },
+      40_000,
+      "production's held change on the failover",
+    );
+    expect(held.running).toBe(true);
+    // Production's own run state did not travel either.
+    await production.request("POST", `/api/domains/${domain}/start`);
+    await production.request("POST", `/api/domains/${domain}/stop`);
+    await production.request("PUT", `/api/domains/${domain}`, { description: "newer" });
+    await waitFor(
+      async () =>
+        (await standby.request<{ description: string }>("GET", `/api/domains/${domain}`))
+          .description === "newer",
+      10_000,
+    );
+    expect(
+      (await standby.request<{ running: boolean }>("GET", `/api/domains/${domain}`)).running,
+    ).toBe(true);
+    await drained();
+  });
+});
+
+describe("heartbeat (R20)", () => {
+  it("keeps the lag current while nothing changes, and shows unreachable when the failover is down", async () => {
+    const before = await status();
+    const applied = await waitFor(async () => {
+      const current = await status();
+      return current.heartbeat.lastAppliedAt !== null &&
+        current.heartbeat.lastAppliedAt !== before.heartbeat.lastAppliedAt
+        ? current
+        : undefined;
+    }, 5_000);
+    expect(applied.heartbeat).toMatchObject({ intervalSeconds: HEARTBEAT_SECONDS, missed: false });
+    expect(applied.heartbeat.lagMs).toBeGreaterThanOrEqual(0);
+    expect(applied.connection?.state).toBe("connected");
+    expect(applied.lag.samples).toBeGreaterThan(0);
+
+    const beatsBefore = runtime.primary.metrics.values("HeartbeatMissed").length;
+    await runtime.failover.setOnline(false);
+    try {
+      const down = await waitFor(
+        async () => {
+          const current = await status();
+          return current.connection?.state === "unreachable" ? current : undefined;
+        },
+        2 * HEARTBEAT_SECONDS * 1000 + 3_000,
+        "the connection to show unreachable",
+      );
+      expect(down.sync.state).toBe("active");
+      // Not applied within two intervals: missed, in the status and as a metric.
+      await waitFor(async () => (await status()).heartbeat.missed, 10_000);
+      await waitFor(
+        () => runtime.primary.metrics.values("HeartbeatMissed").slice(beatsBefore).includes(1),
+        5_000,
+        "a HeartbeatMissed metric of 1",
+      );
+    } finally {
+      await runtime.failover.setOnline(true);
+    }
+    await waitFor(async () => {
+      const current = await status();
+      return current.connection?.state === "connected" && !current.heartbeat.missed;
+    }, 40_000);
+    await drained();
+  });
+});
+
+describe("self-healing suspension (R9)", () => {
+  it("a 2-second outage heals by itself without suspending", async () => {
+    await pointAt(failoverPort());
+    const domain = unique("blip");
+    const from = runtime.primary.bus.events().length;
+    await runtime.failover.setOnline(false);
+    await production.request("PUT", `/api/domains/${domain}`, { description: "during" });
+    await waitFor(async () => (await status()).connection?.state === "unreachable", 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000 - 500));
+    await runtime.failover.setOnline(true);
+    await waitFor(
+      async () =>
+        (await standby.request<{ description: string }>("GET", `/api/domains/${domain}`))
+          .description === "during",
+      40_000,
+      "the change made during the outage",
+    );
+    expect((await status()).sync.state).toBe("active");
+    expect(eventsSince(from).filter((event) => !event.detail.Success)).toEqual([]);
+    await drained();
+  });
+
+  it("a longer outage suspends once and resumes by itself when the failover answers", async () => {
+    await pointAt(failoverPort(), { suspendAfterSeconds: 2 });
+    const domain = unique("outage");
+    const from = runtime.primary.bus.events().length;
+    const failuresBefore = runtime.primary.metrics.values("SyncFailures").length;
+    await runtime.failover.setOnline(false);
+    try {
+      await production.request("PUT", `/api/domains/${domain}`, { description: "held" });
+      const suspended = await waitFor(async () => {
+        const current = await status();
+        return current.sync.state === "suspended" ? current : undefined;
+      }, 20_000);
+      expect(suspended.sync).toMatchObject({
+        cause: "unreachable",
+        reason: expect.stringMatching(/cannot connect/),
+      });
+      // Heartbeats go on while suspended: their probes fail, and nothing more is announced.
+      await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_SECONDS * 1000));
+      const failures = eventsSince(from).filter((event) => !event.detail.Success);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.detail.Reason).toMatch(/suspended/);
+      expect(runtime.primary.metrics.values("SyncFailures").length).toBe(failuresBefore + 1);
+    } finally {
+      await runtime.failover.setOnline(true);
+    }
+    await waitFor(async () => (await status()).sync.state === "active", 10_000);
+    const resumed = eventsSince(from).filter((event) => event.detail.Success);
+    expect(resumed.some((event) => /resumed by itself/.test(event.detail.Message ?? ""))).toBe(
+      true,
+    );
+    await waitFor(
+      async () =>
+        (await standby.request<{ description: string }>("GET", `/api/domains/${domain}`))
+          .description === "held",
+      20_000,
+    );
+    await drained();
+  });
+
+  it("with autoResume off, stays suspended until a person resumes", async () => {
+    await pointAt(failoverPort(), { suspendAfterSeconds: 1, autoResume: false });
+    await runtime.failover.setOnline(false);
+    try {
+      await production.request("PUT", `/api/domains/${unique("manual")}`, {});
+      await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+    } finally {
+      await runtime.failover.setOnline(true);
+    }
+    // Several heartbeats later, still suspended: the probe does not resume it.
+    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_SECONDS * 1000));
+    expect((await status()).sync.state).toBe("suspended");
+    await production.request("POST", "/api/failover/resume");
+    await drained();
+    await pointAt(failoverPort());
+  });
+});
+
+describe("verify and repair (R21)", () => {
+  it("finds an item changed, one deleted and one added on the failover; repair makes it 0", async () => {
+    const domain = unique("drift");
+    const base = `/api/domains/${domain}`;
+    await production.request("PUT", base, { description: "drift" });
+    for (const name of ["ann", "bob"]) {
+      await production.request("PUT", `${base}/users/${name}`, {
+        password: `${name}-password-1`,
+        email: `${name}@example.com`,
+        homeDirectory: `/home/${name}`,
+      });
+    }
+    await production.request("PUT", `${base}/groups/ops`, {});
+    await waitFor(() => standby.request("GET", `${base}/groups/ops`), 10_000);
+    await drained();
+    const clean = await production.request<DriftReport>("GET", "/api/failover/drift");
+    expect(clean.differences).toBe(0);
+
+    // By hand on the failover: a changed email and password, a deleted group, an added user.
+    await standby.request("PUT", `${base}/users/ann`, {
+      password: "changed-on-the-failover",
+      email: "ann@elsewhere.example",
+      homeDirectory: "/home/ann",
+    });
+    await standby.request("DELETE", `${base}/groups/ops`);
+    await standby.request("PUT", `${base}/users/eve`, {
+      password: "eve-password-1",
+      homeDirectory: "/home/eve",
+    });
+
+    const report = await production.request<DriftReport>("GET", "/api/failover/drift");
+    expect(report.differences).toBe(3);
+    expect(report.domains).toEqual([
+      {
+        domain,
+        missing: ["group:ops"],
+        extra: ["user:eve"],
+        different: [{ id: "user:ann", fields: ["email", "password"] }],
+      },
+    ]);
+    // Never a password hash, not even the failover's digest of one.
+    expect(JSON.stringify(report)).not.toMatch(/scrypt|sha256/);
+    expect(runtime.primary.metrics.values("Drift").at(-1)).toBe(3);
+
+    const repaired = await production.request<{ repairId: string; items: number }>(
+      "POST",
+      "/api/failover/repair",
+    );
+    expect(repaired.items).toBe(3);
+    await waitFor(
+      async () =>
+        (await production.request<DriftReport>("GET", "/api/failover/drift")).differences === 0,
+      20_000,
+      "verify to report 0 after repair",
+    );
+    expect(await standby.request<{ email: string }>("GET", `${base}/users/ann`)).toMatchObject({
+      email: "ann@example.com",
+    });
+    expect(runtime.primary.metrics.values("Drift").at(-1)).toBe(0);
+  });
+
+  it("serves the failover's pages of replicated configuration only, never its local state (R3)", async () => {
+    const error = await apiError(standby.request("POST", "/api/sync/records", { pk: "LOCAL" }));
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(/^pk: /);
+  });
+});

@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import ts from "typescript";
+import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
+
+/**
+ * What the handlers' source really does, read from its syntax tree (not its text), so that a
+ * name in a comment, a type or a string elsewhere never counts as a call.
+ */
+
+/** Every `.ts` file under `dir` (relative to the repository root), declarations excluded. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    .map((file) => join(REPO_ROOT, dir, file));
+}
+
+function calls(file: string, visit: (call: ts.CallExpression) => void, text?: string): void {
+  const source = ts.createSourceFile(
+    file,
+    text ?? readFileSync(file, "utf8"),
+    ts.ScriptTarget.Latest,
+  );
+  const walk = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) visit(node);
+    ts.forEachChild(node, walk);
+  };
+  walk(source);
+}
+
+function propertyName(name: ts.PropertyName): string | undefined {
+  return ts.isIdentifier(name) || ts.isStringLiteralLike(name) ? name.text : undefined;
+}
+
+/**
+ * The metric names one source file publishes: the keys of an object literal passed to
+ * `….publish({ Name: … })` (the MetricSink port) and the string literal passed to
+ * `….addMetric("Name", …)` (Powertools Metrics). `text` stands in for the file's content.
+ */
+export function metricsPublishedIn(file: string, text?: string): string[] {
+  const names: string[] = [];
+  calls(
+    file,
+    (call) => {
+      if (!ts.isPropertyAccessExpression(call.expression)) return;
+      const method = call.expression.name.text;
+      const [first] = call.arguments;
+      if (method === "publish" && first && ts.isObjectLiteralExpression(first)) {
+        for (const property of first.properties) {
+          if (ts.isPropertyAssignment(property) || ts.isShorthandPropertyAssignment(property)) {
+            const name = propertyName(property.name);
+            if (name) names.push(name);
+          }
+        }
+      }
+      if (method === "addMetric" && first && ts.isStringLiteralLike(first)) names.push(first.text);
+    },
+    text,
+  );
+  return names;
+}
+
+/** Metric names published by the `.ts` files under `dirs`, each with the files that publish it. */
+export function publishedMetrics(dirs: readonly string[]): Map<string, string[]> {
+  const published = new Map<string, string[]>();
+  for (const file of dirs.flatMap(sourceFiles)) {
+    for (const name of new Set(metricsPublishedIn(file))) {
+      published.set(name, [...(published.get(name) ?? []), relative(REPO_ROOT, file)]);
+    }
+  }
+  return published;
+}
+
+export interface ServedRoute {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * The routes functions/admin-api/app.ts hands its router: each `route("METHOD", "/path", …)`
+ * and each `crud(config, type, "/base", "idParam", …)` (list on the base; get, put and delete
+ * on `/base/{idParam}`).
+ */
+export function adminApiRoutes(): ServedRoute[] {
+  const routes: ServedRoute[] = [];
+  calls(join(REPO_ROOT, "functions", "admin-api", "app.ts"), (call) => {
+    if (!ts.isIdentifier(call.expression)) return;
+    const literals = call.arguments.map((arg) =>
+      ts.isStringLiteralLike(arg) ? arg.text : undefined,
+    );
+    if (call.expression.text === "route") {
+      const [method, path] = literals;
+      if (method && path) routes.push({ method, path });
+    }
+    if (call.expression.text === "crud") {
+      const [, , base, id] = literals;
+      if (base && id) {
+        routes.push({ method: "GET", path: base });
+        for (const method of ["GET", "PUT", "DELETE"]) {
+          routes.push({ method, path: `${base}/{${id}}` });
+        }
+      }
+    }
+  });
+  return routes;
+}

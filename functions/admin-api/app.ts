@@ -12,7 +12,7 @@ import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
 import { checkDrift, type MonitorDeps } from "../../shared/sync/monitor.ts";
 import * as sync from "../../shared/sync/operations.ts";
-import { recordsPage, repair } from "../../shared/sync/verify.ts";
+import { digestsPage, recordsPage, repair } from "../../shared/sync/verify.ts";
 import {
   basicAuth,
   type HttpEvent,
@@ -153,7 +153,10 @@ export function createAdminApi(deps: AdminApiDeps) {
     route("POST", "/api/sync/events", async (event) =>
       json(200, await sync.receiveChanges(deps, jsonBody(event))),
     ),
-    // What verify reads of the failover (R21): pages of live items in key order.
+    // What verify reads of the failover (R21): partition digests, then the differing partitions.
+    route("POST", "/api/sync/digests", async (event) =>
+      json(200, await digestsPage(deps, jsonBody(event))),
+    ),
     route("POST", "/api/sync/records", async (event) =>
       json(200, await recordsPage(deps, jsonBody(event))),
     ),

@@ -9,21 +9,35 @@ import {
   SERVER_PARTITION,
   tombstone,
 } from "../model/items.ts";
-import { type FullSyncPeer, type Page, WriteConflict } from "../ports.ts";
+import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
+import { WriteConflict } from "../ports.ts";
 import { problem } from "./apply.ts";
-import { canonicalJson } from "./full/digest.ts";
+import { addDigests, canonicalJson, EMPTY_DIGEST, recordDigest } from "./full/digest.ts";
 import type { SyncOperationsDeps } from "./operations.ts";
 import { toFailover } from "./transform.ts";
 
 /**
- * Verify and repair (R21): production and the failover compared item by item, both read page by
- * page in key order and merged, so memory stays flat in the size of the configuration.
+ * Verify and repair (R21) in two passes. First both sides scan their tables in parallel
+ * segments and digest each partition (a domain, or the server level) — what differs is found
+ * at the cost of a scan. Then only the partitions whose digests differ are read again, page by
+ * page in key order on both sides, and merged item by item. Memory holds one digest per
+ * partition and one page per side, never the items.
  */
 
-/** Items per page on either side. */
-const PAGE = 1000;
-/** Domains compared side by side. */
-const PARALLEL_DOMAINS = 4;
+/** How verify reads; the benchmark's baseline reads the same way. */
+export const verifyLimits = {
+  /** Records per page on either side. */
+  pageSize: 1000,
+  /** Scan segments read side by side in the first pass, on each side. */
+  segments: 4,
+  /** Differing partitions compared side by side in the second pass. */
+  parallelPartitions: 4,
+} as const;
+const {
+  pageSize: PAGE,
+  segments: SEGMENTS,
+  parallelPartitions: PARALLEL_PARTITIONS,
+} = verifyLimits;
 /** Ids listed in a report; `differences` counts them all. */
 const MAX_LISTED = 1000;
 
@@ -57,6 +71,7 @@ export type Difference =
   | { readonly kind: "extra"; readonly theirs: ConfigItem };
 
 export interface VerifyDeps extends SyncOperationsDeps {
+  readonly bulk: BulkStore;
   readonly peerFor: (...args: Parameters<SyncOperationsDeps["peerFor"]>) => FullSyncPeer;
   readonly now?: () => number;
 }
@@ -88,27 +103,72 @@ function differentFields(ours: ConfigItem, theirs: ConfigItem): string[] {
 const compared = (item: ConfigItem) =>
   !(item.pk === heartbeatKey.pk && item.sk === heartbeatKey.sk);
 
+/** A partition's digest: the sum of its compared items' digests of key and data (R13: no run state, version or origin). */
+type PartitionDigests = Map<string, string>;
+
+/** Adds the live, compared items of one scan page, seen through `view`, to their partitions' digests. */
+function addPage(
+  digests: PartitionDigests,
+  records: readonly ConfigItem[],
+  view: (item: ConfigItem) => ConfigItem,
+) {
+  for (const record of records) {
+    if (!isReplicated(record) || record.deleted || !compared(record)) continue;
+    const item = view(record);
+    const digest = recordDigest({ pk: item.pk, sk: item.sk, data: item.data ?? {} });
+    digests.set(item.pk, addDigests(digests.get(item.pk) ?? EMPTY_DIGEST, digest));
+  }
+}
+
+const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> => {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return parsed.data;
+};
+
+const digestsRequest = z
+  .strictObject({
+    segment: z.number().int().min(0),
+    totalSegments: z.number().int().min(1).max(1000),
+    cursor: z.string().max(4096).optional(),
+  })
+  .refine((request) => request.segment < request.totalSegments, {
+    path: ["segment"],
+    message: "must be less than totalSegments",
+  });
+
+/**
+ * `POST /api/sync/digests` on the failover: the partition digests of one scan page of one
+ * segment, password hashes digested first. Read-only.
+ */
+export async function digestsPage(deps: { readonly bulk: BulkStore }, body: unknown) {
+  const { segment, totalSegments, cursor } = parse(digestsRequest, body);
+  const page = await deps.bulk.scan(segment, totalSegments, {
+    limit: PAGE,
+    ...(cursor ? { cursor } : {}),
+  });
+  const digests: PartitionDigests = new Map();
+  addPage(digests, page.items as unknown as ConfigItem[], withoutSecrets);
+  return {
+    partitions: Object.fromEntries(digests),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+}
+
 const recordsRequest = z.strictObject({
-  /** A partition; absent: the live domains. */
-  pk: z.string().min(1).max(200).optional(),
+  pk: z.string().min(1).max(200),
   cursor: z.string().max(4096).optional(),
 });
 
 /**
- * `POST /api/sync/records` on the failover: one page of its live domains, or of one partition's
- * live items, in key order, password hashes digested. Read-only.
+ * `POST /api/sync/records` on the failover: one page of one partition's live items in key
+ * order, password hashes digested. Read-only.
  */
 export async function recordsPage(deps: Pick<SyncOperationsDeps, "store">, body: unknown) {
-  const parsed = recordsRequest.safeParse(body ?? {});
-  if (!parsed.success) throw fromZodError(parsed.error);
-  const { pk, cursor } = parsed.data;
-  if (pk !== undefined && !isReplicated({ pk, sk: "" }))
+  const { pk, cursor } = parse(recordsRequest, body);
+  if (!isReplicated({ pk, sk: "" }))
     throw invalid("pk", "is not a partition of replicated configuration");
-  const request = { limit: PAGE, ...(cursor ? { cursor } : {}) };
-  const page =
-    pk === undefined
-      ? await deps.store.listDomains(request)
-      : await deps.store.list(pk, "", request);
+  const page = await deps.store.list(pk, "", { limit: PAGE, ...(cursor ? { cursor } : {}) });
   return {
     items: page.items.map(withoutSecrets),
     ...(page.cursor ? { cursor: page.cursor } : {}),
@@ -147,24 +207,25 @@ async function* mergeJoin(
   }
 }
 
-/** Reads one side of the comparison: production locally, the failover through its API. */
-function sides(deps: VerifyDeps, peer: FullSyncPeer) {
-  const remote = (pk: string | undefined) =>
-    paged(
-      async (cursor) =>
-        (await peer.call("POST", "/api/sync/records", {
-          ...(pk !== undefined ? { pk } : {}),
-          ...(cursor ? { cursor } : {}),
-        })) as Page<ConfigItem>,
-    );
-  return {
-    ourDomains: () =>
-      paged((cursor) => deps.store.listDomains({ limit: PAGE, ...(cursor ? { cursor } : {}) })),
-    theirDomains: () => remote(undefined),
-    ours: (pk: string) =>
-      paged((cursor) => deps.store.list(pk, "", { limit: PAGE, ...(cursor ? { cursor } : {}) })),
-    theirs: (pk: string) => remote(pk),
-  };
+type DigestsPage = { partitions: Record<string, string>; cursor?: string };
+
+/** The partition digests of one side, its scan segments read side by side. */
+async function partitionDigests(
+  read: (segment: number, cursor: string | undefined) => Promise<DigestsPage>,
+): Promise<PartitionDigests> {
+  const digests: PartitionDigests = new Map();
+  await Promise.all(
+    Array.from({ length: SEGMENTS }, async (_, segment) => {
+      let cursor: string | undefined;
+      do {
+        const page = await read(segment, cursor);
+        for (const [pk, digest] of Object.entries(page.partitions))
+          digests.set(pk, addDigests(digests.get(pk) ?? EMPTY_DIGEST, digest));
+        cursor = page.cursor;
+      } while (cursor);
+    }),
+  );
+  return digests;
 }
 
 /**
@@ -176,37 +237,67 @@ export async function compare(
   found: (domain: string | null, difference: Difference) => Promise<void> | void,
 ): Promise<void> {
   const { settings, peer } = await failoverPeer(deps);
-  const read = sides(deps, peer);
   const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
-  const comparePartition = async (domain: string | null, pk: string) => {
-    for await (const [ours, theirs] of mergeJoin(read.ours(pk), read.theirs(pk), (i) => i.sk)) {
-      if (ours && !compared(ours)) continue;
-      if (theirs && !compared(theirs)) continue;
-      if (ours && !theirs) await found(domain, { kind: "missing", item: ours });
-      else if (theirs && !ours) await found(domain, { kind: "extra", theirs });
-      else if (ours && theirs) {
-        const fields = differentFields(withoutSecrets(toFailover(ours, rules)), theirs);
+  const expected = (item: ConfigItem) => withoutSecrets(toFailover(item, rules));
+  const page = { limit: PAGE };
+
+  // First pass: which partitions differ.
+  const [ours, theirs] = await Promise.all([
+    partitionDigests(async (segment, cursor) => {
+      const scanned = await deps.bulk.scan(segment, SEGMENTS, {
+        ...page,
+        ...(cursor ? { cursor } : {}),
+      });
+      const digests: PartitionDigests = new Map();
+      addPage(digests, scanned.items as unknown as ConfigItem[], expected);
+      return {
+        partitions: Object.fromEntries(digests),
+        ...(scanned.cursor ? { cursor: scanned.cursor } : {}),
+      };
+    }),
+    partitionDigests(
+      async (segment, cursor) =>
+        (await peer.call("POST", "/api/sync/digests", {
+          segment,
+          totalSegments: SEGMENTS,
+          ...(cursor ? { cursor } : {}),
+        })) as DigestsPage,
+    ),
+  ]);
+  const differing = [...new Set([...ours.keys(), ...theirs.keys()])]
+    .filter((pk) => isReplicated({ pk, sk: "" }) && ours.get(pk) !== theirs.get(pk))
+    .sort();
+
+  // Second pass: the differing partitions, item by item, a bounded number at once.
+  const read = (pk: string, side: "ours" | "theirs") =>
+    paged(async (cursor) =>
+      side === "ours"
+        ? deps.store.list(pk, "", { ...page, ...(cursor ? { cursor } : {}) })
+        : ((await peer.call("POST", "/api/sync/records", {
+            pk,
+            ...(cursor ? { cursor } : {}),
+          })) as Page<ConfigItem>),
+    );
+  const comparePartition = async (pk: string) => {
+    const domain = pk === SERVER_PARTITION ? null : pk.slice(domainPk("").length);
+    for await (const [mine, held] of mergeJoin(read(pk, "ours"), read(pk, "theirs"), (i) => i.sk)) {
+      if ((mine && !compared(mine)) || (held && !compared(held))) continue;
+      if (mine && !held) await found(domain, { kind: "missing", item: mine });
+      else if (held && !mine) await found(domain, { kind: "extra", theirs: held });
+      else if (mine && held) {
+        const fields = differentFields(expected(mine), held);
         if (fields.length > 0)
-          await found(domain, { kind: "different", item: ours, theirs, fields });
+          await found(domain, { kind: "different", item: mine, theirs: held, fields });
       }
     }
   };
-
-  // Domains side by side, a bounded number at once; each is merged on its own.
   const running = new Set<Promise<void>>();
-  for await (const [ours, theirs] of mergeJoin(
-    read.ourDomains(),
-    read.theirDomains(),
-    (i) => i.id,
-  )) {
-    const name = (ours ?? theirs)?.id;
-    if (name === undefined) continue;
-    const task = comparePartition(name, domainPk(name)).finally(() => running.delete(task));
+  for (const pk of differing) {
+    const task = comparePartition(pk).finally(() => running.delete(task));
     running.add(task);
-    if (running.size >= PARALLEL_DOMAINS) await Promise.race(running);
+    if (running.size >= PARALLEL_PARTITIONS) await Promise.race(running);
   }
   await Promise.all(running);
-  await comparePartition(null, SERVER_PARTITION);
 }
 
 async function failoverPeer(deps: VerifyDeps) {

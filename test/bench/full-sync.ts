@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AdminClient } from "../../bin/api-client.ts";
 import { startLocal } from "../../infra/local/runtime.ts";
@@ -7,6 +6,7 @@ import type { StoredRecord } from "../../shared/ports.ts";
 import type { FullSyncView } from "../../shared/sync/full/records.ts";
 import { fullSyncLimits } from "../../shared/sync/full/tasks.ts";
 import { generatedConfiguration } from "./full-sync-data.ts";
+import { childSize, inChild, memorySampler, type PhaseMemory } from "./measure.ts";
 
 /**
  * `npm run bench -- full`: a full sync of 10,000 and 100,000 users over 100 domains (each with
@@ -27,19 +27,12 @@ interface Figures {
   memory: Record<"setup" | "baseline" | "fullSync" | "resync", PhaseMemory>;
 }
 
-interface PhaseMemory {
-  /** The process's peak resident set during the phase. */
-  peakRssMb: number;
-  /** The JavaScript heap still in use at the end of the phase, after a full GC. */
-  heapAfterGcMb: number;
-}
-
 export async function full(): Promise<void> {
   const sizes = (process.env.MFT_BENCH_FULL_SIZES ?? "10000,100000").split(",").map(Number);
   const results: Figures[] = [];
   for (const users of sizes) {
     console.error(`full sync benchmark: ${users} users over ${DOMAINS} domains ...`);
-    results.push(await inChild(users));
+    results.push(await inChild<Figures>(fileURLToPath(import.meta.url), users));
   }
   console.log(
     `\nfull sync (segments=${fullSyncLimits.segments}, page=${fullSyncLimits.pageSize}) vs baseline (parallel Scan + BatchWriteItem, same concurrency)`,
@@ -63,48 +56,6 @@ export async function full(): Promise<void> {
       ].join(" "),
     );
   }
-}
-
-function inChild(users: number): Promise<Figures> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", String(users)],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const line = out.trim().split("\n").at(-1) ?? "";
-      if (code !== 0) reject(new Error(`benchmark child exited ${code}`));
-      else resolve(JSON.parse(line) as Figures);
-    });
-  });
-}
-
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-
-/**
- * Samples RSS every 50 ms; `phase()` returns the peak since the last call and the heap that a
- * full GC leaves (what the run holds on to, as opposed to garbage not yet collected).
- */
-function memorySampler() {
-  let peak = 0;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  return {
-    phase(): PhaseMemory {
-      const peakRssMb = mb(Math.max(peak, process.memoryUsage().rss));
-      globalThis.gc?.();
-      peak = 0;
-      return { peakRssMb, heapAfterGcMb: mb(process.memoryUsage().heapUsed) };
-    },
-    stop: () => clearInterval(timer),
-  };
 }
 
 async function child(users: number): Promise<void> {
@@ -209,7 +160,5 @@ async function child(users: number): Promise<void> {
   }
 }
 
-const childIndex = process.argv.indexOf("--child");
-if (childIndex > 0 && process.argv[1] === fileURLToPath(import.meta.url)) {
-  await child(Number(process.argv[childIndex + 1]));
-}
+const size = childSize(fileURLToPath(import.meta.url));
+if (size !== undefined) await child(size);

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -7,15 +6,16 @@ import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/loc
 import { type ConfigItem, childKey, type ItemKey } from "../../shared/model/items.ts";
 import type { FailoverSettings } from "../../shared/model/schemas.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
-import type { DriftReport } from "../../shared/sync/verify.ts";
+import { type DriftReport, verifyLimits } from "../../shared/sync/verify.ts";
 import { generatedConfiguration } from "./full-sync-data.ts";
+import { childSize, inChild, memorySampler, type PhaseMemory } from "./measure.ts";
 
 /**
  * `npm run bench -- verify`: verify (R21, `GET /api/failover/drift`) of 10,000 and 100,000 users
  * over 100 domains (each with 2 groups and 3 services) held identically by production and the
- * failover, timed next to a baseline measured in the same run on the same DynamoDB Local: two
- * parallel full Scans (Limit 1000, ConsistentRead, DocumentClient) of production's and the
- * failover's tables. Nothing is timed before the regions' stream pollers have read the bulk
+ * failover, timed next to a baseline measured in the same run on the same DynamoDB Local: full
+ * Scans of production's and the failover's tables side by side, at verify's concurrency
+ * (verifyLimits: 4 segments each, pages of 1000; ConsistentRead, DocumentClient). Nothing is timed before the regions' stream pollers have read the bulk
  * load back, and both are warmed up untimed first. Verify is timed twice: on identical regions
  * (0 differences) and after 5 items were changed on the failover (exactly those must be
  * reported, or the benchmark fails). Automatic sync is off throughout, so the pipeline forwards
@@ -24,8 +24,6 @@ import { generatedConfiguration } from "./full-sync-data.ts";
  * `MFT_BENCH_VERIFY_SIZES=10000,30000` picks other sizes.
  */
 const DOMAINS = 100;
-/** The baseline's page size: the same as verify's pages on either side. */
-const SCAN_LIMIT = 1000;
 /** Production's IP substitution (R14): verify must apply it to compare services. */
 const SUBSTITUTION = { ip: "10.0.0.10", substituteIp: "192.168.0.10" } as const;
 
@@ -46,22 +44,15 @@ interface Figures {
   memory: Record<"setup" | "baseline" | "verify" | "verifyDiff", PhaseMemory>;
 }
 
-interface PhaseMemory {
-  /** The process's peak resident set during the phase. */
-  peakRssMb: number;
-  /** The JavaScript heap still in use at the end of the phase, after a full GC. */
-  heapAfterGcMb: number;
-}
-
 export async function verifyBench(): Promise<void> {
   const sizes = (process.env.MFT_BENCH_VERIFY_SIZES ?? "10000,100000").split(",").map(Number);
   const results: Figures[] = [];
   for (const users of sizes) {
     console.error(`verify benchmark: ${users} users over ${DOMAINS} domains ...`);
-    results.push(await inChild(users));
+    results.push(await inChild<Figures>(fileURLToPath(import.meta.url), users));
   }
   console.log(
-    `\nverify (GET /api/failover/drift) vs baseline (two parallel full Scans, Limit ${SCAN_LIMIT}, ConsistentRead, DocumentClient); goal ≤ 1.5×`,
+    `\nverify (GET /api/failover/drift) vs baseline (full Scans of both tables side by side, ${verifyLimits.segments} segments each, Limit ${verifyLimits.pageSize}, ConsistentRead, DocumentClient); goal ≤ 1.5×`,
   );
   console.log(
     "users    items compared  baseline s  verify s (0 / 5 diffs)  ratio (0 / 5 diffs)  peak RSS MB (baseline / verify / verify 5)  heap after GC MB (same)",
@@ -95,69 +86,38 @@ export async function verifyBench(): Promise<void> {
   }
 }
 
-function inChild(users: number): Promise<Figures> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", String(users)],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const line = out.trim().split("\n").at(-1) ?? "";
-      if (code !== 0) reject(new Error(`benchmark child exited ${code}`));
-      else resolve(JSON.parse(line) as Figures);
-    });
-  });
-}
-
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-
 /**
- * Samples RSS every 50 ms; `phase()` returns the peak since the last call and the heap that a
- * full GC leaves (what the run holds on to, as opposed to garbage not yet collected).
+ * A full Scan of one region's table, page by page, in as many parallel segments as verify's
+ * first pass reads; the number of items read.
  */
-function memorySampler() {
-  let peak = 0;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  return {
-    phase(): PhaseMemory {
-      const peakRssMb = mb(Math.max(peak, process.memoryUsage().rss));
-      globalThis.gc?.();
-      peak = 0;
-      return { peakRssMb, heapAfterGcMb: mb(process.memoryUsage().heapUsed) };
-    },
-    stop: () => clearInterval(timer),
-  };
-}
-
-/** A full Scan of one region's table, page by page; the number of items read. */
 function scanner(runtime: LocalRuntime, region: LocalRegion) {
   const client = new DynamoDBClient({ ...region.awsConfig, endpoint: runtime.dynamoEndpoint });
   const doc = DynamoDBDocumentClient.from(client);
+  const segment = async (Segment: number) => {
+    let items = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new ScanCommand({
+          TableName: region.tableName,
+          Segment,
+          TotalSegments: verifyLimits.segments,
+          Limit: verifyLimits.pageSize,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items += page.Items?.length ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
   return {
     async scan(): Promise<number> {
-      let items = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new ScanCommand({
-            TableName: region.tableName,
-            Limit: SCAN_LIMIT,
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        items += page.Items?.length ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return items;
+      const counts = await Promise.all(
+        Array.from({ length: verifyLimits.segments }, (_, index) => segment(index)),
+      );
+      return counts.reduce((sum, count) => sum + count, 0);
     },
     close: () => client.destroy(),
   };
@@ -387,7 +347,5 @@ async function child(users: number): Promise<void> {
   }
 }
 
-const childIndex = process.argv.indexOf("--child");
-if (childIndex > 0 && process.argv[1] === fileURLToPath(import.meta.url)) {
-  await child(Number(process.argv[childIndex + 1]));
-}
+const size = childSize(fileURLToPath(import.meta.url));
+if (size !== undefined) await child(size);

@@ -316,5 +316,10 @@ describe("verify and repair (R21)", () => {
     const error = await apiError(standby.request("POST", "/api/sync/records", { pk: "LOCAL" }));
     expect(error.status).toBe(400);
     expect(error.message).toMatch(/^pk: /);
+    const segment = await apiError(
+      standby.request("POST", "/api/sync/digests", { segment: 4, totalSegments: 4 }),
+    );
+    expect(segment.status).toBe(400);
+    expect(segment.message).toMatch(/^segment: /);
   });
 });

@@ -16,12 +16,6 @@ import { StepFunctionsRunner } from "../shared/adapters/step-functions-runner.ts
 import { readEnv } from "./env.ts";
 import { serverServices } from "./server.ts";
 
-/** `arn:aws:sqs:<region>:<account>:<name>` from `https://sqs.<region>.amazonaws.com/<account>/<name>`. */
-export function queueArn(url: string, region: string): string {
-  const [, account, name] = new URL(url).pathname.split("/");
-  return `arn:aws:sqs:${region}:${account}:${name}`;
-}
-
 /**
  * One server's use cases on AWS, from the environment every function of the stack gets
  * (clients are created once per container; a function only calls the ones it was granted).
@@ -34,6 +28,9 @@ export function cloudServices() {
     SECRET_PREFIX: z.string().min(1),
     QUEUE_URL: z.url(),
     DLQ_URL: z.url(),
+    /** From the stack, not built here: ARNs differ by partition (aws, aws-cn, aws-us-gov). */
+    QUEUE_ARN: z.string().startsWith("arn:"),
+    DLQ_ARN: z.string().startsWith("arn:"),
     EVENT_BUS_NAME: z.string().min(1),
     FORWARD_FUNCTION_NAME: z.string().min(1),
     /** The full-sync state machine; only the admin API (which starts it) gets it. */
@@ -48,14 +45,14 @@ export function cloudServices() {
     secrets: new SecretsManagerSecretStore(secretsClient, env.SECRET_PREFIX),
     queue: new SqsChangeQueue(new SQSClient({}), {
       queueUrl: env.QUEUE_URL,
-      queueArn: queueArn(env.QUEUE_URL, env.AWS_REGION),
+      queueArn: env.QUEUE_ARN,
       dlqUrl: env.DLQ_URL,
-      dlqArn: queueArn(env.DLQ_URL, env.AWS_REGION),
+      dlqArn: env.DLQ_ARN,
     }),
     forwarding: new LambdaForwardSwitch(
       new LambdaClient({}),
       env.FORWARD_FUNCTION_NAME,
-      queueArn(env.QUEUE_URL, env.AWS_REGION),
+      env.QUEUE_ARN,
     ),
     events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
     metrics: new PowertoolsMetricSink(),

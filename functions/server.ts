@@ -39,8 +39,8 @@ export function serverServices(ports: ServerPorts) {
     config: new ConfigService({ store: ports.store, clock, serverId: ports.serverId }),
     failover: new FailoverSettingsService(ports.store, ports.secrets),
     status: new SyncStatusStore(ports.store),
-    peerFor: (settings: FailoverSettings, credentials: Credentials) =>
-      new HttpPeerClient(settings, credentials),
+    peerFor: (settings: FailoverSettings, credentials: Credentials, deadline?: number) =>
+      new HttpPeerClient(settings, credentials, deadline),
   };
 }
 export type ServerServices = ReturnType<typeof serverServices>;

@@ -8,6 +8,17 @@ export const topology = {
     entry: "functions/admin-api/handler.ts",
     timeoutSeconds: 29, // API Gateway's integration limit
     memoryMb: 512,
+    /**
+     * API Gateway throttle of each receiving-side route (`POST /api/sync/events` and
+     * `ANY /api/sync/{proxy+}`, the stage's RouteSettings) instead of the stage's default route
+     * throttle (100 rps, burst 200) that the admin routes keep: a burst of sync traffic cannot
+     * starve the console and the CLI, nor admin scripts throttle sync (R9 counts 429s as an
+     * unreachable failover, toward suspension). Sized above what one sender's forward can produce
+     * (`forward.source.maxConcurrency` × at most 10 calls/s = 100 rps, with at most 10 calls in
+     * flight), with room for the monitor's verify pages and the heartbeat on the same routes.
+     * API Gateway's account limit (10,000 rps per region) still caps everything.
+     */
+    syncThrottle: { rateLimit: 200, burstLimit: 400 },
   },
   /** DynamoDB stream → capture → FIFO queue. */
   capture: {
@@ -45,6 +56,18 @@ export const topology = {
     source: {
       batchSize: 10,
       reportBatchItemFailures: true,
+      /**
+       * Lambda's MaximumConcurrency for this source (2–1000). Without it a FIFO source scales
+       * with the number of message groups (one per domain), and a burst across many domains
+       * would call the failover faster than its API accepts: 429s, retries, suspension (R9).
+       * Sized against the failover's API: each invocation has one `/api/sync/events` call in
+       * flight at a time (one per batch of 10, ~100–300 ms; retries wait 200/400 ms first), so
+       * at most ~10 calls/s per invocation: 10 invocations make ≤ 100 calls/s (the peer's stage
+       * rate, 100 rps, even before adminApi.syncThrottle gave sync its own budget) and never
+       * more than 10 at once (its burst is 200). Throughput: 10 × 10 changes × 3–10 calls/s
+       * = 300–1,000 changes/s, above a 100 changes/s arrival rate with room to catch up.
+       */
+      maxConcurrency: 10,
     },
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
     retry: { attempts: 3, baseDelayMs: 200 },

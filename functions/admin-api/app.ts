@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpRouterHandler, { type Route } from "@middy/http-router";
+import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
@@ -12,6 +13,7 @@ import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
 import { checkDrift, type MonitorDeps } from "../../shared/sync/monitor.ts";
 import * as sync from "../../shared/sync/operations.ts";
+import { withDeadline } from "../../shared/sync/peer.ts";
 import { digestsPage, recordsPage, repair } from "../../shared/sync/verify.ts";
 import {
   basicAuth,
@@ -34,7 +36,7 @@ export interface AdminApiDeps extends MonitorDeps {
   readonly fullSyncRunner?: FullSyncRunner;
 }
 
-type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -108,6 +110,9 @@ export function createAdminApi(deps: AdminApiDeps) {
     path,
     handler,
   });
+  // Calls to the failover end a second before this invocation would (API Gateway's 29 s).
+  const bounded = (context: Context) =>
+    withDeadline(deps, Date.now() + context.getRemainingTimeInMillis() - 1000);
   const runState = (running: boolean) => async (event: HttpEvent) =>
     json(200, await config.setRunning(param(event, "domain", name), running));
   const webScope = { id: "web" };
@@ -129,19 +134,25 @@ export function createAdminApi(deps: AdminApiDeps) {
       return json(created ? 201 : 200, item);
     }),
     route("GET", "/api/failover", async () => json(200, await failover.view())),
-    route("PUT", "/api/failover", async (event) =>
+    route("PUT", "/api/failover", async (event, context) =>
       json(
         200,
         await failover.put(jsonBody(event), (settings, credentials) =>
-          sync.checkNoLoop(deps, settings, credentials),
+          sync.checkNoLoop(bounded(context), settings, credentials),
         ),
       ),
     ),
-    route("POST", "/api/failover/test", async () => json(200, await sync.testConnection(deps))),
+    route("POST", "/api/failover/test", async (_event, context) =>
+      json(200, await sync.testConnection(bounded(context))),
+    ),
     route("GET", "/api/failover/status", async () => json(200, await sync.failoverStatus(deps))),
     route("POST", "/api/failover/resume", async () => json(200, await sync.resumeSync(deps))),
-    route("GET", "/api/failover/drift", async () => json(200, await checkDrift(deps))),
-    route("POST", "/api/failover/repair", async () => json(202, await repair(deps))),
+    route("GET", "/api/failover/drift", async (_event, context) =>
+      json(200, await checkDrift(bounded(context))),
+    ),
+    route("POST", "/api/failover/repair", async (_event, context) =>
+      json(202, await repair(bounded(context))),
+    ),
     route("POST", "/api/failover/synchronize", async () =>
       json(202, await fullSync.requestFullSync(deps)),
     ),

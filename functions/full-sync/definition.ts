@@ -26,6 +26,7 @@ export function fullSyncDefinition(
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
       ],
       IntervalSeconds: 1,
       MaxAttempts: 3,

@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { checkDrift, type MonitorDeps, sendHeartbeat } from "../../shared/sync/monitor.ts";
+import { withDeadline } from "../../shared/sync/peer.ts";
 
 /** What the schedules send (EventBridge Scheduler's input; the local runtime's timers alike). */
 export type MonitorEvent =
@@ -13,10 +14,15 @@ export interface MonitorHandlerDeps extends MonitorDeps {
 }
 
 /** The scheduled checks of one server: the heartbeat (R20, R9 auto-resume) and verify (R21). */
-export function createMonitorHandler(deps: MonitorHandlerDeps) {
+export function createMonitorHandler(handlerDeps: MonitorHandlerDeps) {
   return middy<MonitorEvent, unknown>()
-    .use(injectLambdaContext(deps.logger))
-    .handler(async (event): Promise<unknown> => {
+    .use(injectLambdaContext(handlerDeps.logger))
+    .handler(async (event, context): Promise<unknown> => {
+      // No call to the failover outlives the invocation.
+      const deps = withDeadline(
+        handlerDeps,
+        Date.now() + context.getRemainingTimeInMillis() - 1000,
+      );
       switch (event.task) {
         case "heartbeat": {
           const outcome = await sendHeartbeat(deps, event.intervalSeconds);

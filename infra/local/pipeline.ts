@@ -47,20 +47,32 @@ export async function createQueues(sqs: SQSClient, region: string): Promise<Queu
   return { queueUrl: main.url, queueArn: main.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
 }
 
+/**
+ * How long local mode's poller keeps receiving after a suspension. AWS disables an event
+ * source mapping asynchronously (state Disabling, then Disabled some seconds later) and its
+ * pollers go on meanwhile; so does this one, so that the tests see what forward does then.
+ */
+export const LOCAL_DISABLING_MS = 2_000;
+
 /** Local mode's event source mapping switch: pauses and resumes the forward poller (R9). */
 export class LocalForwardSwitch implements ForwardSwitch {
   private source: SqsSource | undefined;
+  private disabling: NodeJS.Timeout | undefined;
 
   attach(source: SqsSource): void {
     this.source = source;
   }
 
   async suspend(): Promise<void> {
-    // Not awaited: the forward invocation that suspends is itself in flight.
-    void this.source?.pause();
+    this.disabling ??= setTimeout(() => {
+      this.disabling = undefined;
+      void this.source?.pause();
+    }, LOCAL_DISABLING_MS).unref();
   }
 
   async resume(): Promise<void> {
+    clearTimeout(this.disabling);
+    this.disabling = undefined;
     this.source?.resume();
   }
 }

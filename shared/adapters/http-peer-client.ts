@@ -4,7 +4,11 @@ import { PeerError, SYNC_PROTOCOL } from "../sync/peer.ts";
 
 type Target = Pick<FailoverSettings, "host" | "port" | "useTls" | "timeoutMs">;
 
-/** The failover's admin API over HTTPS (plain http only to loopback, R5), within timeoutMs. */
+/**
+ * The failover's admin API over HTTPS (plain http only to loopback, R5). Each call ends within
+ * timeoutMs, and before `deadline` (epoch ms) when one is given: the caller's own time limit
+ * (a Lambda's remaining time), so a hung peer never outlasts the function that called it.
+ */
 export class HttpPeerClient implements PeerClient {
   private readonly baseUrl: string;
   private readonly authorization: string;
@@ -12,6 +16,7 @@ export class HttpPeerClient implements PeerClient {
   constructor(
     private readonly target: Target,
     credentials: Credentials,
+    private readonly deadline?: number,
   ) {
     const host = target.host?.includes(":") ? `[${target.host}]` : target.host;
     this.baseUrl = `${target.useTls ? "https" : "http"}://${host}:${target.port}`;
@@ -39,6 +44,9 @@ export class HttpPeerClient implements PeerClient {
 
   /** Any /api/sync route (the full sync uses more of them). */
   async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const left = this.deadline === undefined ? Infinity : this.deadline - Date.now();
+    if (left <= 0) throw new PeerError("timeout", "no time left to call the failover", true);
+    const timeoutMs = Math.min(this.target.timeoutMs, left);
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -48,10 +56,10 @@ export class HttpPeerClient implements PeerClient {
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.target.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw classify(error, this.target);
+      throw classify(error, this.target, timeoutMs);
     }
     const text = await response.text();
     if (response.ok) return text ? JSON.parse(text) : undefined;
@@ -73,11 +81,11 @@ function errorMessage(text: string): string | undefined {
   }
 }
 
-function classify(error: unknown, target: Target): PeerError {
+function classify(error: unknown, target: Target, timeoutMs: number): PeerError {
   const where = `${target.host}:${target.port}`;
   const name = (error as { name?: string }).name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new PeerError("timeout", `no answer from ${where} within ${target.timeoutMs} ms`, true);
+    return new PeerError("timeout", `no answer from ${where} within ${timeoutMs} ms`, true);
   }
   const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? "");
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {

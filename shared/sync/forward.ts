@@ -31,13 +31,25 @@ export interface ForwardDeps {
   readonly forwarding: ForwardSwitch;
   readonly events: EventPublisher;
   readonly metrics: MetricSink;
-  readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => PeerClient;
+  readonly peerFor: (
+    settings: FailoverSettings,
+    credentials: Credentials,
+    deadline?: number,
+  ) => PeerClient;
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number };
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long a message received while sync is suspended is put aside. Disabling an event source
+ * mapping takes effect some seconds later (state Disabling): pollers still running would
+ * otherwise receive the same messages again and again, each receive counting towards the DLQ.
+ * Resume makes them visible at once.
+ */
+export const SUSPENDED_HOLD_SECONDS = 300;
 
 /** Longest wait before a message that met an unreachable failover is handed out again. */
 export const MAX_BACKOFF_SECONDS = 30;
@@ -72,7 +84,7 @@ export async function forwardBatch(
   // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
   if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
   if (state.state === "suspended") {
-    await deps.queue.release(changes.map((change) => change.receiptHandle));
+    await holdWhileSuspended(deps, changes);
     return changes.map(() => new Error("automatic sync is suspended"));
   }
   const credentials = await deps.failover.peerCredentials(settings);
@@ -88,7 +100,7 @@ export async function forwardBatch(
   let results: PeerResult[];
   try {
     results = await withRetries(deps, deadline, settings.timeoutMs, () =>
-      deps.peerFor(settings, credentials).sendChanges(deps.serverId, outgoing),
+      deps.peerFor(settings, credentials, deadline).sendChanges(deps.serverId, outgoing),
     );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -203,9 +215,18 @@ async function unreachable(
   return changes.map(() => new Error(reason));
 }
 
+/** Puts the batch aside until resume (SUSPENDED_HOLD_SECONDS at most), noting where it is. */
+async function holdWhileSuspended(deps: ForwardDeps, changes: ReceivedChange[]) {
+  const handles = changes.map((change) => change.receiptHandle);
+  await deps.queue.release(handles, SUSPENDED_HOLD_SECONDS);
+  await deps.status.recordHeld(handles);
+  // A resume that ran meanwhile did not see these: hand them out again now.
+  if ((await deps.status.state()).state === "active") await deps.queue.release(handles);
+}
+
 /**
- * Stop forwarding instead of hammering the failover (R9): keep the changes (they go back to
- * the queue at once), say why in one event and in the status.
+ * Stop forwarding instead of hammering the failover (R9): keep the changes (put aside in the
+ * queue until resume), say why in one event and in the status.
  */
 async function suspend(
   deps: ForwardDeps,
@@ -219,7 +240,7 @@ async function suspend(
   const wasActive = (await deps.status.state()).state !== "suspended";
   await deps.status.setState("suspended", reason, cause);
   await deps.forwarding.suspend();
-  await deps.queue.release(changes.map((change) => change.receiptHandle));
+  await holdWhileSuspended(deps, changes);
   const event: SyncEventDetail = {
     Success: false,
     Mode: "automatic",

@@ -25,7 +25,12 @@ export interface SyncOperationsDeps {
   readonly status: SyncStatusStore;
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
-  readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => PeerClient;
+  /** A client of the failover; its calls end before `deadline` (epoch ms) when one is given. */
+  readonly peerFor: (
+    settings: FailoverSettings,
+    credentials: Credentials,
+    deadline?: number,
+  ) => PeerClient;
 }
 
 const MAX_CHANGES = 100;
@@ -180,8 +185,11 @@ export async function resumeSync(deps: SyncOperationsDeps) {
   const settings = await deps.failover.get();
   if (!settings.enabled || !settings.autoSync)
     throw conflict("automatic sync is off; turn it on in the failover settings");
+  const { since } = await deps.status.state();
   await deps.queue.redrive();
   await deps.status.setState("active");
   await deps.forwarding.resume();
+  // What was put aside while suspended is handed out again now, not when its hold ends.
+  await deps.queue.release(await deps.status.held(since));
   return failoverStatus(deps);
 }

@@ -49,6 +49,7 @@ export interface DriftSummary {
 }
 
 const STATE = "failover/state";
+const HELD = "held#";
 const LAST_DRIFT = "drift/last";
 const CONNECTION = "failover/connection";
 const HEARTBEAT_SENT = "heartbeat/sent";
@@ -82,6 +83,23 @@ export class SyncStatusStore {
     };
     await this.store.putLocal(STATE, value);
     return value;
+  }
+
+  /**
+   * Receipt handles of messages put aside while suspended (R9), one record per batch (parallel
+   * batches never overwrite each other); resume makes them visible again.
+   */
+  async recordHeld(receiptHandles: string[]): Promise<void> {
+    if (receiptHandles.length === 0) return;
+    const at = this.now();
+    const name = `${HELD}${new Date(at).toISOString()}#${Math.random().toString(36).slice(2, 8)}`;
+    await this.store.putLocal(name, receiptHandles, { expiresAt: Math.floor(at / 1000) + 86_400 });
+  }
+
+  /** The handles put aside since the suspension began, newest batch first. */
+  async held(since: string | undefined): Promise<string[]> {
+    const batches = await this.store.listLocal<string[]>(HELD, `${HELD}${since ?? ""}`, 1000);
+    return batches.flat();
   }
 
   /** Absent until the failover was first called. */

@@ -5,7 +5,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
-import { FULL_SYNC_TASK_ARN, fullSyncTaskSize } from "../../infra/cloud/constructs/full-sync.ts";
+import {
+  FULL_SYNC_TASK_ARN,
+  fullSyncTaskSize,
+  VENDED_LOGS_PREFIX,
+} from "../../infra/cloud/constructs/full-sync.ts";
 import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
 import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
@@ -40,6 +44,18 @@ const idOf = (type: string, prefix: string) => {
   expect(ids, `${type} ${prefix}`).toHaveLength(1);
   return ids[0] as string;
 };
+/** `arn:<partition>:<service>:<region>:<account>:<resource>`, as CDK's formatArn renders it. */
+const arnOf = (service: string, resource: string, region: string = testConfig.primaryRegion) => ({
+  "Fn::Join": [
+    "",
+    ["arn:", { Ref: "AWS::Partition" }, `:${service}:${region}:${testConfig.account}:${resource}`],
+  ],
+});
+/**
+ * The most `/api/sync/events` calls per second one forward invocation can make: one call in
+ * flight at a time (one per batch), none answered in under ~100 ms (infra/topology.ts).
+ */
+const CALLS_PER_SECOND_PER_FORWARD = 10;
 /** The alarm topic (the mail topic, when there is one, is another SNS topic). */
 const alarmTopicId = () =>
   only(
@@ -168,6 +184,19 @@ describe("pipeline (R7–R10)", () => {
     });
   });
 
+  it("bounds forward's concurrency (FIFO scales with message groups) below the peer's sync budget", () => {
+    const { maxConcurrency } = topology.forward.source;
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionId("FIFO queue") },
+      ScalingConfig: { MaximumConcurrency: maxConcurrency },
+    });
+    expect(maxConcurrency).toBeGreaterThanOrEqual(2); // Lambda's minimum
+    // What one sender can produce stays within the receiving side's sync throttle.
+    const { rateLimit, burstLimit } = topology.adminApi.syncThrottle;
+    expect(maxConcurrency * CALLS_PER_SECOND_PER_FORWARD).toBeLessThan(rateLimit);
+    expect(maxConcurrency).toBeLessThan(burstLimit);
+  });
+
   it("lets forward disable its own event source mapping only (R9 suspend)", () => {
     template.hasResourceProperties("AWS::IAM::Policy", {
       PolicyDocument: {
@@ -231,7 +260,9 @@ describe("functions", () => {
       "SERVER_ID",
       "SECRET_PREFIX",
       "QUEUE_URL",
+      "QUEUE_ARN",
       "DLQ_URL",
+      "DLQ_ARN",
       "EVENT_BUS_NAME",
       "FORWARD_FUNCTION_NAME",
     ];
@@ -240,7 +271,7 @@ describe("functions", () => {
       ["Full sync", server],
       ["Monitor", server],
       ["DynamoDB stream", server],
-      ["FIFO queue", [...server, "QUEUE_ARN"]],
+      ["FIFO queue", server],
       ["HTTP API authorizer", ["ADMIN_SECRET_ID"]],
       [
         "Trigger rules",
@@ -263,6 +294,29 @@ describe("functions", () => {
       );
       const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(variables).sort(), prefix).toEqual([...names, "NODE_OPTIONS"].sort());
+    }
+  });
+
+  it("get the queues' ARNs from the stack, wherever they get the URLs (no arn:aws: built in code)", () => {
+    const queue = queueId({ FifoQueue: true, RedrivePolicy: Match.anyValue() });
+    const dlq = queueId({ FifoQueue: true, RedrivePolicy: Match.absent() });
+    const withQueue = Object.values(
+      template.findResources("AWS::Lambda::Function", {
+        Properties: { Environment: { Variables: { QUEUE_URL: Match.anyValue() } } },
+      }) as Resources,
+    );
+    expect(withQueue).toHaveLength(5);
+    for (const { Properties } of withQueue) {
+      expect((Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
+        QUEUE_URL: { Ref: queue },
+        QUEUE_ARN: { "Fn::GetAtt": [queue, "Arn"] },
+        DLQ_URL: { Ref: dlq },
+        DLQ_ARN: { "Fn::GetAtt": [dlq, "Arn"] },
+      });
+    }
+    // Nothing in either template names the aws partition itself.
+    for (const t of [template, failoverTemplate]) {
+      expect(JSON.stringify(t.toJSON())).not.toMatch(/arn:aws:/);
     }
   });
 
@@ -398,6 +452,38 @@ describe("api (SPEC §8)", () => {
     });
   });
 
+  it("gives the receiving side (/api/sync/...) a throttle of its own, above one sender's forward", () => {
+    const syncKeys = ADMIN_ROUTES.filter((key) => parseRouteKey(key).path.startsWith("/api/sync/"));
+    expect(syncKeys).toEqual(["POST /api/sync/events", "ANY /api/sync/{proxy+}"]);
+    const { rateLimit, burstLimit } = topology.adminApi.syncThrottle;
+    const stage = only(template.findResources("AWS::ApiGatewayV2::Stage"));
+    expect(stage.props.RouteSettings).toEqual(
+      Object.fromEntries(
+        syncKeys.map((key) => [
+          key,
+          { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+        ]),
+      ),
+    );
+    // Above what forward sends at its maximum concurrency, and apart from the admin routes'.
+    expect(rateLimit).toBeGreaterThan(
+      topology.forward.source.maxConcurrency * CALLS_PER_SECOND_PER_FORWARD,
+    );
+    expect(stage.props.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+    // RouteSettings may only name routes that exist: the stage is created after them.
+    const syncRouteIds = Object.keys(
+      template.findResources("AWS::ApiGatewayV2::Route", {
+        Properties: { RouteKey: Match.stringLikeRegexp("^\\S+ /api/sync/") },
+      }),
+    );
+    expect(syncRouteIds).toHaveLength(2);
+    const dependsOn = (template.toJSON().Resources[stage.id] as { DependsOn?: string[] }).DependsOn;
+    expect(dependsOn).toEqual(expect.arrayContaining(syncRouteIds));
+  });
+
   it("logs access and throttles on the $default stage", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "$default",
@@ -426,6 +512,51 @@ describe("events and alarms (R16, R22)", () => {
       Endpoint: testConfig.alarmEmail,
     });
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it("lets CloudWatch alarms of this account publish to the alarm topic and use its key (R22)", () => {
+    // enforceSSL's topic policy replaces SNS's default one: without this, no alarm notifies.
+    for (const [t, region] of [
+      [template, testConfig.primaryRegion],
+      [failoverTemplate, testConfig.failoverRegion],
+    ] as const) {
+      const topic = only(
+        t.findResources("AWS::SNS::Topic", { Properties: { DisplayName: "mft-failover alarms" } }),
+      );
+      t.hasResourceProperties("AWS::SNS::TopicPolicy", {
+        Topics: [{ Ref: topic.id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: "CloudWatchAlarmsOfThisAccountPublish",
+              Effect: "Allow",
+              Principal: { Service: "cloudwatch.amazonaws.com" },
+              Action: "sns:Publish",
+              Resource: { Ref: topic.id },
+              Condition: {
+                StringEquals: { "aws:SourceAccount": testConfig.account },
+                ArnLike: { "aws:SourceArn": arnOf("cloudwatch", "alarm:*", region) },
+              },
+            },
+          ]),
+        },
+      });
+      // The topic is encrypted with the stack key, whose policy lets CloudWatch use it.
+      const key = (topic.props.KmsMasterKeyId as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"];
+      expect(key[1]).toBe("Arn");
+      t.hasResourceProperties("AWS::KMS::Key", {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Allow",
+              Principal: { Service: "cloudwatch.amazonaws.com" },
+              Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            }),
+          ]),
+        },
+      });
+      expect(Object.keys(t.findResources("AWS::KMS::Key"))).toEqual([key[0]]);
+    }
   });
 
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
@@ -1013,6 +1144,31 @@ describe("full sync (Synchronize State, R11–R15)", () => {
       KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
       RetentionInDays: testConfig.logRetentionDays,
     });
+  });
+
+  it("logs under /aws/vendedlogs/states/ (no log resource policy per group), named per stack instance", () => {
+    const logGroup = idOf("AWS::Logs::LogGroup", "FullSyncLogs");
+    const stackIdPart = {
+      "Fn::Select": [
+        4,
+        {
+          "Fn::Split": [
+            "-",
+            { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+          ],
+        },
+      ],
+    };
+    expect(template.toJSON().Resources[logGroup].Properties.LogGroupName).toEqual({
+      "Fn::Join": [
+        "",
+        [
+          `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.primaryRegion}-FullSync-`,
+          stackIdPart,
+        ],
+      ],
+    });
+    expect(VENDED_LOGS_PREFIX).toBe("/aws/vendedlogs/states/");
   });
 
   it("lets its role invoke the task function only (logging and tracing aside)", () => {

@@ -7,7 +7,11 @@ import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/loc
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
 import { canonicalJson } from "../../shared/sync/full/digest.ts";
-import type { FullSyncView } from "../../shared/sync/full/records.ts";
+import {
+  FullSyncLock,
+  FullSyncRecords,
+  type FullSyncView,
+} from "../../shared/sync/full/records.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
 import { apiError } from "../support/api.ts";
@@ -189,6 +193,36 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     expect((await apiError(production.request("GET", "/api/failover/syncs/nope"))).status).toBe(
       404,
     );
+  });
+
+  it("ends a run cut off without recording its end (timed-out execution) as failed when the next starts", async () => {
+    // What a timed-out execution leaves: its record running, its lock lapsed.
+    const cutOff = randomUUID();
+    const records = new FullSyncRecords(runtime.primary.services.store);
+    await records.put({
+      syncId: cutOff,
+      state: "running",
+      step: "copy",
+      startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+      primary: runtime.primary.serverId,
+    });
+    await records.setLast(cutOff);
+    const lock = new FullSyncLock(
+      runtime.primary.services.store,
+      runtime.primary.services.bulk,
+      () => Date.now() - 3 * 3600_000,
+    );
+    expect(await lock.acquire(cutOff, 3600_000)).toEqual({ ok: true });
+
+    const next = await fullSync();
+
+    expect(next.state).toBe("succeeded");
+    const ended = await production.request<FullSyncView>("GET", `/api/failover/syncs/${cutOff}`);
+    expect(ended).toMatchObject({
+      state: "failed",
+      reason: expect.stringMatching(/^copy: .*timed out/),
+    });
+    expect(ended.finishedAt).not.toBeNull();
   });
 
   it("answers 409 while a run is active", async () => {

@@ -22,6 +22,13 @@ describe("the full-sync state machine definition", () => {
     expect(result.isValid).toBe(true);
   });
 
+  it("retries the Lambda service's own failures on every Task, a client-side timeout included", () => {
+    const definition = JSON.stringify(fullSyncDefinition(ARN));
+    const retries = definition.match(/"Retry":\[[^\]]*\]/g) ?? [];
+    expect(retries.length).toBe(taskStateNames(fullSyncDefinition(ARN)).length);
+    for (const retry of retries) expect(retry).toContain("Lambda.ClientExecutionTimeoutException");
+  });
+
   it("binds every Task, Map iterations included, to the one function", () => {
     const definition = fullSyncDefinition(ARN);
     expect(taskStateNames(definition).sort()).toEqual(

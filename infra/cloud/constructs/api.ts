@@ -1,9 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import {
+  CfnStage,
   HttpApi,
   type HttpMethod,
+  type HttpRoute,
   type HttpStage,
   LogGroupLogDestination,
+  type ThrottleSettings,
 } from "aws-cdk-lib/aws-apigatewayv2";
 import {
   HttpLambdaAuthorizer,
@@ -14,9 +17,13 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG } from "../compliance.ts";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../routes.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
+
+/** The receiving side's routes, called by the peer only (SPEC §8). */
+const SYNC_PATH = "/api/sync/";
 
 /** The authorizer is not fed by a queue or stream, so it has no infra/topology.ts entry. */
 const AUTHORIZER = {
@@ -42,6 +49,13 @@ export interface ApiProps {
    * @default 200
    */
   readonly throttleBurstLimit?: number;
+  /**
+   * Throttle of each receiving-side route (`/api/sync/...`, called by the peer's forward,
+   * full sync, verify and heartbeat), instead of the stage's: sync and admin traffic each have
+   * their own budget, so neither starves the other.
+   * @default topology.adminApi.syncThrottle
+   */
+  readonly syncThrottle?: ThrottleSettings;
   /**
    * How long API Gateway caches an authorizer answer per Authorization header value
    * (0 turns the cache off). A changed admin password is refused at the latest after this.
@@ -124,9 +138,38 @@ export class Api extends Construct {
         });
       }
     }
+    const syncRoutes = new Map<string, HttpRoute[]>();
     for (const key of ADMIN_ROUTES) {
       const { method, path } = parseRouteKey(key);
-      this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration, authorizer });
+      const routes = this.httpApi.addRoutes({
+        path,
+        methods: [method as HttpMethod],
+        integration,
+        authorizer,
+      });
+      if (path.startsWith(SYNC_PATH)) syncRoutes.set(key, routes);
     }
+    this.throttleSyncRoutes(syncRoutes, props.syncThrottle ?? topology.adminApi.syncThrottle);
+  }
+
+  /**
+   * Route-level throttling (the stage's RouteSettings, by route key) for the receiving side.
+   * API Gateway rejects RouteSettings that name a route it does not have yet, so the stage
+   * is created after those routes.
+   */
+  private throttleSyncRoutes(routes: Map<string, HttpRoute[]>, throttle: ThrottleSettings): void {
+    const { rateLimit, burstLimit } = throttle;
+    if (rateLimit === undefined || burstLimit === undefined || rateLimit <= 0 || burstLimit <= 0) {
+      throw new Error("Api: syncThrottle needs a positive rateLimit and burstLimit");
+    }
+    const stage = this.stage.node.defaultChild;
+    if (!(stage instanceof CfnStage)) throw new Error("Api: the stage has no CfnStage");
+    stage.routeSettings = Object.fromEntries(
+      [...routes.keys()].map((key) => [
+        key,
+        { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+      ]),
+    );
+    for (const route of [...routes.values()].flat()) this.stage.node.addDependency(route);
   }
 }

@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, Fn, Stack } from "aws-cdk-lib";
 import { ComparisonOperator, MathExpression, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
@@ -24,6 +24,9 @@ import { FAILOVER_PASSWORD_SECRET, type Pipeline } from "./pipeline.ts";
  */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a DefinitionSubstitutions placeholder
 export const FULL_SYNC_TASK_ARN = "${FullSyncTaskArn}";
+
+/** Where Step Functions' execution logs go: vended log delivery needs no resource policy there. */
+export const VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/";
 
 /**
  * The task function's size. A Task hands back its cursor after taskBudgetMs; the timeout leaves
@@ -79,7 +82,15 @@ export class FullSync extends Construct {
       .bindSecretPrefix(props.secretPrefix, [FAILOVER_PASSWORD_SECRET], "read")
       .bindEventBus(props.eventBus);
 
+    // Step Functions logs through CloudWatch Logs' vended log delivery, which adds a resource
+    // policy for each log group it is given unless the name is under /aws/vendedlogs/; that
+    // account-wide policy is limited to 5,120 characters, and past it logging setup fails.
+    // The name ends with part of the stack's id: a log group retained by a deleted stack does
+    // not block deploying it again.
+    const stack = Stack.of(this);
+    const stackIdSuffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stackId))));
     this.logGroup = new LogGroup(this, "Logs", {
+      logGroupName: `${VENDED_LOGS_PREFIX}${stack.stackName}-FullSync-${stackIdSuffix}`,
       retention: defaults.logRetention ?? RetentionDays.ONE_YEAR,
       ...(defaults.logKey ? { encryptionKey: defaults.logKey } : {}),
     });

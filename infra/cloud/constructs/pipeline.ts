@@ -28,7 +28,9 @@ export type ServerAddress =
   | "SERVER_ID"
   | "SECRET_PREFIX"
   | "QUEUE_URL"
+  | "QUEUE_ARN"
   | "DLQ_URL"
+  | "DLQ_ARN"
   | "EVENT_BUS_NAME"
   | "FORWARD_FUNCTION_NAME";
 
@@ -124,7 +126,11 @@ export class Pipeline extends Construct {
       SERVER_ID: serverId,
       SECRET_PREFIX: props.secretPrefix,
       QUEUE_URL: this.queue.queueUrl,
+      // The ARNs from the stack, not rebuilt from a URL in code: an ARN's partition (aws,
+      // aws-cn, aws-us-gov) is not in the URL (the DLQ redrive and the mapping lookup use them).
+      QUEUE_ARN: this.queue.queueArn,
       DLQ_URL: this.deadLetterQueue.queueUrl,
+      DLQ_ARN: this.deadLetterQueue.queueArn,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
       FORWARD_FUNCTION_NAME: forwardName,
     };
@@ -186,11 +192,12 @@ export class Pipeline extends Construct {
       .bindTable(props.table, "readWrite")
       .bindSecretPrefix(props.secretPrefix, [FAILOVER_PASSWORD_SECRET], "read")
       .bindEventBus(props.eventBus)
-      .bindQueue("DLQ_URL", this.deadLetterQueue, "send")
-      .bindQueue("QUEUE_ARN", this.queue, undefined, "arn");
+      .bindQueue("DLQ_URL", this.deadLetterQueue, "send");
     const source = new SqsEventSource(this.queue, {
       batchSize: forward.source.batchSize,
       reportBatchItemFailures: forward.source.reportBatchItemFailures,
+      // Bounded: a FIFO source otherwise scales with the message groups (topology explains the size).
+      maxConcurrency: forward.source.maxConcurrency,
     });
     this.forward.addEventSource(source);
     this.forwardSourceMappingArn = source.eventSourceMappingArn;

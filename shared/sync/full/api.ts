@@ -40,6 +40,16 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
   const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
   if (!taken.ok) throw conflict(`full sync ${taken.holder} is running; wait for it to finish`);
   const records = new FullSyncRecords(deps.store, now);
+  // With the lock free, a run still marked running was cut off (its execution timed out or was
+  // stopped) before it could record its end: it failed.
+  const previous = await records.lastRun();
+  if (previous?.state === "running") {
+    await records.update(previous.syncId, {
+      state: "failed",
+      finishedAt: new Date(now()).toISOString(),
+      reason: `${previous.step}: the run ended without recording its result (its execution timed out or was stopped)`,
+    });
+  }
   const startedAt = new Date(now()).toISOString();
   await records.put({
     syncId,

@@ -123,6 +123,12 @@ export class FullSyncRecords {
     };
   }
 
+  /** The latest run's record. */
+  async lastRun(): Promise<FullSyncRun | undefined> {
+    const syncId = await this.store.getLocal<string>(LAST);
+    return syncId ? this.get(syncId) : undefined;
+  }
+
   /** The latest full sync, for the status (R20). */
   async last() {
     const syncId = await this.store.getLocal<string>(LAST);

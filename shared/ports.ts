@@ -83,7 +83,7 @@ export interface ChangeQueue {
   deadLetter(change: QueuedChange, reason: string): Promise<void>;
   /** Makes received messages visible again after `afterSeconds` (0: at once). */
   release(receiptHandles: string[], afterSeconds?: number): Promise<void>;
-  /** Moves what the DLQ kept back to the queue (R9 resume). */
+  /** Moves what the DLQ kept back to the queue (R9 resume); a 409 while a move is running. */
   redrive(): Promise<void>;
   depths(): Promise<{ queued: number; inFlight: number; deadLettered: number }>;
 }

@@ -31,8 +31,9 @@ export function createMonitorHandler(handlerDeps: MonitorHandlerDeps) {
         }
         case "verify": {
           const settings = await deps.failover.get();
-          // Nothing to compare with: this server has no failover (e.g. it is one).
-          if (!settings.enabled || settings.host === undefined) return { skipped: true };
+          // Only the sending side checks: a failover whose settings point back at production
+          // for a failback (automatic sync off) would report the reverse as drift.
+          if (!settings.enabled || !settings.autoSync) return { skipped: true };
           const { checkedAt, differences, durationMs } = await checkDrift(deps);
           if (differences > 0) deps.logger.warn("drift", { differences, checkedAt });
           return { checkedAt, differences, durationMs };

@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
+import { conflict } from "../errors.ts";
 import type { ChangeQueue, QueuedChange } from "../ports.ts";
 
 /** SQS's batch limit. */
@@ -92,6 +94,15 @@ export class SqsChangeQueue implements ChangeQueue {
   }
 
   async redrive(): Promise<void> {
+    const { Results = [] } = await this.client.send(
+      new ListMessageMoveTasksCommand({ SourceArn: this.queues.dlqArn, MaxResults: 1 }),
+    );
+    const running = Results.find((task) => task.Status === "RUNNING");
+    if (running) {
+      throw conflict(
+        `the dead-letter queue is already being moved back (${running.ApproximateNumberOfMessagesMoved ?? 0} of ${running.ApproximateNumberOfMessagesToMove ?? "?"} messages); resume again once that has finished`,
+      );
+    }
     if ((await this.depths()).deadLettered === 0) return;
     await this.client.send(
       new StartMessageMoveTaskCommand({

@@ -1,4 +1,10 @@
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { LOCAL_AWS, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
@@ -291,5 +297,56 @@ describe("a poison change (R10)", () => {
       .events()
       .find((event) => event.detail.Reason?.includes("rejected"));
     expect(rejected?.detail.Success).toBe(false);
+  });
+});
+
+describe("resume while the dead-letter queue is being moved back (R9)", () => {
+  it("answers 409 with the move's progress, and the move still delivers everything", async () => {
+    const { dlqUrl, dlqArn, queueArn } = runtime.primary.queues;
+    const domains = [unique("moved"), unique("moved"), unique("moved")];
+    for (const domain of domains) {
+      const item = {
+        pk: `DOMAIN#${domain}`,
+        sk: "DOMAIN",
+        kind: "domain",
+        id: domain,
+        domain,
+        version: Date.now() * 1000,
+        origin: "local-primary",
+        updatedAt: Date.now(),
+        data: { description: "moved back", limits: {} },
+      };
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlqUrl,
+          MessageBody: JSON.stringify({ item }),
+          MessageGroupId: domain,
+          MessageDeduplicationId: unique("dlq"),
+        }),
+      );
+    }
+    // A move at one message a second: still running when the operator resumes.
+    await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlqArn,
+        DestinationArn: queueArn,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+
+    const error = await apiError(production.request("POST", "/api/failover/resume"));
+
+    expect(error.status).toBe(409);
+    expect(error.message).toMatch(/already being moved back \(\d+ of \d+ messages\)/);
+    for (const domain of domains)
+      await waitFor(() => standby.request("GET", `/api/domains/${domain}`), 20_000);
+    // Once the move has ended, resume is accepted again.
+    await waitFor(async () => {
+      const { Results = [] } = await sqs.send(
+        new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 1 }),
+      );
+      return Results[0]?.Status === "COMPLETED";
+    }, 10_000);
+    await resumeAndDrain();
   });
 });

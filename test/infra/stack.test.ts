@@ -770,6 +770,8 @@ describe("monitor (R20 heartbeat, R21 verify)", () => {
       "lambda:UpdateEventSourceMapping",
       "sqs:GetQueueAttributes",
       "sqs:StartMessageMoveTask",
+      // Resume hands out what suspension put aside.
+      "sqs:ChangeMessageVisibility",
     ]) {
       expect(monitor, action).toContain(action);
     }

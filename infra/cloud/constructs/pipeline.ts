@@ -248,7 +248,13 @@ export class Pipeline extends Construct {
       ...this.mappingControl().map(({ actions, resources }) =>
         Grant.addToPrincipal({ grantee, actions, resourceArns: resources }),
       ),
-      this.queue.grant(grantee, "sqs:GetQueueAttributes", "sqs:SendMessage"),
+      // ChangeMessageVisibility: resume hands out what suspension put aside (R9).
+      this.queue.grant(
+        grantee,
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+        "sqs:ChangeMessageVisibility",
+      ),
       this.deadLetterQueue.grant(
         grantee,
         "sqs:GetQueueAttributes",

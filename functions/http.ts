@@ -38,7 +38,11 @@ export function jsonBody(event: HttpEvent): unknown {
 export function pathParam(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (value === undefined) throw invalid(name, "is required");
-  return decodeURIComponent(value);
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw invalid(name, "is not valid percent-encoding");
+  }
 }
 
 const digest = (value: string) => createHash("sha256").update(value).digest();

@@ -187,7 +187,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   ];
 
   return middy<HttpEvent, HttpResult>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .use(jsonErrors(deps.logger))
     .use(basicAuth(deps.adminCredentials, (event) => event.rawPath === "/health"))
     .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));

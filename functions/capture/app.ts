@@ -23,7 +23,7 @@ export interface CaptureDeps {
  */
 export function createCaptureHandler(deps: CaptureDeps) {
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .handler(async (event, context) => {
       const settings = await deps.failover.get();
       // Nothing is forwarded while the module or automatic sync is off (R7).

@@ -16,7 +16,7 @@ export interface ForwardHandlerDeps extends ForwardDeps {
  */
 export function createForwardHandler(deps: ForwardHandlerDeps) {
   return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .handler(async (event, context) => {
       // Leave a second of the function's time for answering.
       const deadline = Date.now() + context.getRemainingTimeInMillis() - 1000;

@@ -35,7 +35,7 @@ export interface FullSyncHandlerDeps extends FullSyncDeps {
 export function createFullSyncHandler(deps: FullSyncHandlerDeps) {
   const tasks = fullSyncTasks(deps);
   return middy<FullSyncTaskEvent, unknown>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .handler(async (event): Promise<unknown> => {
       deps.logger.debug("full sync task", { task: event.task });
       switch (event.task) {

@@ -16,7 +16,7 @@ export interface MonitorHandlerDeps extends MonitorDeps {
 /** The scheduled checks of one server: the heartbeat (R20, R9 auto-resume) and verify (R21). */
 export function createMonitorHandler(handlerDeps: MonitorHandlerDeps) {
   return middy<MonitorEvent, unknown>()
-    .use(injectLambdaContext(handlerDeps.logger))
+    .use(injectLambdaContext(handlerDeps.logger, { logEvent: false }))
     .handler(async (event, context): Promise<unknown> => {
       // No call to the failover outlives the invocation.
       const deps = withDeadline(

@@ -41,7 +41,7 @@ export type TriggerActionsResult =
  */
 export function createTriggerActionsHandler(deps: TriggerActionsDeps) {
   return middy<unknown, TriggerActionsResult>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .use(logMetrics(deps.metrics))
     .handler(async (input) => {
       const { triggerId, event } = ruleInput.parse(input);

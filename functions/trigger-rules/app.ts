@@ -54,7 +54,7 @@ export function createTriggerRulesHandler(deps: TriggerRulesDeps) {
   };
 
   return middy<Input, Output>()
-    .use(injectLambdaContext(deps.logger))
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .handler(async (event) => {
       if ("reconcile" in event) {
         const result = await deps.rules.reconcile(await loadTriggers(deps.config));

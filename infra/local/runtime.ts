@@ -124,7 +124,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   };
   try {
     const dbPath = options.dataDir ? join(options.dataDir, "dynamodb") : undefined;
-    if (dbPath) await mkdir(dbPath, { recursive: true });
+    // Owner only: the tables hold password hashes (R4, R25).
+    if (dbPath) await mkdir(dbPath, { recursive: true, mode: 0o700 });
     const [dynamo, sqs] = await Promise.all([
       freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
       startSqsServer(0),

@@ -8,7 +8,13 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type ConfigItem, type ItemKey, LOCAL_PK } from "../model/items.ts";
 import type { BulkStore, Page, PageRequest, StoredRecord } from "../ports.ts";
-import { decodeCursor, encodeCursor, fromRecord, toRecord } from "./dynamo-config-store.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  fromRecord,
+  toRecord,
+  withCursor,
+} from "./dynamo-config-store.ts";
 
 /** BatchWriteItem's limit. */
 const BATCH = 25;
@@ -38,15 +44,17 @@ export class DynamoBulkStore implements BulkStore {
     totalSegments: number,
     page: PageRequest,
   ): Promise<Page<StoredRecord>> {
-    const { Items = [], LastEvaluatedKey } = await this.doc.send(
-      new ScanCommand({
-        TableName: this.tableName,
-        Segment: segment,
-        TotalSegments: totalSegments,
-        Limit: page.limit,
-        ConsistentRead: true,
-        ExclusiveStartKey: page.cursor ? decodeCursor(page.cursor) : undefined,
-      }),
+    const { Items = [], LastEvaluatedKey } = await withCursor(page.cursor, () =>
+      this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          Segment: segment,
+          TotalSegments: totalSegments,
+          Limit: page.limit,
+          ConsistentRead: true,
+          ExclusiveStartKey: page.cursor ? decodeCursor(page.cursor) : undefined,
+        }),
+      ),
     );
     return {
       items: Items.map((record) => fromRecord(record) as unknown as StoredRecord),

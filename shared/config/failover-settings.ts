@@ -35,6 +35,20 @@ export class FailoverSettingsService {
     const parsed = failoverSettingsInput.safeParse(body ?? {});
     if (!parsed.success) throw fromZodError(parsed.error);
     const { password, ...settings } = parsed.data;
+    // R25: the stored password goes only where it was given for; a new target needs it again,
+    // before anything (the loop check, test connection) could send it there. No host: no target.
+    if (password === undefined && settings.host !== undefined) {
+      const current = await this.get();
+      const moved = (["host", "port", "useTls", "username"] as const).filter(
+        (field) => settings[field] !== current[field],
+      );
+      if (moved.length > 0 && (await this.secrets.get(PASSWORD)) !== undefined) {
+        throw invalid(
+          "password",
+          `is required again when ${moved.join(", ")} change${moved.length === 1 ? "s" : ""}`,
+        );
+      }
+    }
     if (settings.enabled) {
       if (settings.host === undefined) throw invalid("host", "is required when enabled is true");
       if (settings.username === undefined)

@@ -1,5 +1,8 @@
+import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
+import { createMonitorHandler } from "../../functions/monitor/app.ts";
+import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { LOCAL_DISABLING_MS } from "../../infra/local/pipeline.ts";
 import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
@@ -19,6 +22,7 @@ let production: AdminClient;
 let standby: AdminClient;
 
 interface Status {
+  lastVerify: { checkedAt: string; differences: number } | null;
   sync: { state: string; reason?: string; cause?: string };
   connection: { state: string; since: string } | null;
   heartbeat: {
@@ -343,6 +347,20 @@ describe("verify and repair (R21)", () => {
       email: "ann@example.com",
     });
     expect(runtime.primary.metrics.values("Drift").at(-1)).toBe(0);
+  });
+
+  it("runs on the schedule's event on the sending side only, publishing Drift", async () => {
+    const logger = new Logger({ logLevel: "SILENT" });
+    const context = lambdaContext("monitor", 60_000);
+    const scheduled = (region: typeof runtime.primary) =>
+      createMonitorHandler({ ...region.services, logger })({ task: "verify" }, context);
+    const before = runtime.primary.metrics.values("Drift").length;
+
+    expect(await scheduled(runtime.primary)).toMatchObject({ differences: 0 });
+    expect(runtime.primary.metrics.values("Drift").slice(before)).toEqual([0]);
+    expect((await status()).lastVerify).toMatchObject({ differences: 0 });
+    // The failover (automatic sync off there) does not compare itself with production.
+    expect(await scheduled(runtime.failover)).toEqual({ skipped: true });
   });
 
   it("serves the failover's pages of replicated configuration only, never its local state (R3)", async () => {

@@ -551,6 +551,8 @@ describe("events and alarms (R16, R22)", () => {
               Effect: "Allow",
               Principal: { Service: "cloudwatch.amazonaws.com" },
               Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+              // Only this account's alarms may use the key (R25: no confused deputy).
+              Condition: { StringEquals: { "aws:SourceAccount": testConfig.account } },
             }),
           ]),
         },

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, inject, it } from "vitest";
 import { admin, apiError, failover, primary, unique } from "../support/api.ts";
 
@@ -122,6 +124,33 @@ describe("bad input on every write route answers 400 naming the field and saves 
       /^cursor: /,
     );
   });
+
+  it.each([
+    ["a key of another listing", { pk: "DOMAIN#x", sk: "USER#a" }],
+    ["a key of the wrong type", { pk: 1, sk: "DOMAIN" }],
+    ["other attributes", { pk: "DOMAIN#x", sk: "DOMAIN", data: "x" }],
+  ])("a forged cursor: %s (R25: 400, not 500)", async (_what, key) => {
+    const cursor = Buffer.from(JSON.stringify(key)).toString("base64url");
+    const error = await apiError(api.request("GET", `/api/domains?cursor=${cursor}`));
+    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^cursor: /) });
+  });
+
+  it("malformed percent-encoding in a path (R25: 400, not 500)", async () => {
+    const error = await apiError(api.request("GET", "/api/domains/%E0%A4%A"));
+    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^domain: /) });
+  });
+
+  it("a scan segment out of range on the receiving side (R25: 400, not 500)", async () => {
+    const error = await apiError(
+      failover().request("POST", "/api/sync/full/digest", {
+        origin: "elsewhere",
+        syncId: "s",
+        segment: 4,
+        totalSegments: 4,
+      }),
+    );
+    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^segment: /) });
+  });
 });
 
 describe("failover settings (R5, R4)", () => {
@@ -189,6 +218,43 @@ describe("failover settings (R5, R4)", () => {
     expect(error.message.startsWith(`${field}: `)).toBe(true);
     expect(JSON.stringify(error)).not.toContain(valid.password);
     expect(await settingsApi.request("GET", "/api/failover")).toEqual(before);
+  });
+
+  it("asks for the password again before sending it to a new host, port, scheme or user (R25)", async () => {
+    // Where an attacker would want the stored password sent: it must see no request at all.
+    const seen: (string | undefined)[] = [];
+    const trap = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => trap.listen(0, "127.0.0.1", resolve));
+    try {
+      await settingsApi.request("PUT", "/api/failover", valid);
+      const before = await settingsApi.request("GET", "/api/failover");
+      const { password: _password, ...withoutPassword } = valid;
+
+      const error = await apiError(
+        settingsApi.request("PUT", "/api/failover", {
+          ...withoutPassword,
+          host: "127.0.0.1",
+          port: (trap.address() as AddressInfo).port,
+          useTls: false,
+          autoSync: true,
+        }),
+      );
+
+      expect(error.status).toBe(400);
+      expect(error.message).toBe("password: is required again when host, port, useTls change");
+      expect(seen).toEqual([]);
+      expect(await settingsApi.request("GET", "/api/failover")).toEqual(before);
+      const renamed = await apiError(
+        settingsApi.request("PUT", "/api/failover", { ...withoutPassword, username: "other" }),
+      );
+      expect(renamed.message).toMatch(/^password: .*username/);
+    } finally {
+      trap.closeAllConnections();
+      await new Promise((resolve) => trap.close(resolve));
+    }
   });
 
   it("allows plain http to a loopback host only", async () => {

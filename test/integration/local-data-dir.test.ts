@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
@@ -47,11 +47,15 @@ async function onFailover(standby: AdminClient, domain: string): Promise<void> {
 
 describe("MFT_DATA_DIR", () => {
   it("keeps each region's tables, apart, across a restart, and sync picks up again", async () => {
-    const start = await starter(await dataDir());
+    const dir = join(await dataDir(), "new");
+    const start = await starter(dir);
     const synced = unique("kept");
     const failoverOnly = unique("standby-own");
 
     const first = await start();
+    // The data folder it made holds the tables: readable by the user who runs it only (R25).
+    for (const made of [dir, join(dir, "dynamodb")])
+      expect((await stat(made)).mode & 0o777).toBe(0o700);
     try {
       const { production, standby } = clients(first);
       await production.request("PUT", `/api/domains/${synced}`, { description: "kept" });

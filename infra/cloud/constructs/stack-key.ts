@@ -79,6 +79,8 @@ export class StackKey extends Construct {
           principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
           actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
           resources: ["*"],
+          // Only this account's alarms (confused deputy).
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
         }),
       );
     }

@@ -24,12 +24,17 @@ const base = {
   origin: z.string().min(1).max(256),
   syncId: z.string().min(1).max(80),
 };
-const segmentRequest = z.strictObject({
-  ...base,
-  segment: z.number().int().min(0),
-  totalSegments: z.number().int().min(1).max(1000),
-  cursor: z.string().max(4096).optional(),
-});
+const segmentRequest = z
+  .strictObject({
+    ...base,
+    segment: z.number().int().min(0),
+    totalSegments: z.number().int().min(1).max(1000),
+    cursor: z.string().max(4096).optional(),
+  })
+  .refine((request) => request.segment < request.totalSegments, {
+    path: ["segment"],
+    message: "must be less than totalSegments",
+  });
 const itemsRequest = z.strictObject({
   ...base,
   items: z.array(changeSchema.shape.item).max(MAX_ITEMS),

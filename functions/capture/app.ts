@@ -5,6 +5,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import middy from "@middy/core";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { fromRecord } from "../../shared/adapters/dynamo-config-store.ts";
 import type { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
 import type { ChangeQueue } from "../../shared/ports.ts";
 import { capturedChange } from "../../shared/sync/capture.ts";
@@ -38,7 +39,8 @@ export function createCaptureHandler(deps: CaptureDeps) {
           const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
           const old = record.dynamodb?.OldImage as Record<string, AttributeValue> | undefined;
           const change = capturedChange(
-            image && unmarshall(image),
+            // The table's record, as the item it stores (without the index's keys).
+            image && { ...fromRecord(unmarshall(image)) },
             old && unmarshall(old),
             record.eventID ?? "",
             deps.serverId,

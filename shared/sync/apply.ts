@@ -4,9 +4,11 @@ import { type ConfigItem, isReplicated, type Kind } from "../model/items.ts";
 import {
   domainInput,
   groupInput,
+  name,
   serviceInput,
   triggerInput,
   userInput,
+  username,
   webSettingsInput,
 } from "../model/schemas.ts";
 import type { HybridClock } from "../model/version.ts";
@@ -19,7 +21,7 @@ const storedData: Record<Kind, z.ZodType> = {
   domain: domainInput,
   user: userInput
     .omit({ password: true })
-    .extend({ passwordHash: z.string().startsWith("scrypt$") }),
+    .extend({ passwordHash: z.string().startsWith("scrypt$").max(512) }),
   group: groupInput,
   service: serviceInput,
   web: webSettingsInput.omit({ enabled: true }),
@@ -37,6 +39,39 @@ const typeOf: Record<Kind, entities.EntityType> = {
   heartbeat: entities.heartbeat,
 };
 
+/** The ids the admin API accepts, per kind: received items follow the same rules (R25). */
+const idOf: Record<Kind, z.ZodType<string>> = {
+  domain: name,
+  user: username,
+  group: name,
+  service: name,
+  web: z.literal("web"),
+  trigger: name,
+  heartbeat: z.literal("heartbeat"),
+};
+
+/** A received item: these attributes and no others (an extra `gsi1pk` would list a user as a domain). */
+const receivedItem = z.strictObject({
+  pk: z.string().max(300),
+  sk: z.string().max(300),
+  kind: z.enum(["domain", "user", "group", "service", "web", "trigger", "heartbeat"]),
+  id: z.string().max(128),
+  domain: name.optional(),
+  version: z.number().int().positive(),
+  origin: z.string().min(1).max(256),
+  updatedAt: z.number().int().nonnegative(),
+  deleted: z.literal(true).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  running: z.boolean().optional(),
+});
+
+/** How far ahead of this server's clock a received version may be (R8). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The envelope's view of an item: loose, so that one bad item is rejected on its own (R10)
+ * by `problem`, not the whole batch.
+ */
 export const changeSchema = z.strictObject({
   item: z.looseObject({
     pk: z.string(),
@@ -61,9 +96,23 @@ export interface ApplyResult {
   readonly appliedAt: number;
 }
 
-/** Why an item cannot be stored here, or undefined when it is well-formed. */
-export function problem(item: ConfigItem): string | undefined {
+const issue = (error: z.ZodError) =>
+  `${error.issues[0]?.path.join(".")} ${error.issues[0]?.message}`.trim();
+
+/**
+ * Why an item cannot be stored here, or undefined when it is well-formed: the admin API's rules
+ * for ids and data (R25), and a version at most MAX_CLOCK_SKEW_MS ahead of `now` (R8), so that
+ * no peer can push an item, or this server's clock, beyond what a later change could outrank.
+ */
+export function problem(item: ConfigItem, now: number = Date.now()): string | undefined {
   if (!isReplicated(item)) return "not a replicated item";
+  const shape = receivedItem.safeParse(item);
+  if (!shape.success) return `invalid item: ${issue(shape.error)}`;
+  const id = idOf[item.kind].safeParse(item.id);
+  if (!id.success) return `invalid ${item.kind} id: ${issue(id.error)}`;
+  if (item.version > (now + MAX_CLOCK_SKEW_MS) * 1000) {
+    return `version ${item.version} is more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock`;
+  }
   const type = typeOf[item.kind];
   const expected = type.key({
     id: item.id,
@@ -73,9 +122,7 @@ export function problem(item: ConfigItem): string | undefined {
   if (item.deleted) return undefined;
   if (!item.data) return "data is missing";
   const parsed = storedData[item.kind].safeParse(item.data);
-  return parsed.success
-    ? undefined
-    : `invalid ${type.label}: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`;
+  return parsed.success ? undefined : `invalid ${type.label}: ${issue(parsed.error)}`;
 }
 
 /**
@@ -90,7 +137,7 @@ export async function applyChange(
   now: () => number = Date.now,
 ): Promise<ApplyResult> {
   const { item } = change;
-  const reason = problem(item);
+  const reason = problem(item, now());
   if (reason) return { status: "rejected", reason, appliedAt: now() };
   clock.observe(item.version);
   const applied = await store.apply(item);

@@ -254,6 +254,77 @@ describe("duplicates, reordering and tombstones on the receiving side (R8)", () 
   });
 });
 
+describe("received items are held to the admin API's rules (R8, R25)", () => {
+  it("rejects, one by one, extra attributes, bad ids, huge hashes and versions from the future", async () => {
+    const domain = unique("strict");
+    const now = Date.now();
+    const base = { origin: "elsewhere", updatedAt: now, version: now * 1000 };
+    const user = (
+      id: string,
+      data: Record<string, unknown>,
+      extra: Record<string, unknown> = {},
+    ) => ({
+      item: {
+        ...base,
+        pk: `DOMAIN#${domain}`,
+        sk: `USER#${id}`,
+        kind: "user",
+        id,
+        domain,
+        data: { homeDirectory: "/h", enabled: true, groups: [], ...data },
+        ...extra,
+      },
+    });
+    const hash = "scrypt$32768$8$1$c2FsdA$aGFzaA";
+    const changes = [
+      {
+        item: {
+          ...base,
+          pk: `DOMAIN#${domain}`,
+          sk: "DOMAIN",
+          kind: "domain",
+          id: domain,
+          domain,
+          data: { description: "", limits: {} },
+        },
+      },
+      user("listed-as-domain", { passwordHash: hash }, { gsi1pk: "DOMAIN", gsi1sk: "x" }),
+      { item: { ...base, pk: "SERVER", sk: "TRIGGER#a b", kind: "trigger", id: "a b", data: {} } },
+      user("huge", { passwordHash: `${hash}${"x".repeat(10_000)}` }),
+      user("future", { passwordHash: hash }, { version: (now + 10 * 60_000) * 1000 }),
+      user("fine", { passwordHash: hash }),
+    ];
+
+    const { results } = await standby.request<{ results: { status: string; reason?: string }[] }>(
+      "POST",
+      "/api/sync/events",
+      { origin: "elsewhere", changes },
+    );
+
+    expect(results.map((result) => result.status)).toEqual([
+      "applied",
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "applied",
+    ]);
+    expect(results[1]?.reason).toMatch(/gsi1pk/);
+    expect(results[2]?.reason).toMatch(/^invalid trigger id/);
+    expect(results[3]?.reason).toMatch(/passwordHash/);
+    expect(results[4]?.reason).toMatch(/ahead of this server's clock/);
+    // The future version did not lift the failover's clock: a change made there now outranks it.
+    const made = await standby.request<{ version: number }>(
+      "PUT",
+      `/api/domains/${domain}/users/future`,
+      { password: "a-password-1", homeDirectory: "/h" },
+    );
+    expect(made.version).toBeLessThan((now + 10 * 60_000) * 1000);
+    const { items } = await standby.request<{ items: { name: string }[] }>("GET", "/api/domains");
+    expect(items.map((item) => item.name)).not.toContain("x");
+  });
+});
+
 describe("a poison change (R10)", () => {
   it("goes to the dead-letter queue with its reason and does not block other domains", async () => {
     const queues = runtime.primary.queues;

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { LocalStartupError } from "../infra/local/dynamodb-local.ts";
 import { startLocal } from "../infra/local/runtime.ts";
+import type { DriftReport } from "../shared/sync/verify.ts";
 import { AdminClient, ApiError } from "./api-client.ts";
 
 const program = new Command("mft-failover")
@@ -295,7 +296,7 @@ failover
   .command("verify")
   .description("compare production with the failover: missing, extra and different items (R21)")
   .action(async () => {
-    const report = await client().request<DriftView>("GET", "/api/failover/drift");
+    const report = await client().request<DriftReport>("GET", "/api/failover/drift");
     if (program.opts<GlobalOptions>().json) return print(report);
     const noun = report.differences === 1 ? "difference" : "differences";
     console.log(
@@ -328,93 +329,6 @@ failover
       `repair ${answer.repairId}: ${answer.items} item(s) written again on production; automatic sync carries them (check with \`failover verify\`)`,
     );
   });
-
-interface DriftView {
-  checkedAt: string;
-  durationMs: number;
-  differences: number;
-  truncated: boolean;
-  domains: {
-    domain: string | null;
-    missing: string[];
-    extra: string[];
-    different: { id: string; fields: string[] }[];
-  }[];
-}
-
-program
-  .command("region <name> <state>")
-  .description(
-    "local mode only: take a region's API offline or bring it back online (try an outage)",
-  )
-  .action(async (name: string, state: string) => {
-    if (state !== "online" && state !== "offline")
-      throw new UsageError("state is online or offline");
-    print(await client().request("POST", `/_local/regions/${encodeURIComponent(name)}/${state}`));
-  });
-
-program
-  .command("sync")
-  .description(
-    "full synchronization (Synchronize State, R12): make the failover an exact copy of this server; needs automatic sync off",
-  )
-  .option("--wait", "follow the run with a progress bar (stderr); exit 1 if it fails")
-  .action(async (options: { wait?: boolean }) => {
-    const api = client();
-    const { syncId } = await api.request<{ syncId: string }>("POST", "/api/failover/synchronize");
-    if (!options.wait) return print({ syncId });
-    const view = await followFullSync(api, syncId);
-    if (program.opts<GlobalOptions>().json) print(view);
-    else
-      console.log(
-        view.state === "succeeded"
-          ? `full sync ${syncId} succeeded: ${view.items.total ?? view.items.done} items, ${view.domains.done} domains in ${(view.durationMs / 1000).toFixed(1)} s`
-          : `full sync ${syncId} failed: ${view.reason ?? "unknown reason"}`,
-      );
-    if (view.state !== "succeeded") process.exitCode = 1;
-  });
-
-interface FullSyncView {
-  syncId: string;
-  state: "running" | "succeeded" | "failed";
-  step: string;
-  durationMs: number;
-  domains: { done: number; total: number | null };
-  items: { done: number; total: number | null };
-  reason?: string;
-}
-
-/** Polls the run until it ends, drawing a progress bar on stderr (one line per step when not a TTY). */
-async function followFullSync(api: AdminClient, syncId: string): Promise<FullSyncView> {
-  const tty = process.stderr.isTTY === true;
-  let lastStep = "";
-  for (;;) {
-    const view = await api.request<FullSyncView>(
-      "GET",
-      `/api/failover/syncs/${encodeURIComponent(syncId)}`,
-    );
-    const total = view.domains.total ?? 0;
-    const fraction =
-      view.state === "succeeded"
-        ? 1
-        : view.step === "copy" && total > 0
-          ? Math.min(1, view.domains.done / total)
-          : ["verify", "start", "finish"].includes(view.step)
-            ? 1
-            : 0;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${view.step.padEnd(8)} domains ${view.domains.done}/${view.domains.total ?? "?"}  items ${view.items.done}  ${(view.durationMs / 1000).toFixed(1)} s`;
-    if (tty) process.stderr.write(`\r${line}`);
-    else if (view.step !== lastStep || view.state !== "running") process.stderr.write(`${line}\n`);
-    lastStep = view.step;
-    if (view.state !== "running") {
-      if (tty) process.stderr.write("\n");
-      return view;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 function heartbeatSeconds(value: string): number {
   const seconds = Number(value);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { conflict, fromZodError, invalid } from "../errors.ts";
+import { conflict, invalid } from "../errors.ts";
 import {
   type ConfigItem,
   domainPk,
@@ -13,6 +13,7 @@ import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
 import { WriteConflict } from "../ports.ts";
 import { problem } from "./apply.ts";
 import { addDigests, canonicalJson, EMPTY_DIGEST, recordDigest } from "./full/digest.ts";
+import { parse, segmentRequest } from "./full/receive.ts";
 import type { SyncOperationsDeps } from "./operations.ts";
 import { toFailover } from "./transform.ts";
 
@@ -120,39 +121,32 @@ function addPage(
   }
 }
 
-const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> => {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw fromZodError(parsed.error);
-  return parsed.data;
-};
+type DigestsPage = { partitions: Record<string, string>; cursor?: string };
 
-const digestsRequest = z
-  .strictObject({
-    segment: z.number().int().min(0),
-    totalSegments: z.number().int().min(1).max(1000),
-    cursor: z.string().max(4096).optional(),
-  })
-  .refine((request) => request.segment < request.totalSegments, {
-    path: ["segment"],
-    message: "must be less than totalSegments",
+/** The partition digests of one scan page of one segment, each item seen through `view`. */
+async function scanDigests(
+  bulk: BulkStore,
+  request: { segment: number; totalSegments: number; cursor?: string | undefined },
+  view: (item: ConfigItem) => ConfigItem,
+): Promise<DigestsPage> {
+  const page = await bulk.scan(request.segment, request.totalSegments, {
+    limit: PAGE,
+    ...(request.cursor ? { cursor: request.cursor } : {}),
   });
+  const digests: PartitionDigests = new Map();
+  addPage(digests, page.items as unknown as ConfigItem[], view);
+  return {
+    partitions: Object.fromEntries(digests),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+}
 
 /**
  * `POST /api/sync/digests` on the failover: the partition digests of one scan page of one
  * segment, password hashes digested first. Read-only.
  */
 export async function digestsPage(deps: { readonly bulk: BulkStore }, body: unknown) {
-  const { segment, totalSegments, cursor } = parse(digestsRequest, body);
-  const page = await deps.bulk.scan(segment, totalSegments, {
-    limit: PAGE,
-    ...(cursor ? { cursor } : {}),
-  });
-  const digests: PartitionDigests = new Map();
-  addPage(digests, page.items as unknown as ConfigItem[], withoutSecrets);
-  return {
-    partitions: Object.fromEntries(digests),
-    ...(page.cursor ? { cursor: page.cursor } : {}),
-  };
+  return scanDigests(deps.bulk, parse(segmentRequest, body), withoutSecrets);
 }
 
 const recordsRequest = z.strictObject({
@@ -207,8 +201,6 @@ async function* mergeJoin(
   }
 }
 
-type DigestsPage = { partitions: Record<string, string>; cursor?: string };
-
 /** The partition digests of one side, its scan segments read side by side. */
 async function partitionDigests(
   read: (segment: number, cursor: string | undefined) => Promise<DigestsPage>,
@@ -243,18 +235,9 @@ export async function compare(
 
   // First pass: which partitions differ.
   const [ours, theirs] = await Promise.all([
-    partitionDigests(async (segment, cursor) => {
-      const scanned = await deps.bulk.scan(segment, SEGMENTS, {
-        ...page,
-        ...(cursor ? { cursor } : {}),
-      });
-      const digests: PartitionDigests = new Map();
-      addPage(digests, scanned.items as unknown as ConfigItem[], expected);
-      return {
-        partitions: Object.fromEntries(digests),
-        ...(scanned.cursor ? { cursor: scanned.cursor } : {}),
-      };
-    }),
+    partitionDigests((segment, cursor) =>
+      scanDigests(deps.bulk, { segment, totalSegments: SEGMENTS, cursor }, expected),
+    ),
     partitionDigests(
       async (segment, cursor) =>
         (await peer.call("POST", "/api/sync/digests", {

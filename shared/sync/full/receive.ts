@@ -24,25 +24,30 @@ const base = {
   origin: z.string().min(1).max(256),
   syncId: z.string().min(1).max(80),
 };
-const segmentRequest = z
-  .strictObject({
-    ...base,
-    segment: z.number().int().min(0),
-    totalSegments: z.number().int().min(1).max(1000),
-    cursor: z.string().max(4096).optional(),
-  })
-  .refine((request) => request.segment < request.totalSegments, {
+const scanSegment = z.strictObject({
+  segment: z.number().int().min(0),
+  totalSegments: z.number().int().min(1).max(1000),
+  cursor: z.string().max(4096).optional(),
+});
+const segmentInRange = <T extends z.ZodType<{ segment: number; totalSegments: number }>>(
+  schema: T,
+) =>
+  schema.refine((request) => request.segment < request.totalSegments, {
     path: ["segment"],
     message: "must be less than totalSegments",
   });
+/** A request for one page of one scan segment. */
+export const segmentRequest = segmentInRange(scanSegment);
+const fullSyncSegment = segmentInRange(scanSegment.extend(base));
 const itemsRequest = z.strictObject({
   ...base,
   items: z.array(changeSchema.shape.item).max(MAX_ITEMS),
 });
 const startRequest = z.strictObject({ ...base, cursor: z.string().max(4096).optional() });
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body);
+/** The body validated by `schema`, or a 400 naming the first bad field. */
+export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw fromZodError(parsed.error);
   return parsed.data;
 }
@@ -60,7 +65,7 @@ async function refuseIfSyncingOut(deps: FullReceiveDeps, origin: string) {
 
 /** `POST /api/sync/full/wipe`: removes one page of one scan segment's replicated records (R3: never LOCAL). */
 export async function wipePage(deps: FullReceiveDeps, body: unknown) {
-  const request = parse(segmentRequest, body);
+  const request = parse(fullSyncSegment, body);
   await refuseIfSyncingOut(deps, request.origin);
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: WIPE_PAGE,
@@ -86,7 +91,7 @@ export async function putItems(deps: FullReceiveDeps, body: unknown) {
 
 /** `POST /api/sync/full/digest`: count and digest of one page of one scan segment. */
 export async function digestPage(deps: FullReceiveDeps, body: unknown) {
-  const request = parse(segmentRequest, body);
+  const request = parse(fullSyncSegment, body);
   await refuseIfSyncingOut(deps, request.origin);
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: SCAN_PAGE,

@@ -138,7 +138,7 @@ export function createAdminApi(deps: AdminApiDeps) {
       json(
         200,
         await failover.put(jsonBody(event), (settings, credentials) =>
-          sync.checkNoLoop(bounded(context), settings, credentials),
+          sync.checkAutoSync(bounded(context), settings, credentials),
         ),
       ),
     ),

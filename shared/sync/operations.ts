@@ -13,6 +13,7 @@ import type {
 } from "../ports.ts";
 import { type ApplyResult, applyChange, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
+import { fullSyncHolder } from "./full/records.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 
@@ -112,14 +113,23 @@ export async function testConnection(deps: SyncOperationsDeps) {
   }
 }
 
-/** R18 when enabling automatic sync: refuse if the failover is automatically syncing itself. */
-export async function checkNoLoop(
+/**
+ * Before automatic sync is turned on: not while a full sync runs (its copy would overwrite
+ * newer changes, R11), and not to a failover that automatically syncs itself (R18: a loop).
+ */
+export async function checkAutoSync(
   deps: SyncOperationsDeps,
   settings: FailoverSettings,
   credentials?: Credentials,
 ) {
-  if (!settings.enabled || !settings.autoSync || settings.host === undefined || !credentials)
-    return;
+  if (!settings.enabled || !settings.autoSync) return;
+  const running = await fullSyncHolder(deps.store);
+  if (running) {
+    throw conflict(
+      `full sync ${running} is running; turn automatic sync on once it has finished (R11)`,
+    );
+  }
+  if (settings.host === undefined || !credentials) return;
   let answer: PeerHello;
   try {
     answer = await deps.peerFor(settings, credentials).hello();

@@ -225,6 +225,23 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     expect(ended.finishedAt).not.toBeNull();
   });
 
+  it("refuses to turn automatic sync on while a run holds the lock (R11)", async () => {
+    const { syncId } = await production.request<{ syncId: string }>(
+      "POST",
+      "/api/failover/synchronize",
+    );
+    try {
+      const error = await apiError(configure({ autoSync: true }));
+      expect(error.status).toBe(409);
+      expect(error.message).toContain(`full sync ${syncId} is running`);
+      expect(
+        (await production.request<{ autoSync: boolean }>("GET", "/api/failover")).autoSync,
+      ).toBe(false);
+    } finally {
+      await runtime.primary.fullSync.wait(syncId);
+    }
+  });
+
   it("answers 409 while a run is active", async () => {
     const { syncId } = await production.request<{ syncId: string }>(
       "POST",

@@ -175,8 +175,16 @@ export class FullSyncLock {
     }
   }
 
-  async holder(): Promise<string | undefined> {
-    const current = await this.store.getLocal<Lock>(LOCK);
-    return current?.holder && current.expiresAt > this.now() ? current.holder : undefined;
+  holder(): Promise<string | undefined> {
+    return fullSyncHolder(this.store, this.now);
   }
+}
+
+/** The full sync that holds the lock now, if any (reading needs no BulkStore). */
+export async function fullSyncHolder(
+  store: ConfigStore,
+  now: () => number = Date.now,
+): Promise<string | undefined> {
+  const current = await store.getLocal<Lock>(LOCK);
+  return current?.holder && current.expiresAt > now() ? current.holder : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { checkDrift, type MonitorDeps, sendHeartbeat } from "../../shared/sync/monitor.ts";
+import { type MonitorDeps, scheduledVerify, sendHeartbeat } from "../../shared/sync/monitor.ts";
 import { withDeadline } from "../../shared/sync/peer.ts";
 
 /** What the schedules send (EventBridge Scheduler's input; the local runtime's timers alike). */
@@ -30,13 +30,9 @@ export function createMonitorHandler(handlerDeps: MonitorHandlerDeps) {
           return outcome;
         }
         case "verify": {
-          const settings = await deps.failover.get();
-          // Only the sending side checks: a failover whose settings point back at production
-          // for a failback (automatic sync off) would report the reverse as drift.
-          if (!settings.enabled || !settings.autoSync) return { skipped: true };
-          const { checkedAt, differences, durationMs } = await checkDrift(deps);
-          if (differences > 0) deps.logger.warn("drift", { differences, checkedAt });
-          return { checkedAt, differences, durationMs };
+          const outcome = await scheduledVerify(deps);
+          if ((outcome.differences ?? 0) > 0) deps.logger.warn("drift", { ...outcome });
+          return outcome;
         }
         default:
           throw new Error(`unknown monitor task ${(event as { task?: unknown }).task}`);

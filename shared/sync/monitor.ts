@@ -80,6 +80,17 @@ async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncS
   return true;
 }
 
+/**
+ * The hourly verify (R21), on the sending side only: a failover whose settings point back at
+ * production for a failback (automatic sync off) would report the reverse as drift.
+ */
+export async function scheduledVerify(deps: MonitorDeps) {
+  const settings = await deps.failover.get();
+  if (!settings.enabled || !settings.autoSync) return { skipped: true as const };
+  const { checkedAt, differences, durationMs } = await checkDrift(deps);
+  return { checkedAt, differences, durationMs };
+}
+
 /** R21: verify, publish the Drift metric, and keep the outcome for the status. */
 export async function checkDrift(deps: MonitorDeps): Promise<DriftReport> {
   const report = await verify(deps);

@@ -685,16 +685,18 @@ describe("every alarm watches a metric the code publishes (R22)", () => {
   });
 });
 
+type Statement = { Action: string | string[]; Resource: unknown };
+/** Every statement of the policies attached to roles whose logical id starts with `role`. */
+const statementsOf = (role: string): Statement[] =>
+  Object.values(
+    template.findResources("AWS::IAM::Policy", {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${role}`) }] },
+    }) as Resources,
+  ).flatMap(
+    ({ Properties }) => (Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
+
 describe("monitor (R20 heartbeat, R21 verify)", () => {
-  type Statement = { Action: string | string[]; Resource: unknown };
-  const statementsOf = (role: string): Statement[] =>
-    Object.values(
-      template.findResources("AWS::IAM::Policy", {
-        Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${role}`) }] },
-      }) as Resources,
-    ).flatMap(
-      ({ Properties }) => (Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-    );
   const actionsOf = (role: string) =>
     new Set(statementsOf(role).flatMap((statement) => [statement.Action].flat()));
   const schedules = () =>
@@ -1105,16 +1107,6 @@ describe("triggers (R17)", () => {
 
 describe("full sync (Synchronize State, R11–R15)", () => {
   const stateMachine = () => only(template.findResources("AWS::StepFunctions::StateMachine", {}));
-  type Statement = { Action: string | string[]; Resource: unknown };
-  /** Every statement of the policies attached to roles whose logical id starts with `role`. */
-  const statementsOf = (role: string): Statement[] =>
-    Object.values(
-      template.findResources("AWS::IAM::Policy", {
-        Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${role}`) }] },
-      }) as Resources,
-    ).flatMap(
-      ({ Properties }) => (Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-    );
 
   it("deploys fullSyncDefinition() verbatim as a STANDARD state machine, the task ARN substituted", () => {
     const { props } = stateMachine();

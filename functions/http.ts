@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { MiddlewareObj } from "@middy/core";
 import type {
@@ -6,6 +5,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import type { AdminAuth } from "../shared/auth/admin.ts";
 import { AppError, invalid, unauthorized } from "../shared/errors.ts";
 import type { Credentials } from "../shared/ports.ts";
 
@@ -45,15 +45,6 @@ export function pathParam(event: HttpEvent, name: string): string {
   }
 }
 
-const digest = (value: string) => createHash("sha256").update(value).digest();
-
-/** Constant time in the length and content of both secrets: compare fixed-size digests. */
-export function credentialsMatch(given: Credentials, expected: Credentials): boolean {
-  const user = timingSafeEqual(digest(given.username), digest(expected.username));
-  const password = timingSafeEqual(digest(given.password), digest(expected.password));
-  return user && password;
-}
-
 export function parseBasic(header: string | undefined): Credentials | undefined {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
   if (!match?.[1]) return undefined;
@@ -66,14 +57,14 @@ export function parseBasic(header: string | undefined): Credentials | undefined 
 
 /** Basic auth on every route but the public ones (SPEC §8). */
 export function basicAuth(
-  expected: () => Promise<Credentials>,
+  admin: AdminAuth,
   isPublic: (event: HttpEvent) => boolean,
 ): HttpMiddleware {
   return {
     before: async ({ event }) => {
       if (isPublic(event)) return;
       const given = parseBasic(event.headers.authorization);
-      if (!given || !credentialsMatch(given, await expected())) throw unauthorized();
+      if (!given || !(await admin.accepts(given))) throw unauthorized();
     },
   };
 }

@@ -52,7 +52,10 @@ export interface ConfigStore {
 
 /** Where the failover password lives (Secrets Manager in the cloud, a 0600 file locally). R4. */
 export interface SecretStore {
+  /** The value, possibly cached for a short while (at most 30 s). */
   get(name: string): Promise<string | undefined>;
+  /** Reads again now (rate-limited), when the cached value was refused: it may have changed. */
+  refresh(name: string): Promise<string | undefined>;
   put(name: string, value: string): Promise<void>;
 }
 

@@ -4,11 +4,12 @@ import middy from "@middy/core";
 import httpRouterHandler, { type Route } from "@middy/http-router";
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
+import type { AdminAuth } from "../../shared/auth/admin.ts";
 import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { AppError, invalid } from "../../shared/errors.ts";
 import { name, username } from "../../shared/model/schemas.ts";
-import type { BulkStore, Credentials, FullSyncRunner } from "../../shared/ports.ts";
+import type { BulkStore, FullSyncRunner } from "../../shared/ports.ts";
 import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
 import { checkDrift, type MonitorDeps } from "../../shared/sync/monitor.ts";
@@ -27,7 +28,7 @@ import {
 
 export interface AdminApiDeps extends MonitorDeps {
   readonly config: ConfigService;
-  readonly adminCredentials: () => Promise<Credentials>;
+  readonly admin: AdminAuth;
   /** Shown by /health. */
   readonly region: string;
   readonly logger: Logger;
@@ -189,7 +190,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .use(jsonErrors(deps.logger))
-    .use(basicAuth(deps.adminCredentials, (event) => event.rawPath === "/health"))
+    .use(basicAuth(deps.admin, (event) => event.rawPath === "/health"))
     .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));
 }
 

@@ -2,12 +2,12 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerResult,
 } from "aws-lambda";
-import type { Credentials } from "../../shared/ports.ts";
-import { credentialsMatch, parseBasic } from "../http.ts";
+import type { AdminAuth } from "../../shared/auth/admin.ts";
+import { parseBasic } from "../http.ts";
 
 export interface AuthorizerDeps {
-  /** The admin credentials; cached by the caller, rejected promise = cannot decide. */
-  readonly adminCredentials: () => Promise<Credentials>;
+  /** The admin check; a rejected promise means it cannot decide. */
+  readonly admin: AdminAuth;
 }
 
 /**
@@ -22,6 +22,6 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   ): Promise<APIGatewaySimpleAuthorizerResult> => {
     const given = parseBasic(event.headers?.authorization);
     if (!given) return { isAuthorized: false };
-    return { isAuthorized: credentialsMatch(given, await deps.adminCredentials()) };
+    return { isAuthorized: await deps.admin.accepts(given) };
   };
 }

@@ -82,7 +82,7 @@ export function fullSyncDefinition(
   return {
     Comment:
       "mft-failover full synchronization (Synchronize State): make the failover an exact copy of production's replicated configuration (R12)",
-    TimeoutSeconds: Math.ceil(fullSyncLimits.lockTtlMs / 1000),
+    TimeoutSeconds: Math.ceil(fullSyncLimits.executionTimeoutMs / 1000),
     StartAt: "Check",
     States: {
       Check: task({ task: "check", "syncId.$": "$.syncId" }, { Next: "Lock", Catch: catchAll }),

@@ -1,4 +1,5 @@
-import { credentialsMatch, type HttpHandler, json, parseBasic } from "../../functions/http.ts";
+import { type HttpHandler, json, parseBasic } from "../../functions/http.ts";
+import { credentialsMatch } from "../../shared/auth/admin.ts";
 import type { Credentials } from "../../shared/ports.ts";
 
 /**

@@ -22,6 +22,7 @@ import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
 import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
+import { fixedAdmin } from "../../shared/auth/admin.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { recoverInterruptedRun } from "../../shared/sync/full/api.ts";
 import { topology } from "../topology.ts";
@@ -200,7 +201,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             createAdminApi({
               ...services,
               fullSyncRunner: fullSync,
-              adminCredentials: async () => admin,
+              admin: fixedAdmin(admin),
               region: `local-${name}`,
               logger,
             }),

@@ -7,13 +7,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { z } from "zod";
 import {
-  credentialsMatch,
   type HttpEvent,
   type HttpHandler,
   type HttpResult,
   json,
   parseBasic,
 } from "../../functions/http.ts";
+import { credentialsMatch } from "../../shared/auth/admin.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import {

@@ -14,6 +14,11 @@ export class FileSecretStore implements SecretStore {
     return (await this.readAll())[name];
   }
 
+  /** The file is read on every call: nothing is cached. */
+  refresh(name: string): Promise<string | undefined> {
+    return this.get(name);
+  }
+
   async put(name: string, value: string): Promise<void> {
     const secrets = { ...(await this.readAll()), [name]: value };
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

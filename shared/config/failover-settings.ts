@@ -72,12 +72,18 @@ export class FailoverSettingsService {
     return this.view();
   }
 
-  /** The credentials for the failover's admin API, for the sync functions. */
-  /** Pass the settings already read to save reading them again. */
-  async peerCredentials(known?: FailoverSettings): Promise<Credentials | undefined> {
+  /**
+   * The credentials for the failover's admin API, for the sync functions. Pass the settings
+   * already read to save reading them again; `refresh` after the failover refused the cached
+   * password, which may have been changed since (in another container).
+   */
+  async peerCredentials(
+    known?: FailoverSettings,
+    refresh = false,
+  ): Promise<Credentials | undefined> {
     const [settings, password] = await Promise.all([
       known ?? this.get(),
-      this.secrets.get(PASSWORD),
+      refresh ? this.secrets.refresh(PASSWORD) : this.secrets.get(PASSWORD),
     ]);
     return settings.username !== undefined && password !== undefined
       ? { username: settings.username, password }

@@ -97,11 +97,19 @@ export async function forwardBatch(
     const { item } = JSON.parse(change.body) as { item: ConfigItem };
     return { item: toFailover(item, settings) };
   });
+  const send = (given: Credentials) =>
+    withRetries(deps, deadline, settings.timeoutMs, () =>
+      deps.peerFor(settings, given, deadline).sendChanges(deps.serverId, outgoing),
+    );
   let results: PeerResult[];
   try {
-    results = await withRetries(deps, deadline, settings.timeoutMs, () =>
-      deps.peerFor(settings, credentials, deadline).sendChanges(deps.serverId, outgoing),
-    );
+    results = await send(credentials).catch(async (error: unknown) => {
+      // A refused password may have been changed since this container cached it: read it again.
+      if (!(error instanceof PeerError && error.failure === "auth")) throw error;
+      const fresh = await deps.failover.peerCredentials(settings, true);
+      if (!fresh || fresh.password === credentials.password) throw error;
+      return send(fresh);
+    });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return isTransient(error)

@@ -4,6 +4,7 @@ import type { FailoverSettings } from "../model/schemas.ts";
 import type { EventPublisher } from "../ports.ts";
 import { announce, type SyncEventDetail } from "./events.ts";
 import { peerName } from "./forward.ts";
+import { endLapsedRun } from "./full/api.ts";
 import { resumeSync } from "./operations.ts";
 import { PeerError } from "./peer.ts";
 import { heartbeatMissed, type SyncState } from "./status.ts";
@@ -18,13 +19,15 @@ export interface MonitorDeps extends VerifyDeps {
 /**
  * R20: writes the heartbeat item, which the stream, the queue and forward carry to the failover
  * like any change; publishes HeartbeatMissed. While sync is suspended because the failover was
- * unreachable, the heartbeat also probes it and resumes sync when it answers (R9).
+ * unreachable, the heartbeat also probes it and resumes sync when it answers (R9). A full sync
+ * that stopped without recording its end is recorded as failed (R11).
  */
 export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
   const now = deps.now ?? Date.now;
-  const settings = await deps.failover.get();
+  const [settings, lapsedFullSync] = await Promise.all([deps.failover.get(), endLapsedRun(deps)]);
+  const ended = lapsedFullSync ? { fullSyncFailed: lapsedFullSync } : {};
   if (!settings.enabled || !settings.autoSync)
-    return { sent: false, missed: false, resumed: false };
+    return { sent: false, missed: false, resumed: false, ...ended };
   const [previous, sent, applied, state] = await Promise.all([
     deps.store.get(heartbeatKey),
     deps.status.heartbeatSent(),
@@ -45,7 +48,7 @@ export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) 
   const missed = heartbeatMissed(record, applied, at);
   await deps.metrics.publish({ HeartbeatMissed: missed ? 1 : 0 });
   const resumed = state.state === "suspended" && (await probe(deps, settings, state));
-  return { sent: true, missed, resumed };
+  return { sent: true, missed, resumed, ...ended };
 }
 
 /** Resumes sync suspended by an outage once the failover answers again, unless autoResume is off. */

@@ -2,7 +2,7 @@ import type { FailoverSettings } from "../model/schemas.ts";
 import type { Credentials } from "../ports.ts";
 
 /** The version of the /api/sync protocol both sides must speak. */
-export const SYNC_PROTOCOL = 2;
+export const SYNC_PROTOCOL = 3;
 
 export type PeerFailure =
   | "dns"

@@ -15,6 +15,7 @@ import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/trigge
 import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
 import { topology } from "../../infra/topology.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { SECRET_CACHE_MS } from "../../shared/adapters/secrets-manager-secret-store.ts";
 import { testApp, testConfig } from "./cloud-app.ts";
 import { adminApiRoutes, metricsPublishedIn, publishedMetrics } from "./source-scan.ts";
 
@@ -450,6 +451,12 @@ describe("api (SPEC §8)", () => {
         ],
       },
     });
+  });
+
+  it("lets an old admin password work at most 60 s after a rotation (authorizer cache + secret cache)", () => {
+    const authorizer = only(template.findResources("AWS::ApiGatewayV2::Authorizer"));
+    const answerCacheSeconds = authorizer.props.AuthorizerResultTtlInSeconds as number;
+    expect(answerCacheSeconds * 1000 + SECRET_CACHE_MS).toBeLessThanOrEqual(60_000);
   });
 
   it("gives the receiving side (/api/sync/...) a throttle of its own, above one sender's forward", () => {

@@ -145,6 +145,7 @@ describe("bad input on every write route answers 400 naming the field and saves 
       failover().request("POST", "/api/sync/full/digest", {
         origin: "elsewhere",
         syncId: "s",
+        fence: 1,
         segment: 4,
         totalSegments: 4,
       }),

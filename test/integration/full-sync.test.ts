@@ -6,12 +6,13 @@ import { AdminClient } from "../../bin/api-client.ts";
 import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
-import { canonicalJson } from "../../shared/sync/full/digest.ts";
+import { canonicalJson, EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
 import {
   FullSyncLock,
   FullSyncRecords,
   type FullSyncView,
 } from "../../shared/sync/full/records.ts";
+import { fullSyncLimits, fullSyncTasks } from "../../shared/sync/full/tasks.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
 import { apiError } from "../support/api.ts";
@@ -105,7 +106,7 @@ async function actualFailover() {
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false, heartbeatSeconds: 1 });
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   await configure();
@@ -195,34 +196,98 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     );
   });
 
-  it("ends a run cut off without recording its end (timed-out execution) as failed when the next starts", async () => {
-    // What a timed-out execution leaves: its record running, its lock lapsed.
+  it("ends a run whose execution stopped without recording its end as failed, by the monitor (R11)", async () => {
+    // What a timed-out or stopped execution leaves: its record running, its lock not renewed.
     const cutOff = randomUUID();
+    const longAgo = Date.now() - 3 * 3600_000;
     const records = new FullSyncRecords(runtime.primary.services.store);
     await records.put({
       syncId: cutOff,
       state: "running",
       step: "copy",
-      startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+      startedAt: new Date(longAgo).toISOString(),
       primary: runtime.primary.serverId,
     });
     await records.setLast(cutOff);
     const lock = new FullSyncLock(
       runtime.primary.services.store,
       runtime.primary.services.bulk,
-      () => Date.now() - 3 * 3600_000,
+      () => longAgo,
     );
-    expect(await lock.acquire(cutOff, 3600_000)).toEqual({ ok: true });
+    expect(await lock.acquire(cutOff, fullSyncLimits.lockTtlMs)).toEqual({ ok: true });
 
-    const next = await fullSync();
-
-    expect(next.state).toBe("succeeded");
-    const ended = await production.request<FullSyncView>("GET", `/api/failover/syncs/${cutOff}`);
+    // The monitor's heartbeat schedule (every second in this runtime) finds it.
+    const ended = await waitFor(
+      async () => {
+        const view = await production.request<FullSyncView>("GET", `/api/failover/syncs/${cutOff}`);
+        return view.state === "running" ? undefined : view;
+      },
+      10_000,
+      "the cut-off run to be ended",
+    );
     expect(ended).toMatchObject({
       state: "failed",
-      reason: expect.stringMatching(/^copy: .*timed out/),
+      reason: expect.stringMatching(/^copy: .*timed out or was stopped/),
     });
     expect(ended.finishedAt).not.toBeNull();
+    const events = runtime.primary.bus.events().filter((e) => e.detail.SyncId === cutOff);
+    expect(events.map((event) => event.detail)).toEqual([
+      expect.objectContaining({ Success: false, Mode: "on-demand", Reason: ended.reason }),
+    ]);
+    expect((await fullSync()).state).toBe("succeeded");
+  });
+
+  it("renews the lock from each Task; a run whose lock lapsed cannot write once a newer run has (R11)", async () => {
+    const { store, bulk } = runtime.primary.services;
+    const ttl = fullSyncLimits.lockTtlMs;
+    // A run's Tasks, three quarters of the lock's time after it took the lock.
+    const later = () => Date.now() + 0.75 * ttl;
+    const tasks = fullSyncTasks({ ...runtime.primary.services, now: later });
+    const lapsed = randomUUID();
+    await new FullSyncRecords(store).put({
+      syncId: lapsed,
+      state: "running",
+      step: "copy",
+      startedAt: new Date().toISOString(),
+      primary: runtime.primary.serverId,
+    });
+    expect(await new FullSyncLock(store, bulk).acquire(lapsed, ttl)).toEqual({ ok: true });
+    const segment = {
+      syncId: lapsed,
+      segment: 0,
+      totalSegments: 1,
+      done: false,
+      records: 0,
+      items: 0,
+      domains: 0,
+      digest: EMPTY_DIGEST,
+    };
+    // The next Task renews the lock.
+    const before = later();
+    await tasks.verifySegment({ state: segment });
+    const renewed = await store.getLocal<{ holder: string; expiresAt: number; acquiredAt: number }>(
+      "fullsync/lock",
+    );
+    expect(renewed?.holder).toBe(lapsed);
+    expect(renewed?.expiresAt).toBeGreaterThanOrEqual(before + ttl);
+
+    // Then its lock lapses, and a newer run takes it and reaches the failover.
+    await new FullSyncLock(store, bulk).release(lapsed);
+    expect((await fullSync()).state).toBe("succeeded");
+    // The lapsed run's Task stops before sending anything…
+    await expect(tasks.copySegment({ state: segment })).rejects.toMatchObject({
+      name: "LockLost",
+    });
+    // …and had it sent (a request already under way), the failover refuses its old token.
+    const error = await apiError(
+      standby.request("POST", "/api/sync/full/items", {
+        origin: runtime.primary.serverId,
+        syncId: lapsed,
+        fence: renewed?.acquiredAt,
+        items: [],
+      }),
+    );
+    expect(error).toMatchObject({ status: 409, message: expect.stringContaining("overtaken") });
   });
 
   it("refuses to turn automatic sync on while a run holds the lock (R11)", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { credentialsMatch, parseBasic } from "../../functions/http.ts";
+import { parseBasic } from "../../functions/http.ts";
+import { credentialsMatch } from "../../shared/auth/admin.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import { hashPassword, verifyPassword } from "../../shared/model/password.ts";
 import {

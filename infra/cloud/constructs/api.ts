@@ -56,13 +56,14 @@ export interface ApiProps {
    * @default topology.adminApi.syncThrottle
    */
   readonly syncThrottle?: ThrottleSettings;
-  /**
-   * How long API Gateway caches an authorizer answer per Authorization header value
-   * (0 turns the cache off). A changed admin password is refused at the latest after this.
-   * @default Duration.minutes(5)
-   */
-  readonly authorizerCacheTtl?: Duration;
 }
+
+/**
+ * How long API Gateway keeps an authorizer answer per Authorization header value. With the
+ * functions' secret cache (SECRET_CACHE_MS) it bounds how long an old admin password keeps
+ * working after a rotation: the README promises 60 s.
+ */
+export const AUTHORIZER_CACHE_SECONDS = 30;
 
 /**
  * The admin API of SPEC §8 on an API Gateway HTTP API: explicit routes, one Lambda integration,
@@ -89,7 +90,7 @@ export class Api extends Construct {
     const authorizer = new HttpLambdaAuthorizer("Basic", this.authorizerFunction, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ["$request.header.Authorization"],
-      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.minutes(5),
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
     // One permission for the whole API instead of one per route (~37 route-scoped permissions).
     const integration = new HttpLambdaIntegration("AdminApi", props.handler, {

@@ -1,17 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { FailoverSettingsService } from "../../config/failover-settings.ts";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
-import type { BulkStore, ConfigStore, FullSyncRunner } from "../../ports.ts";
+import type { ConfigStore, FullSyncRunner } from "../../ports.ts";
 import { peerName } from "../forward.ts";
-import { FullSyncLock, FullSyncRecords } from "./records.ts";
-import { fullSyncLimits } from "./tasks.ts";
+import { FullSyncLock, FullSyncRecords, fullSyncHolder } from "./records.ts";
+import { failRun, fullSyncLimits, type RunEndDeps } from "./tasks.ts";
 
 /** What the admin API needs to start and show full syncs. */
-export interface FullSyncApiDeps {
-  readonly serverId: string;
-  readonly store: ConfigStore;
-  readonly bulk: BulkStore;
-  readonly failover: FailoverSettingsService;
+export interface FullSyncApiDeps extends RunEndDeps {
   /** Absent where no state machine is wired: the route then answers 501. */
   readonly fullSyncRunner?: FullSyncRunner;
   readonly now?: () => number;
@@ -35,6 +30,7 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
   }
   if (!deps.fullSyncRunner)
     throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
+  await endLapsedRun(deps);
   const syncId = randomUUID();
   const lock = new FullSyncLock(deps.store, deps.bulk, now);
   const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
@@ -88,21 +84,32 @@ export function lastFullSync(store: ConfigStore) {
 }
 
 /**
+ * R11: the latest run, still recorded as running, whose lock lapsed (no Task renewed it) stopped
+ * without recording its end: its execution timed out or was stopped, so no Catch ran. It failed:
+ * recorded and announced (Success: false). The monitor looks every minute; a new run looks first.
+ */
+export async function endLapsedRun(deps: RunEndDeps): Promise<string | undefined> {
+  const now = deps.now ?? Date.now;
+  const run = await new FullSyncRecords(deps.store, now).lastRun();
+  if (run?.state !== "running") return undefined;
+  // A run started from the Step Functions console records itself before it takes the lock.
+  if (now() - Date.parse(run.startedAt) < fullSyncLimits.lockTtlMs) return undefined;
+  if ((await fullSyncHolder(deps.store, now)) === run.syncId) return undefined;
+  await failRun(
+    deps,
+    run.syncId,
+    "the run stopped without recording its end (its execution timed out or was stopped)",
+  );
+  return run.syncId;
+}
+
+/**
  * Local mode: no execution survives a restart, so a run still marked running when the runtime
  * starts was interrupted. It is marked failed and its lock released (a re-run repairs the copy).
  */
-export async function recoverInterruptedRun(deps: Pick<FullSyncApiDeps, "store" | "bulk">) {
-  const lock = new FullSyncLock(deps.store, deps.bulk);
-  const syncId = await lock.holder();
-  if (!syncId) return;
-  const records = new FullSyncRecords(deps.store);
-  const run = await records.get(syncId);
+export async function recoverInterruptedRun(deps: RunEndDeps) {
+  const run = await new FullSyncRecords(deps.store, deps.now).lastRun();
   if (run?.state === "running") {
-    await records.update(syncId, {
-      state: "failed",
-      finishedAt: new Date().toISOString(),
-      reason: `${run.step}: interrupted (the local runtime stopped); run it again`,
-    });
+    await failRun(deps, run.syncId, "interrupted (the local runtime stopped); run it again");
   }
-  await lock.release(syncId);
 }

@@ -23,6 +23,8 @@ const START_PAGE = 100;
 const base = {
   origin: z.string().min(1).max(256),
   syncId: z.string().min(1).max(80),
+  /** The run's fencing token (when it took production's lock): see `admit`. */
+  fence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 };
 const scanSegment = z.strictObject({
   segment: z.number().int().min(0),
@@ -52,21 +54,47 @@ export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T>
   return parsed.data;
 }
 
-/** R18: a server that syncs automatically to a failover of its own takes no sync. */
-async function refuseIfSyncingOut(deps: FullReceiveDeps, origin: string) {
-  if (origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
+const FENCE = "fullsync/fence";
+interface Fence {
+  /** The newest fencing token seen (putLocalIf's revision). */
+  readonly rev: number;
+  readonly syncId: string;
+}
+
+/**
+ * Whether this server takes a full sync's request. R18: a server that syncs automatically to a
+ * failover of its own takes no sync. R11: only the newest run writes — a run whose lock lapsed
+ * on production (and whose place another run took) is refused, so its late writes cannot land
+ * in the middle of the newer copy.
+ */
+async function admit(
+  deps: FullReceiveDeps,
+  request: { origin: string; syncId: string; fence: number },
+) {
+  if (request.origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
   const settings = await deps.failover.get();
   if (settings.enabled && settings.autoSync) {
     throw conflict(
       `${deps.serverId} automatically syncs to its own failover, so it takes no sync (R18)`,
     );
   }
+  for (;;) {
+    const current = await deps.store.getLocal<Fence>(FENCE);
+    if (current && current.rev > request.fence) {
+      throw conflict(
+        `full sync ${request.syncId} was overtaken by full sync ${current.syncId}, which took production's lock later; its writes are refused (R11)`,
+      );
+    }
+    if (current?.rev === request.fence) return;
+    const next: Fence = { rev: request.fence, syncId: request.syncId };
+    if (await deps.bulk.putLocalIf(FENCE, next, current?.rev)) return;
+  }
 }
 
 /** `POST /api/sync/full/wipe`: removes one page of one scan segment's replicated records (R3: never LOCAL). */
 export async function wipePage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(fullSyncSegment, body);
-  await refuseIfSyncingOut(deps, request.origin);
+  await admit(deps, request);
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: WIPE_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
@@ -79,7 +107,7 @@ export async function wipePage(deps: FullReceiveDeps, body: unknown) {
 /** `POST /api/sync/full/items`: stores production's items as they are, versions included. */
 export async function putItems(deps: FullReceiveDeps, body: unknown) {
   const request = parse(itemsRequest, body);
-  await refuseIfSyncingOut(deps, request.origin);
+  await admit(deps, request);
   const items = request.items as ConfigItem[];
   items.forEach((item, index) => {
     const reason = problem(item);
@@ -92,7 +120,7 @@ export async function putItems(deps: FullReceiveDeps, body: unknown) {
 /** `POST /api/sync/full/digest`: count and digest of one page of one scan segment. */
 export async function digestPage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(fullSyncSegment, body);
-  await refuseIfSyncingOut(deps, request.origin);
+  await admit(deps, request);
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: SCAN_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
@@ -112,7 +140,7 @@ export async function digestPage(deps: FullReceiveDeps, body: unknown) {
  */
 export async function startPage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(startRequest, body);
-  await refuseIfSyncingOut(deps, request.origin);
+  await admit(deps, request);
   const page = await deps.store.listDomains({
     limit: START_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),

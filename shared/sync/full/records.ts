@@ -44,8 +44,13 @@ export interface SegmentProgress {
 interface Lock {
   readonly rev: number;
   readonly holder: string | null;
-  /** Epoch ms after which a lock left by a crashed run no longer counts. */
+  /** Epoch ms after which a lock left by a crashed run no longer counts; renewed by each Task. */
   readonly expiresAt: number;
+  /**
+   * When the holder took it (epoch ms): the run's fencing token. The failover refuses the writes
+   * of a run whose token is older than one it has seen, so a lapsed run cannot write late.
+   */
+  readonly acquiredAt?: number;
 }
 
 const LOCK = "fullsync/lock";
@@ -152,16 +157,33 @@ export class FullSyncLock {
   ): Promise<{ ok: true } | { ok: false; holder: string }> {
     for (;;) {
       const current = await this.store.getLocal<Lock>(LOCK);
-      if (current?.holder === syncId) return { ok: true };
+      if (current?.holder === syncId && current.expiresAt > this.now()) return { ok: true };
       if (current?.holder && current.expiresAt > this.now())
         return { ok: false, holder: current.holder };
+      const now = this.now();
       const next: Lock = {
         rev: (current?.rev ?? 0) + 1,
         holder: syncId,
-        expiresAt: this.now() + ttlMs,
+        expiresAt: now + ttlMs,
+        acquiredAt: now,
       };
       if (await this.bulk.putLocalIf(LOCK, next, current?.rev)) return { ok: true };
       // Another request wrote in between: look again.
+    }
+  }
+
+  /**
+   * Keeps the lock of a live run (each Task calls this): extends it once less than half of
+   * `ttlMs` is left. The run's fencing token, or undefined when it no longer holds the lock.
+   */
+  async renew(syncId: string, ttlMs: number): Promise<number | undefined> {
+    for (;;) {
+      const current = await this.store.getLocal<Lock>(LOCK);
+      if (current?.holder !== syncId || current.expiresAt <= this.now()) return undefined;
+      const fence = current.acquiredAt ?? 0;
+      if (current.expiresAt - this.now() > ttlMs / 2) return fence;
+      const next: Lock = { ...current, rev: current.rev + 1, expiresAt: this.now() + ttlMs };
+      if (await this.bulk.putLocalIf(LOCK, next, current.rev)) return fence;
     }
   }
 

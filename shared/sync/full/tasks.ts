@@ -24,8 +24,13 @@ export const fullSyncLimits = {
   pageSize: 100,
   /** A Task returns its cursor after this long and the state machine calls it again. */
   taskBudgetMs: 60_000,
-  /** A lock left by a run that died without its Catch expires after the execution timeout. */
-  lockTtlMs: 2 * 3600_000,
+  /**
+   * Each Task renews the lock for this long (a Task lasts at most a few minutes), so the lock of
+   * a run that stopped (its execution timed out or was stopped) lapses soon after.
+   */
+  lockTtlMs: 15 * 60_000,
+  /** The state machine's execution timeout. */
+  executionTimeoutMs: 2 * 3600_000,
 } as const;
 
 /** What the production side of a full sync needs. */
@@ -43,7 +48,7 @@ export interface FullSyncDeps {
 
 /** A refusal or a failed check: the run ends with Success: false and this reason. */
 export class FullSyncError extends Error {
-  constructor(name: "FullSyncRefused" | "LockHeld" | "VerifyFailed", message: string) {
+  constructor(name: "FullSyncRefused" | "LockHeld" | "LockLost" | "VerifyFailed", message: string) {
     super(message);
     this.name = name;
   }
@@ -105,6 +110,21 @@ export function fullSyncTasks(deps: FullSyncDeps) {
     return { settings, peer: deps.peerFor(settings, credentials) };
   }
 
+  /**
+   * The run's fencing token, once the lock it holds is renewed; a run whose lock lapsed stops
+   * here, before anything more is sent to the failover (R11).
+   */
+  async function fence(syncId: string): Promise<number> {
+    const token = await lock.renew(syncId, limits.lockTtlMs);
+    if (token === undefined) {
+      throw new FullSyncError(
+        "LockLost",
+        `full sync ${syncId} no longer holds the lock (it lapsed, so another run may have started)`,
+      );
+    }
+    return token;
+  }
+
   /** Calls `step` page after page until the segment is done or the Task's time is up. */
   async function segmentLoop(
     phase: SegmentPhase,
@@ -143,9 +163,10 @@ export function fullSyncTasks(deps: FullSyncDeps) {
     return current;
   }
 
-  const segmentBody = (state: SegmentState, cursor: string | undefined) => ({
+  const segmentBody = (state: SegmentState, fence: number, cursor: string | undefined) => ({
     origin: deps.serverId,
     syncId: state.syncId,
+    fence,
     segment: state.segment,
     totalSegments: state.totalSegments,
     ...(cursor ? { cursor } : {}),
@@ -209,14 +230,14 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** Deletes the failover's replicated records, one scan segment (R12; its LOCAL state stays, R3). */
     async wipeSegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const { peer: client } = await peer();
+      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "wipe" });
       return segmentLoop("wipe", state, async (cursor) => {
         const answer = (await client.call(
           "POST",
           "/api/sync/full/wipe",
-          segmentBody(state, cursor),
+          segmentBody(state, token, cursor),
         )) as { deleted: number; cursor?: string };
         return { ...answer, records: answer.deleted, items: 0, domains: 0, digest: EMPTY_DIGEST };
       });
@@ -228,7 +249,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
      * IP substitution (R14) and everything stopped (R13; started at the end if asked).
      */
     async copySegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const { settings, peer: client } = await peer();
+      const [{ settings, peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "copy" });
       const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
@@ -254,6 +275,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
           await client.call("POST", "/api/sync/full/items", {
             origin: deps.serverId,
             syncId: state.syncId,
+            fence: token,
             items,
           });
         }
@@ -272,14 +294,14 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** Counts and digests what the failover now holds, one scan segment. */
     async verifySegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const { peer: client } = await peer();
+      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "verify" });
       return segmentLoop("verify", state, async (cursor) => {
         const answer = (await client.call(
           "POST",
           "/api/sync/full/digest",
-          segmentBody(state, cursor),
+          segmentBody(state, token, cursor),
         )) as { records: number; items: number; digest: string; cursor?: string };
         return { ...answer, domains: 0 };
       });
@@ -318,7 +340,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
     }: {
       state: { syncId: string; start?: StartState };
     }): Promise<StartState> {
-      const { peer: client } = await peer();
+      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
       await records.update(state.syncId, { step: "start" });
       const deadline = now() + limits.taskBudgetMs;
       let cursor = state.start?.cursor;
@@ -327,6 +349,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
         const answer = (await client.call("POST", "/api/sync/full/start", {
           origin: deps.serverId,
           syncId: state.syncId,
+          fence: token,
           ...(cursor ? { cursor } : {}),
         })) as { started: number; cursor?: string };
         started += answer.started;
@@ -342,53 +365,67 @@ export function fullSyncTasks(deps: FullSyncDeps) {
         step: "finish",
         finishedAt: new Date(now()).toISOString(),
       });
-      await publish(finished);
+      await announceRun(deps, finished);
       await lock.release(state.syncId);
       return records.view(state.syncId);
     },
 
     /** Any failure (the Catch of every state): Success: false with the reason, lock released. */
     async fail(input: { syncId: string; error?: TaskError }) {
-      const reason = reasonOf(input.error);
-      const current = await records.get(input.syncId);
-      const failed: FullSyncRun = {
-        ...(current ?? {
-          syncId: input.syncId,
-          step: "starting",
-          startedAt: new Date(now()).toISOString(),
-          primary: deps.serverId,
-        }),
-        state: "failed",
-        finishedAt: new Date(now()).toISOString(),
-        reason: `${current?.step ?? "starting"}: ${reason}`,
-      };
-      await records.put(failed);
-      try {
-        await publish(failed);
-      } finally {
-        await lock.release(input.syncId);
-      }
+      await failRun(deps, input.syncId, reasonOf(input.error));
       return records.view(input.syncId);
     },
   };
-
-  async function publish(run: FullSyncRun) {
-    const detail: SyncEventDetail = {
-      Success: run.state === "succeeded",
-      Mode: "on-demand",
-      Primary: deps.serverId,
-      Failover: run.failover ?? peerName(await deps.failover.get()),
-      StartedAt: run.startedAt,
-      FinishedAt: run.finishedAt ?? new Date(now()).toISOString(),
-      Items: run.items ?? 0,
-      SyncId: run.syncId,
-      ...(run.reason ? { Reason: run.reason } : {}),
-    };
-    await announce(deps, detail);
-  }
 }
 
 export type FullSyncTasks = ReturnType<typeof fullSyncTasks>;
+
+/** What recording a run's end needs (the monitor has it too). */
+export type RunEndDeps = Pick<
+  FullSyncDeps,
+  "serverId" | "store" | "bulk" | "failover" | "events" | "metrics" | "now"
+>;
+
+/** The run's `Failover Synchronization` event (R16). */
+async function announceRun(deps: RunEndDeps, run: FullSyncRun) {
+  const now = deps.now ?? Date.now;
+  const detail: SyncEventDetail = {
+    Success: run.state === "succeeded",
+    Mode: "on-demand",
+    Primary: deps.serverId,
+    Failover: run.failover ?? peerName(await deps.failover.get()),
+    StartedAt: run.startedAt,
+    FinishedAt: run.finishedAt ?? new Date(now()).toISOString(),
+    Items: run.items ?? 0,
+    SyncId: run.syncId,
+    ...(run.reason ? { Reason: run.reason } : {}),
+  };
+  await announce(deps, detail);
+}
+
+/** Records the run as failed at its current step, announces it (Success: false), releases its lock. */
+export async function failRun(deps: RunEndDeps, syncId: string, reason: string) {
+  const now = deps.now ?? Date.now;
+  const records = new FullSyncRecords(deps.store, now);
+  const current = await records.get(syncId);
+  const failed: FullSyncRun = {
+    ...(current ?? {
+      syncId,
+      step: "starting",
+      startedAt: new Date(now()).toISOString(),
+      primary: deps.serverId,
+    }),
+    state: "failed",
+    finishedAt: new Date(now()).toISOString(),
+    reason: `${current?.step ?? "starting"}: ${reason}`,
+  };
+  await records.put(failed);
+  try {
+    await announceRun(deps, failed);
+  } finally {
+    await new FullSyncLock(deps.store, deps.bulk, now).release(syncId);
+  }
+}
 
 /**
  * The error's message: a Lambda failure's Cause is `{"errorType","errorMessage","trace"}`, whose

@@ -285,6 +285,12 @@ for (const [name, method, path, description] of [
     "/api/failover/resume",
     "resume suspended automatic sync: redrive what was kept, forward again (R9)",
   ],
+  [
+    "takeover",
+    "POST",
+    "/api/failover/takeover",
+    "on the failover, when production is lost: start its domains and web services (R19a)",
+  ],
 ] as const) {
   failover
     .command(name)
@@ -329,6 +335,162 @@ failover
       `repair ${answer.repairId}: ${answer.items} item(s) written again on production; automatic sync carries them (check with \`failover verify\`)`,
     );
   });
+
+// Local mode's regions (R24): a whole region out and back, or only its API off the network.
+const REGION_ACTIONS = ["down", "up", "offline", "online"] as const;
+type RegionAction = (typeof REGION_ACTIONS)[number];
+interface RegionView {
+  name: string;
+  id: string;
+  url: string;
+  state: "up" | "offline" | "down";
+}
+const REGION_OUTCOME: Record<RegionAction, string> = {
+  down: "is down: its API refuses connections; its stream and queue pollers, schedules (the monitor), state machines and triggers are stopped; its table and queues keep their data",
+  up: "is up: its API, pollers, schedules and triggers run again; the stream poller resumes after the last change it handled",
+  offline: "is offline: its API refuses connections (everything else runs)",
+  online: "is online: its API answers again",
+};
+
+program
+  .command("region <name> [action]")
+  .summary("local mode: `region list`; `region production|failover down|up|offline|online`")
+  .description(
+    "local mode: `region list` shows each region's state; `region <production|failover> <down|up|offline|online>` takes a whole region out as an outage would (down: API, stream and queue pollers, schedules, triggers stop; table and queues keep their data) and back (up), or only its API's port (offline|online). Sent through a region that stays up.",
+  )
+  .addHelpText(
+    "after",
+    "\nRegions: production (also: primary), failover.\nA region that is down or offline answers nothing: bring it back through the other one, e.g.\n  mft-failover --url http://127.0.0.1:8620 region production up",
+  )
+  .action(async (name: string, action: string | undefined) => {
+    const options = program.opts<GlobalOptions>();
+    const api = client();
+    let regions: RegionView[];
+    try {
+      ({ items: regions } = await api.request<{ items: RegionView[] }>("GET", "/_local/regions"));
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new UsageError(unreachable(options.url));
+    }
+    if (name === "list") {
+      if (action) throw new UsageError("`region list` takes no action");
+      if (options.json) return print({ items: regions });
+      for (const region of regions)
+        console.log(`${region.name.padEnd(12)}${region.state.padEnd(9)}${region.url}`);
+      return;
+    }
+    const target = regions.find((region) => region.name === name || region.id === name);
+    if (!target) throw new UsageError(`no region ${name}: production or failover`);
+    if (!REGION_ACTIONS.includes(action as RegionAction)) {
+      throw new UsageError(`region ${name} <action>: one of ${REGION_ACTIONS.join(", ")}`);
+    }
+    // The region at --url answered, so it is up; it cannot answer for taking itself out.
+    const here = regions.find((region) => new URL(region.url).href === new URL(options.url).href);
+    const leaving = action === "down" || action === "offline";
+    const via =
+      leaving && (here === undefined || here === target)
+        ? regions.find((region) => region !== target && region.state === "up")
+        : (here ?? { url: options.url });
+    if (!via) {
+      throw new UsageError(`no other region is up to take ${target.name} ${action} through`);
+    }
+    const viaClient = new AdminClient(via.url, {
+      username: options.user,
+      password: options.password ?? "",
+    });
+    const view = await viaClient.request<RegionView>(
+      "POST",
+      `/_local/regions/${encodeURIComponent(target.name)}/${action}`,
+    );
+    if (options.json) return print(view);
+    console.log(`${view.name} ${REGION_OUTCOME[action as RegionAction]}.`);
+    if (leaving) {
+      const back = action === "down" ? "up" : "online";
+      console.log(`Bring it back: mft-failover --url ${via.url} region ${view.name} ${back}`);
+    }
+  });
+
+/** A region refusing connections is down or offline: say so, and where to go instead. */
+function unreachable(url: string): string {
+  const port = new URL(url).port;
+  const other =
+    port === "8610" ? "http://127.0.0.1:8620" : port === "8620" ? "http://127.0.0.1:8610" : "";
+  return `cannot reach ${url}: is its region down or offline? Region commands work through any region that is up${other ? `, e.g. --url ${other}` : " (--url of the other region)"}`;
+}
+
+interface FailbackView {
+  failbackId: string;
+  state: "running" | "succeeded" | "failed";
+  step: string;
+  steps: { name: string; state: string; reason?: string }[];
+}
+
+program
+  .command("failback")
+  .description(
+    "on production, back after a region loss: take the failover's configuration and sync to it again, in six checked steps (R19); follows the run to its end",
+  )
+  .option("--resume <failbackId>", "continue a failed failback from the step that failed")
+  .option("--host <host>", "production's host as the failover reaches it (local mode: this server)")
+  .option("--port <port>", "production's port", (value) => Number(value))
+  .option("--no-tls", "the failover reaches production over plain http (loopback only)")
+  .option("--production-user <name>", "production's admin user, for the failover")
+  .option("--production-password <password>", "production's admin password, for the failover")
+  .action(
+    async (options: {
+      resume?: string;
+      host?: string;
+      port?: number;
+      tls: boolean;
+      productionUser?: string;
+      productionPassword?: string;
+    }) => {
+      const api = client();
+      const production = options.host
+        ? {
+            production: {
+              host: options.host,
+              ...(options.port ? { port: options.port } : {}),
+              useTls: options.tls,
+              username: options.productionUser ?? program.opts<GlobalOptions>().user,
+              password: options.productionPassword ?? program.opts<GlobalOptions>().password,
+            },
+          }
+        : {};
+      const { failbackId } = await api.request<{ failbackId: string }>(
+        "POST",
+        "/api/failover/failback",
+        { ...(options.resume ? { resume: options.resume } : {}), ...production },
+      );
+      const json = program.opts<GlobalOptions>().json;
+      if (!json) console.log(`failback ${failbackId}`);
+      const shown = new Set<string>();
+      for (;;) {
+        const view = await api.request<FailbackView>(
+          "GET",
+          `/api/failover/failbacks/${failbackId}`,
+        );
+        for (const [index, step] of view.steps.entries()) {
+          const line = `  ${index + 1}. ${step.name.padEnd(26)} ${step.state}${step.reason ? `: ${step.reason}` : ""}`;
+          if (json || step.state === "pending" || step.state === "running" || shown.has(line))
+            continue;
+          shown.add(line);
+          console.log(line);
+        }
+        if (view.state !== "running") {
+          if (json) print(view);
+          else if (view.state === "failed")
+            console.log(
+              `stopped at ${view.step}; fix the cause, then: failback --resume ${failbackId}`,
+            );
+          else console.log("done: production serves again and syncs to the failover");
+          if (view.state === "failed") process.exitCode = 1;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    },
+  );
 
 function heartbeatSeconds(value: string): number {
   const seconds = Number(value);

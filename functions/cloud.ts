@@ -35,6 +35,8 @@ export function cloudServices() {
     FORWARD_FUNCTION_NAME: z.string().min(1),
     /** The full-sync state machine; only the admin API (which starts it) gets it. */
     STATE_MACHINE_ARN: z.string().min(1).optional(),
+    /** The failback state machine (R19); only the admin API (which starts it) gets it. */
+    FAILBACK_STATE_MACHINE_ARN: z.string().min(1).optional(),
   });
   const secretsClient = new SecretsManagerClient({});
   const dynamoClient = new DynamoDBClient({});
@@ -57,8 +59,22 @@ export function cloudServices() {
     events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
     metrics: new PowertoolsMetricSink(),
   });
-  const fullSyncRunner = env.STATE_MACHINE_ARN
-    ? new StepFunctionsRunner(new SFNClient({}), env.STATE_MACHINE_ARN)
-    : undefined;
-  return { env, secretsClient, ...services, ...(fullSyncRunner ? { fullSyncRunner } : {}) };
+  const sfn = new SFNClient({});
+  return {
+    env,
+    secretsClient,
+    ...services,
+    ...(env.STATE_MACHINE_ARN
+      ? { fullSyncRunner: new StepFunctionsRunner(sfn, env.STATE_MACHINE_ARN) }
+      : {}),
+    ...(env.FAILBACK_STATE_MACHINE_ARN
+      ? {
+          failbackRunner: new StepFunctionsRunner(
+            sfn,
+            env.FAILBACK_STATE_MACHINE_ARN,
+            "failbackId",
+          ),
+        }
+      : {}),
+  };
 }

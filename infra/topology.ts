@@ -1,3 +1,5 @@
+import { FORWARD_RETRY } from "../shared/sync/forward.ts";
+
 /**
  * Which function is fed by what, with batch sizes, retries and timeouts: the one description
  * that both the CDK stack (infra/cloud) and the local runtime (infra/local) read, so the two
@@ -70,7 +72,7 @@ export const topology = {
       maxConcurrency: 10,
     },
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
-    retry: { attempts: 3, baseDelayMs: 200 },
+    retry: FORWARD_RETRY,
   },
   /**
    * Schedules → monitor: production's heartbeat through the pipeline (R20; it also resumes sync

@@ -41,6 +41,12 @@ export interface ConfigStore {
    * stored item keeps its own run state (R2, R13); a new one takes the item's.
    */
   apply(item: ConfigItem): Promise<boolean>;
+  /**
+   * `apply` for many items at once, answering per item in the same order. The keys must be
+   * distinct (coalesce a batch first); the items are independent of one another, so the order
+   * in which they are written is not specified. A tombstone is stored without data or run state.
+   */
+  applyBatch(items: readonly ConfigItem[]): Promise<boolean[]>;
   /** Sets a live item's run state (R2) without touching its version; false if not live. */
   setRunState(key: ItemKey, running: boolean): Promise<boolean>;
   /** The failover module's own state (R3): never replicated. */
@@ -141,9 +147,9 @@ export interface BulkStore {
   ): Promise<boolean>;
 }
 
-/** Starts full-sync executions (Step Functions in the cloud, the local interpreter locally). */
-export interface FullSyncRunner {
-  start(syncId: string): Promise<void>;
+/** Starts a state machine execution named by the run's id (full sync, failback): Step Functions in the cloud, the local interpreter locally. */
+export interface RunStarter {
+  start(runId: string): Promise<void>;
 }
 
 /** A failover that also answers the full sync's routes (`/api/sync/full/...`). */

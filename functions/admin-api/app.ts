@@ -9,12 +9,14 @@ import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { AppError, invalid } from "../../shared/errors.ts";
 import { name, username } from "../../shared/model/schemas.ts";
-import type { BulkStore, FullSyncRunner } from "../../shared/ports.ts";
+import type { BulkStore, RunStarter } from "../../shared/ports.ts";
+import { type FailbackDeps, failbackView, requestFailback } from "../../shared/sync/failback.ts";
 import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
-import { checkDrift, type MonitorDeps } from "../../shared/sync/monitor.ts";
+import { checkDrift } from "../../shared/sync/monitor.ts";
 import * as sync from "../../shared/sync/operations.ts";
 import { withDeadline } from "../../shared/sync/peer.ts";
+import { takeOver } from "../../shared/sync/takeover.ts";
 import { digestsPage, recordsPage, repair } from "../../shared/sync/verify.ts";
 import {
   basicAuth,
@@ -23,10 +25,11 @@ import {
   json,
   jsonBody,
   jsonErrors,
+  parseBasic,
   pathParam,
 } from "../http.ts";
 
-export interface AdminApiDeps extends MonitorDeps {
+export interface AdminApiDeps extends FailbackDeps {
   readonly config: ConfigService;
   readonly admin: AdminAuth;
   /** Shown by /health. */
@@ -34,7 +37,7 @@ export interface AdminApiDeps extends MonitorDeps {
   readonly logger: Logger;
   /** Full sync (R12): bulk reads/writes, and what starts the state machine (absent: 501). */
   readonly bulk: BulkStore;
-  readonly fullSyncRunner?: FullSyncRunner;
+  readonly fullSyncRunner?: RunStarter;
 }
 
 type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
@@ -159,6 +162,16 @@ export function createAdminApi(deps: AdminApiDeps) {
     ),
     route("GET", "/api/failover/syncs/{syncId}", async (event) =>
       json(200, await fullSync.fullSyncView(deps, pathParam(event, "syncId"))),
+    ),
+    // Disaster recovery: the failover takes over (R19a); production takes back (R19).
+    route("POST", "/api/failover/takeover", async (event) =>
+      json(200, await takeOver(deps, parseBasic(event.headers.authorization)?.username ?? "?")),
+    ),
+    route("POST", "/api/failover/failback", async (event) =>
+      json(202, await requestFailback(deps, jsonBody(event))),
+    ),
+    route("GET", "/api/failover/failbacks/{failbackId}", async (event) =>
+      json(200, await failbackView(deps, pathParam(event, "failbackId"))),
     ),
     // The receiving side, called by the production server (R7, R8, R18).
     route("GET", "/api/sync/hello", async () => json(200, await sync.hello(deps))),

@@ -1,10 +1,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { topology } from "../../infra/topology.ts";
+import { FORWARD_RETRY } from "../../shared/sync/forward.ts";
 import { cloudServices } from "../cloud.ts";
 import { createForwardHandler } from "./app.ts";
 
 export const handler = createForwardHandler({
   ...cloudServices(),
-  retry: topology.forward.retry,
+  retry: FORWARD_RETRY,
   logger: new Logger({ serviceName: "mft-failover-forward" }),
 });

@@ -1,6 +1,22 @@
 import { EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
 import { fullSyncLimits } from "../../shared/sync/full/tasks.ts";
 
+/** Only the Lambda service's own hiccups are retried; every step is safe to run again. */
+export const LAMBDA_SERVICE_RETRY = [
+  {
+    ErrorEquals: [
+      "Lambda.ServiceException",
+      "Lambda.AWSLambdaException",
+      "Lambda.SdkClientException",
+      "Lambda.TooManyRequestsException",
+      "Lambda.ClientExecutionTimeoutException",
+    ],
+    IntervalSeconds: 1,
+    MaxAttempts: 3,
+    BackoffRate: 2,
+  },
+];
+
 /**
  * The full-sync state machine (R11–R13, R16), JSONPath ASL, defined once: the CDK stack deploys
  * this object and the local runtime runs the same object with aws-local-stepfunctions. Every
@@ -18,21 +34,6 @@ export function fullSyncDefinition(
   // The Tasks without ResultPath replace the state with their result (the default, "$"; spelling
   // it out trips aws-local-stepfunctions 3.0.0, which treats "$" as a field name).
   const catchAll = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "RecordFailure" }];
-  // Only the Lambda service's own hiccups are retried; every step is safe to run again.
-  const retry = [
-    {
-      ErrorEquals: [
-        "Lambda.ServiceException",
-        "Lambda.AWSLambdaException",
-        "Lambda.SdkClientException",
-        "Lambda.TooManyRequestsException",
-        "Lambda.ClientExecutionTimeoutException",
-      ],
-      IntervalSeconds: 1,
-      MaxAttempts: 3,
-      BackoffRate: 2,
-    },
-  ];
   // A Task gives back its cursor after taskBudgetMs; this leaves room for the last page.
   const TimeoutSeconds = Math.ceil(fullSyncLimits.taskBudgetMs / 1000) + 240;
   const task = (parameters: Record<string, unknown>, rest: Record<string, unknown>) => ({
@@ -40,7 +41,7 @@ export function fullSyncDefinition(
     Resource: taskResource,
     Parameters: parameters,
     TimeoutSeconds,
-    Retry: retry,
+    Retry: LAMBDA_SERVICE_RETRY,
     ...rest,
   });
 

@@ -45,10 +45,13 @@ export function createTriggerActionsHandler(deps: TriggerActionsDeps) {
     .use(logMetrics(deps.metrics))
     .handler(async (input) => {
       const { triggerId, event } = ruleInput.parse(input);
-      const view = await deps.config.get(triggers, { id: triggerId }).catch((error: unknown) => {
-        if (error instanceof AppError && error.status === 404) return undefined;
-        throw error;
-      });
+      // With the secret header values: the actions send them (the API never shows them).
+      const view = await deps.config
+        .get(triggers, { id: triggerId }, { withSecrets: true })
+        .catch((error: unknown) => {
+          if (error instanceof AppError && error.status === 404) return undefined;
+          throw error;
+        });
       const trigger = view && parseTrigger(view);
       if (!trigger) {
         deps.logger.warn("trigger not found", { triggerId });

@@ -6,7 +6,8 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { z } from "zod";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import { ConfigService } from "../../shared/config/service.ts";
-import { fetchSender, type Mailer } from "../../shared/events/actions.ts";
+import type { Mailer } from "../../shared/events/actions.ts";
+import { allowHostList, safeHttpSender } from "../../shared/events/safe-http.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { readEnv } from "../env.ts";
 import { createTriggerActionsHandler } from "./app.ts";
@@ -20,6 +21,11 @@ const env = readEnv({
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /** Without MAIL_FROM: email goes to this SNS topic's (filtered) email subscriptions. */
   MAIL_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+  /**
+   * Hosts HTTP actions may reach even at a private, loopback or link-local address
+   * (comma-separated host names or IP literals; the config's `httpAllowHosts`).
+   */
+  HTTP_ALLOW_HOSTS: allowHostList.optional(),
 });
 
 function mailer(): Mailer {
@@ -36,7 +42,7 @@ export const handler = createTriggerActionsHandler({
     serverId: env.SERVER_ID,
   }),
   mailer: mailer(),
-  http: fetchSender,
+  http: safeHttpSender({ allowHosts: env.HTTP_ALLOW_HOSTS ?? [] }),
   logger: new Logger({ serviceName: "mft-failover-trigger-actions" }),
   metrics: new Metrics({ namespace: "MftFailover", serviceName: "trigger-actions" }),
 });

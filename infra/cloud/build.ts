@@ -29,6 +29,7 @@ export function buildCloudApp(
       secretPrefix: config.secretPrefix,
       ...(config.mailFrom ? { mailFrom: config.mailFrom } : {}),
       ...(config.sesConfigurationSet ? { sesConfigurationSet: config.sesConfigurationSet } : {}),
+      ...(config.httpAllowHosts ? { httpAllowHosts: config.httpAllowHosts } : {}),
       functionDefaults: { logRetention: config.logRetentionDays as RetentionDays },
       tags: { application: "mft-failover" },
     });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { allowHostList } from "../../shared/events/safe-http.ts";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 const RETENTION_DAYS = [
@@ -60,6 +61,12 @@ export const cloudConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be an SES configuration set name")
       .optional(),
+    /**
+     * Hosts that trigger HTTP actions (R17) may reach even at a loopback, link-local, private or
+     * shared address: host names or IP literals, matched exactly against an action's URL host
+     * (the trigger-actions function's HTTP_ALLOW_HOSTS). A JSON array, or comma-separated with -c.
+     */
+    httpAllowHosts: allowHostList.optional(),
   })
   .strict()
   .refine((config) => config.primaryRegion !== config.failoverRegion, {
@@ -84,6 +91,7 @@ export const CONTEXT_KEYS = [
   "logRetentionDays",
   "mailFrom",
   "sesConfigurationSet",
+  "httpAllowHosts",
 ] as const;
 
 export class CloudConfigError extends Error {

@@ -39,7 +39,9 @@ export const ADMIN_ROUTES = [
   "POST /api/failover/resume",
   "GET /api/failover/drift",
   "POST /api/failover/repair",
+  "POST /api/failover/takeover",
   "POST /api/failover/failback",
+  "GET /api/failover/failbacks/{failbackId}",
   // The receiving side, called by the peer only (with the admin credentials of this server).
   "POST /api/sync/events",
   "ANY /api/sync/{proxy+}",

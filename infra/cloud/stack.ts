@@ -6,6 +6,7 @@ import { acknowledge, NAG } from "./compliance.ts";
 import { Alarms } from "./constructs/alarms.ts";
 import { Api } from "./constructs/api.ts";
 import { Events } from "./constructs/events.ts";
+import { FAILBACK_PRODUCTION_PASSWORD_SECRET, Failback } from "./constructs/failback.ts";
 import { FullSync } from "./constructs/full-sync.ts";
 import { MftFunction, type MftFunctionDefaults } from "./constructs/mft-function.ts";
 import { Monitor } from "./constructs/monitor.ts";
@@ -29,6 +30,11 @@ export interface MftFailoverStackProps extends StackProps {
   readonly mailFrom?: string;
   /** @default - none (only with mailFrom) */
   readonly sesConfigurationSet?: string;
+  /**
+   * Hosts trigger HTTP actions may reach at a non-public address (trigger-actions' HTTP_ALLOW_HOSTS).
+   * @default - none
+   */
+  readonly httpAllowHosts?: readonly string[];
   /** @default - MftFunction's defaults, with the stack's KMS key for the log groups */
   readonly functionDefaults?: Omit<MftFunctionDefaults, "logKey">;
 }
@@ -39,7 +45,9 @@ export interface MftFailoverStackProps extends StackProps {
  * (R19). The server id is the region name.
  *
  * The full sync (R11–R15) is the FullSync state machine, running fullSyncDefinition(); the
- * admin API starts it (STATE_MACHINE_ARN, states:StartExecution on it only).
+ * admin API starts it (STATE_MACHINE_ARN, states:StartExecution on it only). The failback (R19)
+ * is the Failback state machine, running failbackDefinition(), started the same way
+ * (FAILBACK_STATE_MACHINE_ARN).
  */
 export class MftFailoverStack extends Stack {
   readonly key: StackKey;
@@ -52,6 +60,7 @@ export class MftFailoverStack extends Stack {
   readonly alarms: Alarms;
   readonly triggers: Triggers;
   readonly fullSync: FullSync;
+  readonly failback: Failback;
   readonly monitor: Monitor;
   readonly functionDefaults: MftFunctionDefaults;
 
@@ -99,7 +108,13 @@ export class MftFailoverStack extends Stack {
       )
       .bindTable(this.store.table, "readWrite")
       .bindSecret("ADMIN_SECRET_ID", this.adminSecret)
-      .bindSecretPrefix(secretPrefix, [FAILOVER_PASSWORD_SECRET], "readWrite")
+      // The failover password (PUT /api/failover) and production's password for a failback
+      // (POST /api/failover/failback), both written here.
+      .bindSecretPrefix(
+        secretPrefix,
+        [FAILOVER_PASSWORD_SECRET, FAILBACK_PRODUCTION_PASSWORD_SECRET],
+        "readWrite",
+      )
       .bindEventBus(this.events.bus);
     // Resume (R9) and the status (R20): forward's mapping, queue depths, DLQ redrive.
     this.pipeline.grantResume(this.adminApi);
@@ -115,6 +130,22 @@ export class MftFailoverStack extends Stack {
     const stateMachine = this.fullSync.stateMachine;
     this.adminApi.bindEnv("STATE_MACHINE_ARN", stateMachine.stateMachineArn, (grantee) =>
       stateMachine.grantStartExecution(grantee),
+    );
+
+    // The failback (R19): POST /api/failover/failback starts an execution (a resumed run is a
+    // new execution of the same failbackId), StartExecution only.
+    this.failback = new Failback(this, "Failback", {
+      table: this.store.table,
+      eventBus: this.events.bus,
+      secretPrefix,
+      pipeline: this.pipeline,
+      functionDefaults: this.functionDefaults,
+    });
+    const failbackMachine = this.failback.stateMachine;
+    this.adminApi.bindEnv(
+      "FAILBACK_STATE_MACHINE_ARN",
+      failbackMachine.stateMachineArn,
+      (grantee) => failbackMachine.grantStartExecution(grantee),
     );
 
     // The heartbeat (R20) and verify (R21) schedules.
@@ -150,10 +181,12 @@ export class MftFailoverStack extends Stack {
       serverId,
       ...(props.mailFrom ? { mailFrom: props.mailFrom } : {}),
       ...(props.sesConfigurationSet ? { sesConfigurationSet: props.sesConfigurationSet } : {}),
+      ...(props.httpAllowHosts ? { httpAllowHosts: props.httpAllowHosts } : {}),
       functionDefaults: this.functionDefaults,
     });
     this.triggers.addAlarms(this.alarms);
     this.fullSync.addAlarms(this.alarms);
+    this.failback.addAlarms(this.alarms);
     this.monitor.addAlarms(this.alarms);
 
     const output = (id: string, value: string, description: string) =>
@@ -171,6 +204,11 @@ export class MftFailoverStack extends Stack {
       "FullSyncStateMachineArn",
       stateMachine.stateMachineArn,
       "The full sync (Synchronize State); started by POST /api/failover/synchronize",
+    );
+    output(
+      "FailbackStateMachineArn",
+      failbackMachine.stateMachineArn,
+      "The failback (R19); started by POST /api/failover/failback",
     );
     output("AlarmTopicArn", this.alarms.topic.topicArn, "Where the R22 alarms go");
     output(

@@ -89,6 +89,10 @@ export interface PipelineOptions {
   readonly awsConfig: LocalAwsConfig;
   /** Sees every SDK client the pipeline creates (benchmarks count requests). */
   readonly instrument?: (client: DynamoDBStreamsClient) => void;
+  /** Where a previous run's stream poller stopped (its `positions()`); the stream's start if absent. */
+  readonly resumeFrom?: Readonly<Record<string, string>>;
+  /** Counts into these (a restarted pipeline goes on counting); new counters if absent. */
+  readonly stats?: PipelineStats;
 }
 
 /** What the pipeline did, for benchmarks: Lambda invocations are billed per call. */
@@ -101,9 +105,12 @@ export interface PipelineStats {
  * What AWS runs between the table and the failover for one region: the stream → capture
  * event source and the queue → forward event source, with the topology's settings.
  */
-export async function startPipeline(
-  options: PipelineOptions,
-): Promise<{ stats: PipelineStats; stop(): Promise<void> }> {
+export async function startPipeline(options: PipelineOptions): Promise<{
+  stats: PipelineStats;
+  /** The last sequence number handled per shard: where a restart resumes (`resumeFrom`). */
+  positions(): Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}> {
   const { services, logger } = options;
   const { Table } = await options.dynamo.send(
     new DescribeTableCommand({ TableName: options.tableName }),
@@ -112,7 +119,8 @@ export async function startPipeline(
   const capture = createCaptureHandler({ ...services, logger });
   const forward = createForwardHandler({ ...services, retry: topology.forward.retry, logger });
   const { stream } = topology.capture;
-  const stats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+  const stats: PipelineStats = options.stats ?? { captureInvocations: 0, forwardInvocations: 0 };
+  const positions: Record<string, string> = { ...options.resumeFrom };
   const streams = new DynamoDBStreamsClient({
     ...options.awsConfig,
     endpoint: options.dynamoEndpoint,
@@ -130,10 +138,15 @@ export async function startPipeline(
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
     bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
-    // From the start of the stream (24 h) at every start: the local queue lives in memory, so
-    // after a restart (MFT_DATA_DIR) replaying is what loses nothing; the version rule makes
-    // the replayed changes that already arrived no-ops.
+    // From the start of the stream (24 h) at every start of the process: the local queue lives
+    // in memory, so after a restart (MFT_DATA_DIR) replaying is what loses nothing; the version
+    // rule makes the replayed changes that already arrived no-ops. A region brought back up
+    // (`region … up`) resumes after what it had handled, as Lambda's event source mapping does.
     startingPosition: "TRIM_HORIZON",
+    checkpoint: { ...options.resumeFrom },
+    onCheckpoint: (shardId, sequenceNumber) => {
+      positions[shardId] = sequenceNumber;
+    },
     onFailure: (records, reason) =>
       logger.error("stream records dropped after retries", { count: records.length, reason }),
     onError: (error) =>
@@ -157,6 +170,7 @@ export async function startPipeline(
   if (state === "suspended") await sqsSource.pause();
   return {
     stats,
+    positions: () => ({ ...positions }),
     async stop() {
       await Promise.all([streamSource.stop(), sqsSource.stop()]);
     },

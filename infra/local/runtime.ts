@@ -13,6 +13,8 @@ import {
 import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createAdminApi } from "../../functions/admin-api/app.ts";
+import { createFailbackHandler } from "../../functions/failback/app.ts";
+import { failbackDefinition } from "../../functions/failback/definition.ts";
 import { createFullSyncHandler } from "../../functions/full-sync/app.ts";
 import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { createMonitorHandler, type MonitorEvent } from "../../functions/monitor/app.ts";
@@ -27,13 +29,22 @@ import type { Credentials } from "../../shared/ports.ts";
 import { recoverInterruptedRun } from "../../shared/sync/full/api.ts";
 import { topology } from "../topology.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
-import { LocalEventBus } from "./event-bus.ts";
+import type { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { LocalMetrics } from "./metrics.ts";
 import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
 import { freePort } from "./ports.ts";
-import { withRegionControl } from "./region-control.ts";
+import {
+  displayName,
+  RegionEventBus,
+  type RegionId,
+  type RegionState,
+  RegionSwitch,
+  type RegionView,
+  regionId,
+  withRegionControl,
+} from "./region-control.ts";
 import { startSchedules } from "./schedules.ts";
 import { seedSampleConfiguration } from "./seed.ts";
 import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
@@ -88,6 +99,14 @@ export interface LocalRegion {
   readonly metrics: LocalMetrics;
   /** Takes the region's admin API off the network and back (a failover outage on one machine). */
   setOnline(online: boolean): Promise<void>;
+  /**
+   * Takes the whole region out, as a real outage would, and back (R24): its admin API, stream
+   * and queue pollers, scheduled jobs, state machines and trigger deliveries stop; its table and
+   * queues keep their data. Back up, the stream poller resumes after the last change it handled.
+   */
+  setDown(down: boolean): Promise<void>;
+  /** up, offline (its API only) or down. */
+  state(): RegionState;
   /** Invocations of the region's capture and forward functions so far. */
   pipelineStats(): PipelineStats;
   /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
@@ -96,6 +115,8 @@ export interface LocalRegion {
   readonly triggers: LocalTriggers;
   /** The full-sync state machine of this region (R12), run in this process. */
   readonly fullSync: LocalStateMachine;
+  /** The failback state machine of this region (R19), run in this process. */
+  readonly failback: LocalStateMachine;
 }
 
 export interface LocalRuntime {
@@ -106,6 +127,10 @@ export interface LocalRuntime {
   readonly sqsEndpoint: string;
   /** The SMTP server where Send Email actions go (both regions). */
   readonly mail: LocalMailServer;
+  /** `region.setDown` by name: `production` or `primary`, or `failover`. */
+  setRegionDown(name: RegionId | "production", down: boolean): Promise<void>;
+  /** Each region's name, URL and state (`GET /_local/regions`). */
+  regions(): RegionView[];
   stop(): Promise<void>;
 }
 
@@ -156,7 +181,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         ensureTable(dynamoClient, tableName),
         createQueues(sqsClient, name),
       ]);
-      const bus = new LocalEventBus(`local-${name}`);
+      const bus = new RegionEventBus(`local-${name}`);
       const forwarding = new LocalForwardSwitch();
       const metrics = new LocalMetrics();
       const services = serverServices({
@@ -191,6 +216,22 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           logger.error("full sync execution failed", { syncId, error: String(error) });
         },
       });
+      // The failback state machine (R19), the same way.
+      const failbackStates = failbackDefinition(
+        `arn:aws:lambda:${awsConfig.region}:000000000000:function:mft-${name}-failback`,
+      );
+      const failback = new LocalStateMachine({
+        definition: failbackStates,
+        taskStates: taskStateNames(failbackStates),
+        handler: createFailbackHandler({ ...services, logger }),
+        functionName: `${name}-failback`,
+        timeoutMs: 300_000,
+        idField: "failbackId",
+        onExecutionError: (failbackId, error) => {
+          if ((error as { cause?: { name?: string } }).cause?.name === "FailbackFailed") return;
+          logger.error("failback execution failed", { failbackId, error: String(error) });
+        },
+      });
       await recoverInterruptedRun(services);
       const api: HttpApi = await serveHttpApi({
         port,
@@ -201,6 +242,17 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             createAdminApi({
               ...services,
               fullSyncRunner: fullSync,
+              failbackRunner: failback,
+              // A failback's default `production`: this server, as the failover reaches it.
+              get ownAddress() {
+                const url = new URL(api.url);
+                return {
+                  host: url.hostname,
+                  port: Number(url.port),
+                  useTls: false,
+                  ...admin,
+                };
+              },
               admin: fixedAdmin(admin),
               region: `local-${name}`,
               logger,
@@ -208,15 +260,33 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             { admin, bus, mail, triggers },
           ),
           admin,
-          async (region, online) => {
-            const target = regions.get(region);
-            await target?.setOnline(online);
-            return target !== undefined;
+          name,
+          {
+            list: () => listRegions(regions),
+            apply: async (id, action) => {
+              const target = regions.get(id);
+              if (!target) throw new Error(`region ${id} is not running`);
+              if (action === "down" || action === "up") await target.setDown(action === "down");
+              else await target.setOnline(action === "online");
+              return viewOf(target);
+            },
           },
         ),
       });
-      stack.push(api.stop, () => fullSync.stop());
-      let pipelineStats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+      stack.push(
+        api.stop,
+        () => fullSync.stop(),
+        () => failback.stop(),
+      );
+      const pipelineStats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+      /** Where the stream poller stopped when the region went down: `up` resumes there. */
+      let streamPositions: Readonly<Record<string, string>> = {};
+      /** The pipeline and the schedules while they run. */
+      let work: { stop(): Promise<void> } | undefined;
+      stack.push(async () => {
+        await work?.stop();
+        work = undefined;
+      });
       const startPipelineOf = async () => {
         const pipeline = await startPipeline({
           services,
@@ -229,9 +299,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           logger,
           awsConfig,
           ...(options.instrument ? { instrument: options.instrument } : {}),
+          resumeFrom: streamPositions,
+          stats: pipelineStats,
         });
-        stack.push(pipeline.stop);
-        pipelineStats = pipeline.stats;
         // EventBridge Scheduler: the heartbeat (R20) and verify (R21) schedules of the monitor.
         const monitor = createMonitorHandler({ ...services, logger });
         const heartbeatSeconds =
@@ -248,8 +318,30 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             monitor(input, lambdaContext("monitor", topology.monitor.timeoutSeconds * 1000)),
           (error) => logger.warn("monitor failed", { error: String(error) }),
         );
-        stack.push(schedules.stop);
+        work = {
+          async stop() {
+            await schedules.stop();
+            await pipeline.stop();
+            streamPositions = pipeline.positions();
+          },
+        };
       };
+      // A region loss (R24): API first, so nothing is acknowledged after it; then the rest.
+      const power = new RegionSwitch({
+        setApiOnline: api.setOnline,
+        stopWork: async () => {
+          await work?.stop();
+          work = undefined;
+          await Promise.all([fullSync.stop(), failback.stop()]);
+          bus.delivering = false;
+        },
+        startWork: async () => {
+          bus.delivering = true;
+          // The full sync that the outage cut off is recorded as failed and its lock released.
+          await recoverInterruptedRun(services);
+          await startPipelineOf();
+        },
+      });
       return [
         {
           name,
@@ -263,7 +355,14 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           metrics,
           triggers,
           fullSync,
-          setOnline: api.setOnline,
+          failback,
+          setOnline: async (online) => {
+            await power.setOnline(online);
+          },
+          setDown: async (down) => {
+            await power.setDown(down);
+          },
+          state: () => power.state,
           pipelineStats: () => pipelineStats,
           startPipeline: startPipelineOf,
         },
@@ -287,12 +386,32 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
       mail,
+      setRegionDown: async (name, down) => {
+        const id = regionId(name);
+        const region = id && regions.get(id);
+        if (!region) throw new Error(`no region ${name}: production or failover`);
+        await region.setDown(down);
+      },
+      regions: () => listRegions(regions),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function viewOf(region: LocalRegion): RegionView {
+  return {
+    name: displayName(region.name),
+    id: region.name,
+    url: region.url,
+    state: region.state(),
+  };
+}
+
+function listRegions(regions: Map<string, LocalRegion>): RegionView[] {
+  return [...regions.values()].map(viewOf);
 }
 
 /** SPEC §8: production's failover settings point at the local failover, automatic sync on. */

@@ -1,6 +1,6 @@
 import type { Context } from "aws-lambda";
 import type { StateMachine as StateMachineType } from "aws-local-stepfunctions";
-import type { FullSyncRunner } from "../../shared/ports.ts";
+import type { RunStarter } from "../../shared/ports.ts";
 import { lambdaContext } from "./lambda-context.ts";
 
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 needs it before import.
@@ -33,14 +33,16 @@ export interface LocalStateMachineOptions {
   readonly handler: (event: never, context: Context) => Promise<unknown>;
   readonly functionName: string;
   readonly timeoutMs: number;
-  readonly onExecutionError?: (syncId: string, error: unknown) => void;
+  readonly onExecutionError?: (runId: string, error: unknown) => void;
+  /** The input field that carries the run's id. @default "syncId" */
+  readonly idField?: "syncId" | "failbackId";
 }
 
 /**
- * Local mode's Step Functions: runs the full-sync definition in this process with
+ * Local mode's Step Functions: runs a definition (full sync, failback) in this process with
  * aws-local-stepfunctions, each Task bound to the handler code the Lambda runs.
  */
-export class LocalStateMachine implements FullSyncRunner {
+export class LocalStateMachine implements RunStarter {
   private readonly machine: StateMachineType;
   private readonly running = new Map<string, { abort(): void; done: Promise<unknown> }>();
 
@@ -51,14 +53,14 @@ export class LocalStateMachine implements FullSyncRunner {
     });
   }
 
-  async start(syncId: string): Promise<void> {
+  async start(runId: string): Promise<void> {
     const invoke = async (input: Json) =>
       (await this.options.handler(
         structuredClone(input) as never,
         lambdaContext(this.options.functionName, this.options.timeoutMs),
       )) as Json;
     const execution = this.machine.run(
-      { syncId },
+      { [this.options.idField ?? "syncId"]: runId },
       {
         overrides: {
           taskResourceLocalHandlers: Object.fromEntries(
@@ -66,21 +68,21 @@ export class LocalStateMachine implements FullSyncRunner {
           ),
         },
         noThrowOnAbort: true,
-        context: { Execution: { Name: syncId, StartTime: new Date().toISOString() } },
+        context: { Execution: { Name: runId, StartTime: new Date().toISOString() } },
       },
     );
     const done = execution.result.then(
       () => undefined,
       // A failed run recorded its failure in RecordFailure; anything else is logged.
-      (error: unknown) => this.options.onExecutionError?.(syncId, error),
+      (error: unknown) => this.options.onExecutionError?.(runId, error),
     );
-    this.running.set(syncId, { abort: execution.abort, done });
-    void done.finally(() => this.running.delete(syncId));
+    this.running.set(runId, { abort: execution.abort, done });
+    void done.finally(() => this.running.delete(runId));
   }
 
   /** Waits for a run (tests and the benchmark); resolves at once when it is not running. */
-  async wait(syncId: string): Promise<void> {
-    await this.running.get(syncId)?.done;
+  async wait(runId: string): Promise<void> {
+    await this.running.get(runId)?.done;
   }
 
   /** Aborts what is running (the process is stopping; a new run repairs what it left). */

@@ -16,13 +16,9 @@ import {
 import { credentialsMatch } from "../../shared/auth/admin.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
-import {
-  fetchSender,
-  type HttpSender,
-  type Mailer,
-  type TriggerRun,
-} from "../../shared/events/actions.ts";
+import type { HttpSender, Mailer, TriggerRun } from "../../shared/events/actions.ts";
 import { loadTriggers, TriggerEngine } from "../../shared/events/engine.ts";
+import { allowHostList, safeHttpSender } from "../../shared/events/safe-http.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { type SyncEventDetail, syncEvent } from "../../shared/sync/events.ts";
 import type { LocalEventBus } from "./event-bus.ts";
@@ -35,20 +31,38 @@ export interface LocalTriggers {
   runs(): readonly TriggerRun[];
 }
 
+/**
+ * `MFT_HTTP_ALLOW_HOSTS`: the hosts local HTTP actions may reach at a private or link-local
+ * address (comma-separated host names or IP literals); loopback is allowed anyway locally.
+ */
+export function localAllowHosts(value = process.env.MFT_HTTP_ALLOW_HOSTS): string[] {
+  const parsed = allowHostList.optional().safeParse(value);
+  if (!parsed.success) {
+    throw new Error(`MFT_HTTP_ALLOW_HOSTS: ${fromZodError(parsed.error).message}`);
+  }
+  return parsed.data ?? [];
+}
+
 /** Subscribes one region's triggers to its bus: every published event is matched and acted on. */
 export function startLocalTriggers(deps: {
   readonly bus: LocalEventBus;
   readonly config: Pick<ConfigService, "list">;
   readonly mailer: Mailer;
   readonly logger: Logger;
+  /** @default safeHttpSender: loopback allowed (webhooks on 127.0.0.1), plus `MFT_HTTP_ALLOW_HOSTS` */
   readonly http?: HttpSender;
   readonly backoffMs?: number;
 }): LocalTriggers {
   const runs: TriggerRun[] = [];
+  const http = deps.http ?? safeHttpSender({ allowLoopback: true, allowHosts: localAllowHosts() });
   const engine = new TriggerEngine({
-    triggers: () => loadTriggers(deps.config),
+    // With the secret header values, which the actions send (the API never shows them).
+    triggers: () =>
+      loadTriggers({
+        list: (type, domain, page) => deps.config.list(type, domain, page, { withSecrets: true }),
+      }),
     mailer: deps.mailer,
-    http: deps.http ?? fetchSender,
+    http,
     ...(deps.backoffMs !== undefined ? { backoffMs: deps.backoffMs } : {}),
     record: (run) => {
       runs.push(run);

@@ -1,19 +1,22 @@
 import { type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import type { FullSyncRunner } from "../ports.ts";
+import type { RunStarter } from "../ports.ts";
 
-/** Starts the full-sync state machine on Step Functions; the execution is named by the sync id. */
-export class StepFunctionsRunner implements FullSyncRunner {
+/** Starts a run's state machine on Step Functions (full sync: the execution is named by the sync id). */
+export class StepFunctionsRunner implements RunStarter {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
+    /** The input field that carries the run's id. */
+    private readonly idField: "syncId" | "failbackId" = "syncId",
   ) {}
 
-  async start(syncId: string): Promise<void> {
+  async start(runId: string): Promise<void> {
     await this.client.send(
       new StartExecutionCommand({
         stateMachineArn: this.stateMachineArn,
-        name: syncId,
-        input: JSON.stringify({ syncId }),
+        // A resumed failback is a new execution of the same run: names are unique for 90 days.
+        name: this.idField === "syncId" ? runId : `${runId}-${Date.now()}`,
+        input: JSON.stringify({ [this.idField]: runId }),
       }),
     );
   }

@@ -48,8 +48,13 @@ export interface EntityType {
   listing(domain: string | undefined): { pk: string; skPrefix: string };
   /** Turns validated input into stored data, given what is stored now. */
   toData(input: Data, previous: Data | undefined): Promise<Data> | Data;
-  /** What the API shows (never a password hash). */
+  /** What the API shows (never a password hash, never a secret header's value). */
   view(data: Data): Data;
+  /**
+   * What the code that uses write-only values sees (trigger actions send the secret headers);
+   * never an API response. @default view
+   */
+  readonly viewWithSecrets?: (data: Data) => Data;
   /** The API field that shows the item's run state (R2), kept outside its versioned data. */
   readonly runState?: "running" | "enabled";
 }
@@ -130,6 +135,83 @@ export const web: EntityType = {
   runState: "enabled",
 };
 
+/** How the API shows a secret header (R17): that it is set, never its value. */
+const SECRET_SET = { secret: true } as const;
+const isSecretSet = (value: unknown) =>
+  typeof value === "object" && value !== null && (value as { secret?: unknown }).secret === true;
+
+type HeaderValue = string | { secret: string | true };
+interface StoredAction {
+  type?: unknown;
+  url?: unknown;
+  headers?: Record<string, HeaderValue>;
+}
+
+/** The origin (scheme, host, port) of an action's url template, if it parses. */
+function originOf(url: unknown): string | undefined {
+  try {
+    return typeof url === "string" ? new URL(url).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves every `{"secret": true}` header of the input to the value stored for the same header
+ * of the same action (by index). A secret is kept only while that action's url keeps its origin:
+ * it goes only where it was given for, so a PUT that changes the host must give it again (as the
+ * failover password). A header with nothing to keep is a 400 naming it.
+ */
+function keepSecretHeaders(input: Data, previous: Data | undefined): Data {
+  const actions = input.actions as StoredAction[];
+  const before = (previous?.actions ?? []) as StoredAction[];
+  return {
+    ...input,
+    actions: actions.map((action, index) => {
+      if (action.type !== "http" || !action.headers) return action;
+      const headers: Record<string, HeaderValue> = {};
+      for (const [name, value] of Object.entries(action.headers)) {
+        if (!isSecretSet(value)) {
+          headers[name] = value;
+          continue;
+        }
+        const field = `actions[${index}].headers.${name}`;
+        const old = before[index];
+        const stored = old?.type === "http" ? old.headers?.[name] : undefined;
+        if (typeof stored !== "object" || typeof stored.secret !== "string") {
+          throw invalid(field, 'has no stored secret to keep: give it as {"secret": "<value>"}');
+        }
+        if (originOf(old?.url) !== originOf(action.url)) {
+          throw invalid(
+            field,
+            'a secret is kept only while the url keeps its scheme, host and port: give it again as {"secret": "<value>"}',
+          );
+        }
+        headers[name] = stored;
+      }
+      return { ...action, headers };
+    }),
+  };
+}
+
+/** A trigger as the API shows it: each secret header as `{"secret": true}`. */
+function maskSecretHeaders(data: Data): Data {
+  if (!Array.isArray(data.actions)) return data;
+  return {
+    ...data,
+    actions: (data.actions as StoredAction[]).map((action) => {
+      if (typeof action !== "object" || action === null || !action.headers) return action;
+      const headers = Object.fromEntries(
+        Object.entries(action.headers).map(([name, value]) => [
+          name,
+          typeof value === "object" && value !== null ? SECRET_SET : value,
+        ]),
+      );
+      return { ...action, headers };
+    }),
+  };
+}
+
 export const triggers: EntityType = {
   kind: "trigger",
   idField: "id",
@@ -137,8 +219,11 @@ export const triggers: EntityType = {
   schema: triggerInput,
   key: (scope) => triggerKey(scope.id),
   listing: () => ({ pk: SERVER_PARTITION, skPrefix: TRIGGER_PREFIX }),
-  toData: identity,
-  view: identity,
+  // Secret header values are stored as given and replicated as stored (the failover runs the
+  // same triggers after a takeover), but never shown.
+  toData: keepSecretHeaders,
+  view: maskSecretHeaders,
+  viewWithSecrets: identity,
 };
 
 /** Production's heartbeat (R20): not in the API, but stored and applied like any item. */
@@ -153,11 +238,21 @@ export const heartbeat: EntityType = {
   view: identity,
 };
 
+/** How a read shows an item. */
+export interface ReadOptions {
+  /**
+   * Write-only values as stored (`viewWithSecrets`): for the code that uses them (trigger
+   * actions), never for a response.
+   */
+  readonly withSecrets?: boolean;
+}
+
 /** The API's representation of a stored item: its id, its data as the kind shows it, its version. */
-export function present(type: EntityType, item: ConfigItem): Data {
+export function present(type: EntityType, item: ConfigItem, options: ReadOptions = {}): Data {
+  const view = (options.withSecrets && type.viewWithSecrets) || type.view;
   return {
     [type.idField]: item.id,
-    ...type.view(item.data ?? {}),
+    ...view(item.data ?? {}),
     ...(type.runState ? { [type.runState]: item.running === true } : {}),
     version: item.version,
     updatedAt: item.updatedAt,

@@ -3,7 +3,7 @@ import { type ConfigItem, domainKey, tombstone } from "../model/items.ts";
 import type { HybridClock } from "../model/version.ts";
 import { type ConfigStore, type PageRequest, WriteConflict } from "../ports.ts";
 import { deleteDomainCascade } from "../sync/cascade.ts";
-import { domains, type EntityType, present, type Scope } from "./entities.ts";
+import { domains, type EntityType, present, type ReadOptions, type Scope } from "./entities.ts";
 
 export interface ConfigServiceDeps {
   readonly store: ConfigStore;
@@ -21,18 +21,31 @@ export class ConfigService {
     this.now = deps.now ?? Date.now;
   }
 
-  async get(type: EntityType, scope: Scope): Promise<Record<string, unknown>> {
+  /** One item as the API shows it (`options.withSecrets`: as the trigger actions need it). */
+  async get(
+    type: EntityType,
+    scope: Scope,
+    options: ReadOptions = {},
+  ): Promise<Record<string, unknown>> {
     if (scope.domain !== undefined) await this.live(domains, { id: scope.domain });
-    return present(type, await this.live(type, scope));
+    return present(type, await this.live(type, scope), options);
   }
 
-  async list(type: EntityType, domain: string | undefined, page: PageRequest) {
+  async list(
+    type: EntityType,
+    domain: string | undefined,
+    page: PageRequest,
+    options: ReadOptions = {},
+  ) {
     if (domain !== undefined) await this.live(domains, { id: domain });
     const result =
       type === domains
         ? await this.deps.store.listDomains(page)
         : await this.deps.store.list(type.listing(domain).pk, type.listing(domain).skPrefix, page);
-    return { items: result.items.map((item) => present(type, item)), nextCursor: result.cursor };
+    return {
+      items: result.items.map((item) => present(type, item, options)),
+      nextCursor: result.cursor,
+    };
   }
 
   /** Full replacement. With `version` in the body the write happens only over that version. */

@@ -7,8 +7,11 @@
  */
 import type { z } from "zod";
 import type { triggerInput } from "../model/schemas.ts";
+import { RequestRefused } from "./safe-http.ts";
 import {
   type DeliveredEvent,
+  isJsonTemplate,
+  renderJsonTemplate,
   renderLine,
   renderTemplate,
   renderUrl,
@@ -38,17 +41,24 @@ export interface HttpRequest {
   readonly url: string;
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Names of the headers whose values are secret: never sent to another origin on a redirect. */
+  readonly secretHeaders?: readonly string[];
   readonly body?: string;
+  /** Bounds the whole exchange: resolution, every redirect hop, reading the answer. */
   readonly timeoutMs: number;
 }
 
-/** Sends one HTTP request; resolves with the status, rejects on network errors and timeouts. */
+/**
+ * Sends one HTTP request; resolves with the status, rejects on network errors, timeouts (an
+ * error named TimeoutError) and refusals (RequestRefused: not retried). The real one is
+ * `safeHttpSender` (shared/events/safe-http.ts).
+ */
 export type HttpSender = (request: HttpRequest) => Promise<{ readonly status: number }>;
 
 export interface ActionResult {
   readonly index: number;
   readonly type: TriggerAction["type"];
-  /** Recipients, or the URL without credentials or query (which may hold tokens). */
+  /** Recipients, or the method and the URL's host (`POST hooks.example.com`): paths and queries may hold tokens. */
   readonly target: string;
   readonly ok: boolean;
   readonly attempts: number;
@@ -79,18 +89,6 @@ export interface ActionPorts {
 
 /** Email is retried this often (its timeouts are the mailer's). */
 export const EMAIL_RETRIES = 2;
-
-/** Node's fetch with a per-request timeout; redirects are followed. */
-export const fetchSender: HttpSender = async (request) => {
-  const response = await fetch(request.url, {
-    method: request.method,
-    headers: request.headers,
-    ...(request.body !== undefined ? { body: request.body } : {}),
-    signal: AbortSignal.timeout(request.timeoutMs),
-  });
-  await response.arrayBuffer().catch(() => undefined); // free the connection
-  return { status: response.status };
-};
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -184,27 +182,36 @@ async function sendHttp(
   variables: TemplateVariables,
   ports: ActionPorts,
 ): Promise<ActionResult> {
+  const refuse = (target: string, error: string) =>
+    result(index, "http", target, { attempts: 0, last: { ok: false, retry: false, error } });
   let url: URL;
   try {
     url = new URL(renderUrl(action.url, variables));
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
   } catch {
-    const last: Attempt = {
-      ok: false,
-      retry: false,
-      error: "the rendered url is not a valid http(s) URL",
-    };
-    return result(index, "http", "invalid url", { attempts: 0, last });
+    return refuse("invalid url", "the rendered url is not a valid http(s) URL");
   }
+  // Only the host is ever recorded or logged: paths and queries of webhooks hold tokens.
+  const target = `${action.method} ${url.host}`;
   const headers: Record<string, string> = {};
+  const secretHeaders: string[] = [];
   for (const [name, value] of Object.entries(action.headers)) {
-    headers[name] = renderLine(value, variables);
+    if (typeof value === "string") headers[name] = renderLine(value, variables);
+    else if (typeof value.secret === "string") {
+      // Secret values are sent as given: never templated, never shown.
+      headers[name] = value.secret;
+      secretHeaders.push(name);
+    } else return refuse(target, `header ${name}: its secret value is not stored`);
+  }
+  if (!hasHeader(headers, "idempotency-key")) {
+    headers["Idempotency-Key"] = `${variables.EventId ?? ""}-${variables.Trigger ?? ""}`;
   }
   const body = httpBody(action, variables, headers);
   const request: HttpRequest = {
     url: url.href,
     method: action.method,
     headers,
+    ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
     ...(body !== undefined ? { body } : {}),
     timeoutMs: action.timeoutMs,
   };
@@ -216,17 +223,25 @@ async function sendHttp(
       const retry = status >= 500 || status === 429 || status === 408;
       return { ok: false, retry, status, error: `HTTP ${status}` };
     } catch (error) {
+      // A denied address or a refused redirect stays refused.
+      if (error instanceof RequestRefused) return { ok: false, retry: false, error: error.message };
       const timedOut = error instanceof Error && error.name === "TimeoutError";
       const reason = timedOut ? `timed out after ${action.timeoutMs} ms` : describeError(error);
       return { ok: false, retry: true, error: reason };
     }
   });
-  return result(index, "http", `${action.method} ${url.origin}${url.pathname}`, outcome);
+  return result(index, "http", target, outcome);
 }
 
+const hasHeader = (headers: Record<string, string>, lowerName: string) =>
+  Object.keys(headers).some((name) => name.toLowerCase() === lowerName);
+
 /**
- * The body template rendered; without one, a request that can carry a body gets the event's
- * variables as JSON (and a JSON content type unless the action sets one).
+ * The body: none with GET; the event's variables as JSON without a body template; the body
+ * template rendered otherwise. A body is JSON when the action's content-type contains `json`,
+ * or, without a content-type, when the template starts with `{` or `[`; a JSON body's values are
+ * escaped as JSON (see renderJsonTemplate). A JSON body without a content-type gets
+ * `content-type: application/json`.
  */
 function httpBody(
   action: HttpAction,
@@ -234,11 +249,16 @@ function httpBody(
   headers: Record<string, string>,
 ): string | undefined {
   if (action.method === "GET") return undefined;
-  if (action.body !== undefined) return renderTemplate(action.body, variables);
-  if (!Object.keys(headers).some((name) => name.toLowerCase() === "content-type")) {
-    headers["content-type"] = "application/json";
-  }
-  return JSON.stringify(variables);
+  const contentType = Object.entries(headers).find(
+    ([name]) => name.toLowerCase() === "content-type",
+  )?.[1];
+  const json =
+    contentType !== undefined
+      ? contentType.toLowerCase().includes("json")
+      : action.body === undefined || isJsonTemplate(action.body);
+  if (json && contentType === undefined) headers["content-type"] = "application/json";
+  if (action.body === undefined) return JSON.stringify(variables);
+  return json ? renderJsonTemplate(action.body, variables) : renderTemplate(action.body, variables);
 }
 
 /** A short reason: the error's code (ECONNREFUSED…) or message, never a stack or a payload. */

@@ -7,7 +7,7 @@
  * Reason); `<` and `>` compare numbers (Items only); `and` / `or` as usual.
  */
 import { z } from "zod";
-import { EVENT_SOURCE, SYNC_EVENT } from "../sync/events.ts";
+import { EVENT_SOURCE, SYNC_EVENT, type SyncMode, syncModes } from "../sync/events.ts";
 import type { EventPattern } from "./pattern.ts";
 
 /** Variables of the `Failover Synchronization` event that a trigger condition can test (R16). */
@@ -24,12 +24,11 @@ export type Operator = "==" | "!=" | "<" | ">";
 
 export type Comparison =
   | { variable: "Success"; op: "==" | "!="; value: boolean }
-  | { variable: "Mode"; op: "==" | "!="; value: "automatic" | "on-demand" }
+  | { variable: "Mode"; op: "==" | "!="; value: SyncMode }
   | { variable: "Items"; op: Operator; value: number }
   | { variable: "Reason" | "Primary" | "Failover"; op: "==" | "!="; value: string };
 export type Condition = Comparison | { and: Condition[] } | { or: Condition[] };
 
-const modes = ["automatic", "on-demand"] as const;
 /** EventBridge compares numbers exactly within ±5e9; counts stay far inside that. */
 const MAX_NUMBER = 1e9;
 const MAX_STRING = 256;
@@ -75,9 +74,14 @@ function checkComparison(value: Record<string, unknown>, path: (string | number)
     case "Success":
       return typeof v === "boolean" ? [] : [{ path: at, message: "Success is true or false" }];
     case "Mode":
-      return modes.includes(v as (typeof modes)[number])
+      return syncModes.includes(v as SyncMode)
         ? []
-        : [{ path: at, message: `Mode is "automatic" or "on-demand"` }];
+        : [
+            {
+              path: at,
+              message: `Mode is one of ${syncModes.map((mode) => `"${mode}"`).join(", ")}`,
+            },
+          ];
     case "Items":
       return Number.isInteger(v) && Math.abs(v as number) <= MAX_NUMBER
         ? []
@@ -219,7 +223,7 @@ function variableOptions(variable: EventVariable, atoms: Comparison[]): Options 
     case "Success":
       return finiteOptions([true, false], atoms);
     case "Mode":
-      return finiteOptions(modes, atoms);
+      return finiteOptions(syncModes, atoms);
     case "Items":
       return numberOptions(atoms);
     case "Reason":

@@ -2,6 +2,7 @@
  * Templates of trigger actions (subject, body, url, headers): `{{Success}}`, `{{ Reason }}`.
  * A missing or unknown variable renders as the empty string. `{{Reason | json}}` renders a JSON
  * literal (`"text"`, `false`, `3`, `null` when missing), for JSON bodies; `{{X | url}}` URL-encodes.
+ * A JSON body escapes every value as JSON by default (renderJsonTemplate).
  *
  * Only the whitelisted variables below are ever visible to a template: they come from the
  * event (R16), which carries no secret (R4), and nothing else of the process is reachable.
@@ -85,3 +86,49 @@ export const renderLine = (template: string, variables: TemplateVariables) =>
     /[\r\n]+/g,
     " ",
   );
+
+/** Whether a body template is JSON-shaped: it starts with `{` or `[` (after white space). */
+export const isJsonTemplate = (template: string) => /^\s*[[{]/.test(template);
+
+/** A JSON string's contents (no quotes): quotes, backslashes and control characters escaped. */
+const jsonStringContent = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/**
+ * Renders a JSON body template so that no value can break out of its place: `{{X}}` inside a
+ * JSON string is JSON-string-escaped (`"reason": "{{Reason}}"` stays one string whatever the
+ * reason holds); `{{X}}` outside a string renders a JSON literal, as `{{X | json}}` does
+ * (`"items": {{Items}}` → `3`, a missing value → `null`); `{{X | json}}` is a JSON literal
+ * anywhere; `{{X | url}}` is URL-encoded (no quote or backslash can remain). Whether a
+ * placeholder sits inside a string is read from the template's own text.
+ */
+export function renderJsonTemplate(template: string, variables: TemplateVariables): string {
+  let out = "";
+  let inString = false;
+  let escaped = false;
+  let last = 0;
+  const scan = (text: string) => {
+    for (const char of text) {
+      if (escaped) escaped = false;
+      else if (inString && char === "\\") escaped = true;
+      else if (char === '"') inString = !inString;
+    }
+  };
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const text = template.slice(last, match.index);
+    scan(text);
+    out += text;
+    if (escaped) {
+      // The template's text ends in a lone backslash: make it a literal one, so it cannot
+      // escape the value's first character (a quote would end the string).
+      out += "\\";
+      escaped = false;
+    }
+    const [placeholder, name = "", filter] = match;
+    const value = Object.hasOwn(variables, name) ? variables[name] : undefined;
+    if (filter === "url") out += encodeURIComponent(value === undefined ? "" : String(value));
+    else if (filter === "json" || !inString) out += JSON.stringify(value ?? null);
+    else out += jsonStringContent(value === undefined ? "" : String(value));
+    last = match.index + placeholder.length;
+  }
+  return out + template.slice(last);
+}

@@ -87,11 +87,33 @@ const emailAction = z.strictObject({
   subject: z.string().min(1).max(256),
   body: z.string().max(10_000).default(""),
 });
+/**
+ * An HTTP action's header value: a template (`"X-Source": "mft {{Primary}}"`), or a secret sent
+ * as given and never shown again (`"Authorization": {"secret": "Bearer …"}`). The API shows a
+ * secret as `{"secret": true}`, and a PUT that sends `{"secret": true}` keeps the stored value
+ * (shared/config/entities.ts), so what a GET returns can be PUT back as it is.
+ */
+export const headerValue = z.union(
+  [
+    z.string().max(1024),
+    z.strictObject({
+      secret: z.union([
+        z
+          .string()
+          .min(1)
+          .max(1024)
+          .regex(/^[\t\x20-\x7e\x80-\xff]+$/, { error: "must not hold line breaks or controls" }),
+        z.literal(true),
+      ]),
+    }),
+  ],
+  { error: 'must be a string, {"secret": "<value>"} or {"secret": true} (keep the stored one)' },
+);
 const httpAction = z.strictObject({
   type: z.literal("http"),
   url: z.url({ protocol: /^https?$/ }),
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024)).default({}),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), headerValue).default({}),
   body: z.string().max(10_000).optional(),
   timeoutMs: z.number().int().min(100).max(30_000).default(5000),
   retries: z.number().int().min(0).max(10).default(2),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import * as entities from "../config/entities.ts";
-import { type ConfigItem, isReplicated, type Kind } from "../model/items.ts";
+import { type ConfigItem, hasRunState, isReplicated, type Kind } from "../model/items.ts";
 import {
   domainInput,
   groupInput,
@@ -143,4 +143,142 @@ export async function applyChange(
   const applied = await store.apply(item);
   if (applied && item.kind === "domain" && item.deleted) await deleteDomainCascade(store, item);
   return { status: applied ? "applied" : "stale", appliedAt: now() };
+}
+
+/** A valid change of a batch: its place in the batch and its item. */
+interface Placed {
+  readonly index: number;
+  readonly item: ConfigItem;
+}
+
+/** Changes of one key that one write stands for: the newest of them (the first among equals). */
+interface Segment {
+  readonly round: number;
+  readonly members: Placed[];
+  winner: Placed;
+}
+
+const keyOf = (item: ConfigItem) => `${item.pk}\u0000${item.sk}`;
+const isDomainTombstone = (item: ConfigItem) => item.kind === "domain" && item.deleted === true;
+
+/**
+ * Whether `next` may be written together with the changes of `segment` (same key) as one write
+ * of their newest, with the same outcome as writing each in turn: after a tombstone, a newer
+ * put would be a new item (it takes its own run state, R13), so it waits for a later round, as
+ * does a second domain tombstone (each cascades at its own version); puts of a run-state kind
+ * must agree on the run state a new item gets; `domain` must agree (a put leaves absent
+ * attributes as they are).
+ */
+function joins(segment: Segment, next: ConfigItem): boolean {
+  const items = segment.members.map(({ item }) => item);
+  if (items.some((item) => item.domain !== next.domain)) return false;
+  if (next.deleted) return !isDomainTombstone(next) || !items.some((item) => item.deleted === true);
+  if (items.some((item) => item.deleted && item.version < next.version)) return false;
+  return (
+    !hasRunState(next.kind) ||
+    items.every((item) => item.deleted || (item.running === true) === (next.running === true))
+  );
+}
+
+/**
+ * Plans a batch's writes in rounds (almost always one): each round writes, per key, the newest
+ * change of a run of that key's changes (older ones are coalesced away), then cascades the
+ * domain tombstones it applied. The rounds make the outcome the one of applying the changes one
+ * by one in batch order: a key's runs go in order, a change no newer than an earlier domain
+ * tombstone of its partition comes after that tombstone's cascade, and a domain tombstone comes
+ * no earlier than the older changes of its partition before it.
+ */
+function planRounds(changes: readonly Placed[]): Segment[][] {
+  const segments = new Map<string, Segment[]>();
+  /** Per partition: the changes placed so far, with their round. */
+  const placed = new Map<string, { item: ConfigItem; round: number }[]>();
+  const rounds: Segment[][] = [];
+  for (const change of changes) {
+    const { item } = change;
+    const before = placed.get(item.pk) ?? [];
+    let earliest = 0;
+    for (const earlier of before) {
+      if (isDomainTombstone(earlier.item) && item.version <= earlier.item.version)
+        earliest = Math.max(earliest, earlier.round + 1);
+      if (isDomainTombstone(item) && earlier.item.version < item.version)
+        earliest = Math.max(earliest, earlier.round);
+    }
+    const ofKey = segments.get(keyOf(item)) ?? [];
+    const last = ofKey.at(-1);
+    let segment: Segment;
+    if (last && last.round >= earliest && joins(last, item)) {
+      segment = last;
+      segment.members.push(change);
+      if (item.version > segment.winner.item.version) segment.winner = change;
+    } else {
+      segment = {
+        round: Math.max(earliest, last ? last.round + 1 : 0),
+        members: [change],
+        winner: change,
+      };
+      ofKey.push(segment);
+      segments.set(keyOf(item), ofKey);
+      for (let round = rounds.length; round <= segment.round; round++) rounds.push([]);
+      rounds[segment.round]?.push(segment);
+    }
+    placed.set(item.pk, [...before, { item, round: segment.round }]);
+  }
+  return rounds;
+}
+
+/**
+ * `applyChange` for a whole batch, with the same stored outcome and the same answers, in fewer
+ * requests: each change is validated on its own (a rejected one is never written), each key's
+ * changes are coalesced to the newest (an older one, superseded within the batch, is answered
+ * `stale` with the time the newest was written), and the rest are written together with the
+ * version rule (`ConfigStore.applyBatch`), in rounds that keep one-by-one order where it matters
+ * (see `planRounds`).
+ */
+export async function applyChanges(
+  store: ConfigStore,
+  clock: HybridClock,
+  changes: readonly Change[],
+  now: () => number = Date.now,
+): Promise<ApplyResult[]> {
+  const results: (ApplyResult | undefined)[] = changes.map(() => undefined);
+  const valid: Placed[] = [];
+  const validatedAt = now();
+  changes.forEach(({ item }, index) => {
+    const reason = problem(item, validatedAt);
+    if (reason) results[index] = { status: "rejected", reason, appliedAt: validatedAt };
+    else {
+      clock.observe(item.version);
+      valid.push({ index, item });
+    }
+  });
+  const newest = new Map<string, Placed>();
+  for (const change of valid) {
+    const current = newest.get(keyOf(change.item));
+    if (!current || change.item.version > current.item.version)
+      newest.set(keyOf(change.item), change);
+  }
+  const writtenAt = new Map<string, number>();
+  for (const round of planRounds(valid).filter((segments) => segments.length > 0)) {
+    const winners = round.map((segment) => segment.winner);
+    const applied = await store.applyBatch(winners.map(({ item }) => item));
+    await Promise.all(
+      winners.map(({ item }, position) =>
+        applied[position] && isDomainTombstone(item) ? deleteDomainCascade(store, item) : null,
+      ),
+    );
+    const at = now();
+    winners.forEach(({ index, item }, position) => {
+      writtenAt.set(keyOf(item), at);
+      results[index] = { status: applied[position] ? "applied" : "stale", appliedAt: at };
+    });
+  }
+  // Only a key's newest change can be what the key holds now; the older ones were superseded.
+  for (const { index, item } of valid) {
+    if (newest.get(keyOf(item))?.index !== index)
+      results[index] = { status: "stale", appliedAt: writtenAt.get(keyOf(item)) ?? now() };
+  }
+  return results.map((result, index) => {
+    if (!result) throw new Error(`no result for change ${index}`);
+    return result;
+  });
 }

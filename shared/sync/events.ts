@@ -5,9 +5,13 @@ import type { EventPublisher } from "../ports.ts";
 export const EVENT_SOURCE = "mft.failover";
 export const SYNC_EVENT = "Failover Synchronization";
 
+export const syncModes = ["automatic", "on-demand", "takeover", "failback"] as const;
+export type SyncMode = (typeof syncModes)[number];
+
 export interface SyncEventDetail {
   readonly Success: boolean;
-  readonly Mode: "automatic" | "on-demand";
+  /** Automatic sync, a full sync, the failover's takeover (R19a) or a failback run (R19). */
+  readonly Mode: SyncMode;
   /** Server ids / endpoints of both sides. */
   readonly Primary: string;
   readonly Failover: string;

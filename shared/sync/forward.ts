@@ -43,6 +43,9 @@ export interface ForwardDeps {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Retries within one invocation, before the message is handed back to SQS (R9). */
+export const FORWARD_RETRY = { attempts: 3, baseDelayMs: 200 } as const;
+
 /**
  * How long a message received while sync is suspended is put aside. Disabling an event source
  * mapping takes effect some seconds later (state Disabling): pollers still running would

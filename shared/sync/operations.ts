@@ -11,11 +11,12 @@ import type {
   PeerClient,
   PeerHello,
 } from "../ports.ts";
-import { type ApplyResult, applyChange, changeSchema } from "./apply.ts";
+import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
 import { fullSyncHolder } from "./full/records.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
+import { lastTakeover } from "./takeover.ts";
 
 /** What the failover module's operations need from one server. */
 export interface SyncOperationsDeps {
@@ -61,7 +62,12 @@ export async function hello(deps: SyncOperationsDeps): Promise<PeerHello> {
   };
 }
 
-/** `POST /api/sync/events`: applies each change with the version rule, answering per change. */
+/**
+ * `POST /api/sync/events`: applies the batch with the version rule, answering per change in
+ * the batch's order. One settings read (the R18 check), then the changes coalesced to the
+ * newest per key and written together with conditional statements (`applyChanges`): the
+ * outcome of applying them one by one in commit order (R8), in a request or two per 25 changes.
+ */
 export async function receiveChanges(
   deps: SyncOperationsDeps,
   body: unknown,
@@ -69,22 +75,7 @@ export async function receiveChanges(
   const parsed = envelope.safeParse(body);
   if (!parsed.success) throw fromZodError(parsed.error);
   await refuseIfSyncingOut(deps, parsed.data.origin);
-  const { changes } = parsed.data;
-  const results: ApplyResult[] = new Array(changes.length);
-  // One domain's changes in commit order (R8); different domains side by side.
-  const byDomain = new Map<string, number[]>();
-  changes.forEach((change, index) => {
-    byDomain.set(change.item.pk, [...(byDomain.get(change.item.pk) ?? []), index]);
-  });
-  await Promise.all(
-    [...byDomain.values()].map(async (indexes) => {
-      for (const index of indexes) {
-        const change = changes[index];
-        if (change) results[index] = await applyChange(deps.store, deps.clock, change);
-      }
-    }),
-  );
-  return { results };
+  return { results: await applyChanges(deps.store, deps.clock, parsed.data.changes) };
 }
 
 async function peer(deps: SyncOperationsDeps, settings: FailoverSettings): Promise<PeerClient> {
@@ -152,7 +143,7 @@ export async function checkAutoSync(
  * the recent window, last event, last full sync.
  */
 export async function failoverStatus(deps: SyncOperationsDeps) {
-  const [settings, state, connection, sent, applied, depths, batches, lastFull, drift] =
+  const [settings, state, connection, sent, applied, depths, batches, lastFull, drift, takeover] =
     await Promise.all([
       deps.failover.get(),
       deps.status.state(),
@@ -163,6 +154,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
       deps.status.recentBatches(),
       lastFullSync(deps.store),
       deps.status.lastDrift(),
+      lastTakeover(deps),
     ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   const on = settings.enabled && settings.autoSync;
@@ -187,6 +179,8 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastEvent: batches[0]?.event ?? null,
     lastFullSync: lastFull,
     lastVerify: drift ?? null,
+    /** On the failover: when it was last brought into service (R19a), by whom. */
+    lastTakeover: takeover,
   };
 }
 

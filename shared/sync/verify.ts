@@ -9,6 +9,7 @@ import {
   SERVER_PARTITION,
   tombstone,
 } from "../model/items.ts";
+import type { FailoverSettings } from "../model/schemas.ts";
 import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
 import { WriteConflict } from "../ports.ts";
 import { problem } from "./apply.ts";
@@ -227,8 +228,9 @@ async function partitionDigests(
 export async function compare(
   deps: VerifyDeps,
   found: (domain: string | null, difference: Difference) => Promise<void> | void,
+  target?: FailoverSettings,
 ): Promise<void> {
-  const { settings, peer } = await failoverPeer(deps);
+  const { settings, peer } = await failoverPeer(deps, target);
   const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
   const expected = (item: ConfigItem) => withoutSecrets(toFailover(item, rules));
   const page = { limit: PAGE };
@@ -283,8 +285,9 @@ export async function compare(
   await Promise.all(running);
 }
 
-async function failoverPeer(deps: VerifyDeps) {
-  const settings = await deps.failover.get();
+/** The failover: where the settings (or `target`, settings not in force, e.g. during failback) point. */
+async function failoverPeer(deps: VerifyDeps, target?: FailoverSettings) {
+  const settings = target ?? (await deps.failover.get());
   if (!settings.enabled || settings.host === undefined)
     throw invalid("failover", "no failover is configured (enabled and host are required)");
   const credentials = await deps.failover.peerCredentials(settings);
@@ -293,20 +296,24 @@ async function failoverPeer(deps: VerifyDeps) {
 }
 
 /** `GET /api/failover/drift`: every difference counted, the first MAX_LISTED listed by domain. */
-export async function verify(deps: VerifyDeps): Promise<DriftReport> {
+export async function verify(deps: VerifyDeps, target?: FailoverSettings): Promise<DriftReport> {
   const now = deps.now ?? Date.now;
   const started = now();
   const byDomain = new Map<string | null, DomainDrift>();
   let differences = 0;
-  await compare(deps, (domain, difference) => {
-    differences += 1;
-    if (differences > MAX_LISTED) return;
-    const entry = byDomain.get(domain) ?? { domain, missing: [], extra: [], different: [] };
-    byDomain.set(domain, entry);
-    if (difference.kind === "extra") entry.extra.push(itemId(difference.theirs));
-    else if (difference.kind === "missing") entry.missing.push(itemId(difference.item));
-    else entry.different.push({ id: itemId(difference.item), fields: difference.fields });
-  });
+  await compare(
+    deps,
+    (domain, difference) => {
+      differences += 1;
+      if (differences > MAX_LISTED) return;
+      const entry = byDomain.get(domain) ?? { domain, missing: [], extra: [], different: [] };
+      byDomain.set(domain, entry);
+      if (difference.kind === "extra") entry.extra.push(itemId(difference.theirs));
+      else if (difference.kind === "missing") entry.missing.push(itemId(difference.item));
+      else entry.different.push({ id: itemId(difference.item), fields: difference.fields });
+    },
+    target,
+  );
   return {
     checkedAt: new Date(started).toISOString(),
     durationMs: now() - started,

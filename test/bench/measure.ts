@@ -59,3 +59,127 @@ export function childSize(script: string): number | undefined {
   const index = process.argv.indexOf("--child");
   return index > 0 && process.argv[1] === script ? Number(process.argv[index + 1]) : undefined;
 }
+
+/** Estimated DynamoDB capacity units (items under 1 KB), as an on-demand bill would count them. */
+export interface Capacity {
+  writeUnits: number;
+  readUnits: number;
+}
+
+/** A command's input, as far as capacity goes. */
+interface CommandInput {
+  readonly Statements?: readonly { readonly Statement?: string }[];
+  readonly RequestItems?: Record<string, readonly unknown[]>;
+  readonly TransactItems?: readonly unknown[];
+}
+
+/**
+ * Write and read units per command, for items under 1 KB: each PartiQL statement of a batch is
+ * one write (a refused conditional write is billed too), `TransactWriteItems` two per item, a
+ * Query or Scan page is counted as one read (pages of small items; DynamoDB Local reports no
+ * consumed capacity, so this is an estimate).
+ */
+export function capacityOf(command: string, input: CommandInput): Capacity {
+  const statements = input.Statements ?? [];
+  const reads = statements.filter(({ Statement }) => /^\s*select/i.test(Statement ?? "")).length;
+  const batchItems = Object.values(input.RequestItems ?? {}).reduce(
+    (sum, items) => sum + items.length,
+    0,
+  );
+  switch (command) {
+    case "PutItem":
+    case "UpdateItem":
+    case "DeleteItem":
+    case "ExecuteStatement":
+      return { writeUnits: 1, readUnits: 0 };
+    case "BatchWriteItem":
+      return { writeUnits: batchItems, readUnits: 0 };
+    case "TransactWriteItems":
+      return { writeUnits: 2 * (input.TransactItems?.length ?? 0), readUnits: 0 };
+    case "BatchExecuteStatement":
+      return { writeUnits: statements.length - reads, readUnits: reads };
+    case "GetItem":
+    case "Query":
+    case "Scan":
+      return { writeUnits: 0, readUnits: 1 };
+    case "BatchGetItem":
+      return { writeUnits: 0, readUnits: batchItems };
+    default:
+      return { writeUnits: 0, readUnits: 0 };
+  }
+}
+
+/** A DynamoDB client, as far as counting goes. */
+interface CountableClient {
+  readonly config: { region: () => Promise<string> };
+  readonly middlewareStack: {
+    add(
+      middleware: (
+        next: (args: { input: object }) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: { input: object }) => Promise<unknown>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+let capacityCounters = 0;
+
+/** Counts estimated DynamoDB capacity per client region (`capacityOf`), once per `send`. */
+export function createCapacityCounter() {
+  const name = `capacityCounter${++capacityCounters}`;
+  let counts = new Map<string, Capacity>();
+  return {
+    attach(client: CountableClient) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const region = await client.config.region();
+          const command = (context.commandName ?? "").replace(/Command$/, "");
+          const units = capacityOf(command, args.input as CommandInput);
+          const total = counts.get(region) ?? { writeUnits: 0, readUnits: 0 };
+          counts.set(region, {
+            writeUnits: total.writeUnits + units.writeUnits,
+            readUnits: total.readUnits + units.readUnits,
+          });
+          return next(args);
+        },
+        { step: "initialize", name },
+      );
+    },
+    /** Units so far, per region. */
+    snapshot: (): Record<string, Capacity> => Object.fromEntries(counts),
+    reset() {
+      counts = new Map();
+    },
+  };
+}
+
+let latencyRecorders = 0;
+
+/** Records how long each `send` of the given commands takes ("ReceiveMessage", …), retries included. */
+export function createLatencyRecorder(commands: readonly string[]) {
+  const name = `latencyRecorder${++latencyRecorders}`;
+  let samples = new Map<string, number[]>();
+  return {
+    attach(client: Pick<CountableClient, "middlewareStack">) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const command = (context.commandName ?? "").replace(/Command$/, "");
+          if (!commands.includes(command)) return next(args);
+          const started = performance.now();
+          try {
+            return await next(args);
+          } finally {
+            samples.set(command, [...(samples.get(command) ?? []), performance.now() - started]);
+          }
+        },
+        { step: "initialize", name },
+      );
+    },
+    /** The durations so far (ms), per command. */
+    samples: (command: string) => samples.get(command) ?? [],
+    reset() {
+      samples = new Map();
+    },
+  };
+}

@@ -1,16 +1,27 @@
-import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createRequestCounter } from "../../infra/local/request-counter.ts";
 import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { configTableDefinition } from "../../shared/adapters/config-table.ts";
+import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { percentile } from "../../shared/sync/status.ts";
 import { waitFor } from "../support/wait.ts";
+import { type Capacity, createCapacityCounter, createLatencyRecorder } from "./measure.ts";
 
 /**
  * `npm run bench -- partial`: 5,000 changes over 50 domains through the automatic-sync
- * pipeline (stream → capture → FIFO queue → forward → failover), against a baseline measured
- * in the same run: the same items written straight into the failover's table.
+ * pipeline (stream → capture → FIFO queue → forward → failover), against two baselines measured
+ * in the same run in the failover's database: the same items written unconditionally
+ * (`BatchWriteItem`), and written with the version rule's conditional statements, batched as
+ * the receiver batches them (the floor for any design that keeps R8). Then the lag at a steady
+ * rate, and the catch-up rate of a backlog held while forwarding was off. Writes its figures to
+ * test/bench/results/partial.json; `npx tsx test/bench/partial-table.ts` prints the README table.
  */
 const DOMAINS = 50;
 const CHANGES = 5_000;
@@ -18,20 +29,35 @@ const WRITE_CONCURRENCY = 4;
 /** The lag phase writes at a steady rate well below capacity, as production traffic does. */
 const PACED_RATE_PER_SECOND = 100;
 const PACED_SECONDS = 10;
+/** Changes made while forwarding is off, then drained (R9 resume, R24 catch-up). */
+const BACKLOG = 3_000;
+/** How many runs the results file keeps (the README shows their ranges). */
+const RUNS_KEPT = 3;
 
-/** AWS list prices, us-east-1, as of 2026: $ per unit. */
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results", "partial.json");
+
+/** AWS list prices, us-east-1, on-demand, as of 2026: $ per unit. */
 const PRICE = {
   sqsFifoRequest: 0.5 / 1e6,
   httpApiRequest: 1.0 / 1e6,
-  lambdaInvocation: 0.2 / 1e6,
-  /** Assumed: 100 ms at 256 MB on arm64 ($0.0000133334 per GB-s). */
-  lambdaDuration: 0.1 * 0.25 * 0.0000133334,
+  eventBridgeEvent: 1.0 / 1e6,
+  lambdaRequest: 0.2 / 1e6,
+  /** Lambda on arm64, per GB-second. */
+  lambdaGbSecond: 0.0000133334,
+  /** DynamoDB on-demand: per write request unit (1 KB) and read request unit (4 KB). */
   dynamoWriteUnit: 0.625 / 1e6,
   dynamoReadUnit: 0.125 / 1e6,
-  eventBridgeEvent: 1.0 / 1e6,
   /** Lambda's reads of a DynamoDB stream are not billed. */
   streamRead: 0,
 };
+
+/** Assumed billed duration per invocation (measured p50 of the HTTP hop is reported beside it). */
+const LAMBDA_MS = 100;
+/** Memory per function (infra/topology.ts): receive runs in the admin API's function. */
+const LAMBDA_GB = { capture: 0.25, forward: 0.25, receive: 0.5 };
+/** The local forward source's batches in flight (infra/local/pipeline.ts) and batch size. */
+const LOCAL_FORWARD_BATCHES = 4;
+const BATCH_SIZE = 10;
 
 const clock = new HybridClock();
 
@@ -65,30 +91,35 @@ function changes(prefix: string, count: number): ConfigItem[] {
   );
 }
 
-async function writeAll(doc: DynamoDBDocumentClient, table: string, items: ConfigItem[]) {
+/** The same items again, each with a newer version: updates of existing items. */
+const newer = (items: ConfigItem[]) =>
+  items.map((entry) => ({ ...entry, version: clock.next(), updatedAt: Date.now() }));
+
+/** Runs `write` over chunks of 25 items, WRITE_CONCURRENCY chunks in flight. */
+async function inChunks(items: ConfigItem[], write: (chunk: ConfigItem[]) => Promise<void>) {
   const chunks: ConfigItem[][] = [];
   for (let start = 0; start < items.length; start += 25)
     chunks.push(items.slice(start, start + 25));
   let next = 0;
   await Promise.all(
     Array.from({ length: WRITE_CONCURRENCY }, async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++] ?? [];
-        const stamped = chunk.map((entry) => ({ ...entry, updatedAt: Date.now() }));
-        let request:
-          | Record<string, { PutRequest: { Item: Record<string, unknown> } }[]>
-          | undefined = {
-          [table]: stamped.map((entry) => ({ PutRequest: { Item: { ...entry } } })),
-        };
-        while (request && Object.keys(request).length) {
-          const { UnprocessedItems } = await doc.send(
-            new BatchWriteCommand({ RequestItems: request }),
-          );
-          request = UnprocessedItems as typeof request;
-        }
-      }
+      while (next < chunks.length) await write(chunks[next++] ?? []);
     }),
   );
+}
+
+/** The unconditional baseline: `BatchWriteItem`, 25 items per request. */
+function writeAll(doc: DynamoDBDocumentClient, table: string, items: ConfigItem[]) {
+  return inChunks(items, async (chunk) => {
+    const stamped = chunk.map((entry) => ({ ...entry, updatedAt: Date.now() }));
+    let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = {
+      [table]: stamped.map((entry) => ({ PutRequest: { Item: { ...entry } } })),
+    };
+    while (request && Object.keys(request).length) {
+      const { UnprocessedItems } = await doc.send(new BatchWriteCommand({ RequestItems: request }));
+      request = UnprocessedItems as typeof request;
+    }
+  });
 }
 
 async function count(client: DynamoDBClient, table: string, prefix: string): Promise<number> {
@@ -110,79 +141,169 @@ async function count(client: DynamoDBClient, table: string, prefix: string): Pro
   return total;
 }
 
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await run();
+  return Date.now() - started;
+}
+
+const rate = (items: number, ms: number) => Math.round(items / (ms / 1000));
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** Progress on stderr: the phase and the seconds since the start. */
+const started = Date.now();
+const progress = (phase: string) =>
+  console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${phase}`);
 
 export async function partial(): Promise<void> {
+  // Other work on the machine skews every figure: the load before and after says if there was.
+  const loadBefore = round(loadavg()[0] ?? 0, 2);
   const counter = createRequestCounter();
+  const capacity = createCapacityCounter();
+  const latency = createLatencyRecorder(["ReceiveMessage"]);
   const runtime: LocalRuntime = await startLocal({
     primaryPort: 0,
     failoverPort: 0,
     seed: false,
-    // Every SDK v3 client has the same middleware stack; the cast only merges their types.
-    instrument: (client) => counter.attach(client as DynamoDBClient),
+    instrument: (client) => {
+      // Every SDK v3 client has the same middleware stack; the cast only merges their types.
+      counter.attach(client as DynamoDBClient);
+      if (client instanceof DynamoDBClient) capacity.attach(client);
+      else latency.attach(client as DynamoDBClient);
+    },
   });
   try {
-    // The benchmark's own writes and polls go through clients the counter does not see.
+    // The benchmark's own writes and polls go through clients the counters do not see.
     const clientOf = (region: LocalRegion) =>
       new DynamoDBClient({ ...region.awsConfig, endpoint: runtime.dynamoEndpoint });
     const failoverClient = clientOf(runtime.failover);
-    const failoverDoc = DynamoDBDocumentClient.from(failoverClient);
     const primaryDoc = DynamoDBDocumentClient.from(clientOf(runtime.primary));
+    const failoverTable = runtime.failover.tableName;
+    // The baselines write into a table like the failover's (with its stream), in a database of
+    // their own in the same DynamoDB Local, which no capture reads: they cannot load or disturb
+    // the pipeline measured after them (DynamoDB Local keeps one stream log per database).
+    const direct = new DynamoDBClient({
+      ...runtime.failover.awsConfig,
+      region: "local-baseline",
+      endpoint: runtime.dynamoEndpoint,
+    });
+    const baselineTable = failoverTable;
+    await direct.send(new CreateTableCommand(configTableDefinition(baselineTable)));
+    const baselineDoc = DynamoDBDocumentClient.from(direct);
+    // The receiver's own statements, straight into that table (no pipeline).
+    const directCapacity = createCapacityCounter();
+    directCapacity.attach(direct);
+    const conditional = (firstTry: "insert" | "update") =>
+      new DynamoConfigStore(direct, baselineTable, { firstTry });
+    const applyAll = (store: DynamoConfigStore, items: ConfigItem[]) =>
+      inChunks(items, async (chunk) => {
+        await store.applyBatch(chunk);
+      });
+    /** Time and write units per item of `write`, on the direct client. */
+    const measured = async (items: ConfigItem[], write: () => Promise<unknown>) => {
+      directCapacity.reset();
+      const ms = await timed(write);
+      const units = Object.values(directCapacity.snapshot())[0]?.writeUnits ?? 0;
+      return {
+        ms,
+        perSecond: rate(items.length, ms),
+        writeUnitsPerItem: round(units / items.length),
+      };
+    };
+
     /**
      * Waits until the pipeline's own events report `expected` changes applied since event
      * `from`. (Polling the failover's table with Scans instead would load DynamoDB Local, the
      * pipeline's bottleneck, and slow what is measured; the table is checked once afterwards.)
      */
+    const applied = (from: number) =>
+      runtime.primary.bus
+        .events()
+        .slice(from)
+        .reduce((sum, event) => sum + (event.detail.Success ? event.detail.Items : 0), 0);
     const appliedSince = (from: number, expected: number) =>
-      waitFor(
-        () =>
-          runtime.primary.bus
-            .events()
-            .slice(from)
-            .reduce((sum, event) => sum + (event.detail.Success ? event.detail.Items : 0), 0) >=
-          expected,
-        600_000,
-        `${expected} changes applied`,
-      );
+      waitFor(() => applied(from) >= expected, 600_000, `${expected} changes applied`);
     const onFailover = (prefix: string, expected: number) =>
       waitFor(
-        async () => (await count(failoverClient, runtime.failover.tableName, prefix)) === expected,
+        async () => (await count(failoverClient, failoverTable, prefix)) === expected,
         60_000,
         `${expected} ${prefix} items on the failover`,
       );
 
+    progress("warm-up");
     // Not timed: DynamoDB Local's JVM is fresh, and a cold baseline would flatter the ratio.
-    await writeAll(failoverDoc, runtime.failover.tableName, changes("warm", CHANGES));
-    const baselineStart = Date.now();
-    await writeAll(failoverDoc, runtime.failover.tableName, changes("base", CHANGES));
-    const baselineMs = Date.now() - baselineStart;
+    await writeAll(baselineDoc, baselineTable, changes("warm", CHANGES));
+    await applyAll(conditional("insert"), changes("warmc", CHANGES));
 
+    progress("baselines");
+    const baseItems = changes("base", CHANGES);
+    const batchWrite = await measured(baseItems, () =>
+      writeAll(baselineDoc, baselineTable, baseItems),
+    );
+    const condItems = changes("cond", CHANGES);
+    const conditionalBatch = await measured(condItems, () =>
+      applyAll(conditional("insert"), condItems),
+    );
+    const oneItems = changes("one", CHANGES);
+    const store = conditional("insert");
+    const oneByOne = await measured(oneItems, () =>
+      inChunks(oneItems, async (chunk) => {
+        await Promise.all(chunk.map((entry) => store.apply(entry)));
+      }),
+    );
+    // Which statement to try first (DynamoConfigStore's `firstTry`): new items, then updates.
+    const insertItems = changes("ins", CHANGES);
+    const updateItems = changes("upd", CHANGES);
+    const ladder = {
+      createsInsertFirst: await measured(insertItems, () =>
+        applyAll(conditional("insert"), insertItems),
+      ),
+      createsUpdateFirst: await measured(updateItems, () =>
+        applyAll(conditional("update"), updateItems),
+      ),
+      updatesInsertFirst: await measured(updateItems, () =>
+        applyAll(conditional("insert"), newer(updateItems)),
+      ),
+      updatesUpdateFirst: await measured(insertItems, () =>
+        applyAll(conditional("update"), newer(insertItems)),
+      ),
+    };
+
+    progress("burst through the pipeline");
+    // The burst through the whole pipeline.
     counter.reset();
-    const before = runtime.primary.pipelineStats();
+    capacity.reset();
+    const before = { ...runtime.primary.pipelineStats() };
+    const failoverBefore = { ...runtime.failover.pipelineStats() };
     const eventsBefore = runtime.primary.bus.events().length;
-    const syncStart = Date.now();
-    await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
-    await appliedSince(eventsBefore, CHANGES);
-    const syncMs = Date.now() - syncStart;
+    const syncMs = await timed(async () => {
+      await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
+      await appliedSince(eventsBefore, CHANGES);
+    });
     const requests = counter.snapshot();
-    const after = runtime.primary.pipelineStats();
-    const httpCalls = runtime.primary.bus.events().length - eventsBefore;
+    const units = capacity.snapshot();
+    const after = { ...runtime.primary.pipelineStats() };
+    const failoverAfter = { ...runtime.failover.pipelineStats() };
+    const burstEvents = runtime.primary.bus.events().slice(eventsBefore);
+    const httpCalls = burstEvents.length;
+    const hopMs = burstEvents.map(
+      (event) => Date.parse(event.detail.FinishedAt) - Date.parse(event.detail.StartedAt),
+    );
     await onFailover("sync", CHANGES);
 
+    progress("steady rate");
     // Lag at a steady rate: commit (updatedAt) → applied on the failover, per change.
     const pacedStart = Date.now();
     const pacedEvents = runtime.primary.bus.events().length;
     const paced = changes("paced", PACED_RATE_PER_SECOND * PACED_SECONDS);
-    for (let second = 0; second < PACED_SECONDS; second++) {
-      for (let tick = 0; tick < 10; tick++) {
-        const slice = paced.slice(
-          (second * 10 + tick) * (PACED_RATE_PER_SECOND / 10),
-          (second * 10 + tick + 1) * (PACED_RATE_PER_SECOND / 10),
-        );
-        const due = pacedStart + (second * 10 + tick) * 100;
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
-        await writeAll(primaryDoc, runtime.primary.tableName, slice);
-      }
+    for (let tick = 0; tick < PACED_SECONDS * 10; tick++) {
+      const slice = paced.slice(
+        (tick * PACED_RATE_PER_SECOND) / 10,
+        ((tick + 1) * PACED_RATE_PER_SECOND) / 10,
+      );
+      const due = pacedStart + tick * 100;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+      await writeAll(primaryDoc, runtime.primary.tableName, slice);
     }
     await appliedSince(pacedEvents, paced.length);
     await onFailover("paced", paced.length);
@@ -190,79 +311,145 @@ export async function partial(): Promise<void> {
       .filter((batch) => Date.parse(batch.event.StartedAt) >= pacedStart)
       .flatMap((batch) => batch.lagMs);
 
+    progress("held backlog");
+    // Catch-up: a backlog kept in the queue while forwarding was off, then drained.
+    const { services } = runtime.primary;
+    await services.forwarding.suspend();
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // the local mapping disables late
+    const backlogEvents = runtime.primary.bus.events().length;
+    await writeAll(primaryDoc, runtime.primary.tableName, changes("held", BACKLOG));
+    // All captured: queued, or forwarded already if the mapping was still disabling.
+    await waitFor(
+      async () => {
+        const { queued, inFlight } = await services.queue.depths();
+        return inFlight === 0 && queued + applied(backlogEvents) >= BACKLOG;
+      },
+      180_000,
+      `${BACKLOG} changes queued`,
+    );
+    const held = (await services.queue.depths()).queued;
+    latency.reset();
+    const catchUpMs = await timed(async () => {
+      await services.forwarding.resume();
+      await appliedSince(backlogEvents, BACKLOG);
+    });
+    // The local source receives with one poller (FIFO order), two receives per batch of 10.
+    const receiveP50 = percentile(latency.samples("ReceiveMessage"), 50) ?? Number.NaN;
+    const forwardCycleMs = catchUpMs / (held / BATCH_SIZE / LOCAL_FORWARD_BATCHES);
+    await onFailover("held", BACKLOG);
+
     const sum = (prefix: string) =>
       Object.entries(requests)
         .filter(([name]) => name.startsWith(prefix))
         .reduce((total, [, value]) => total + value, 0);
-    const sqs = sum("SQS.");
-    const dynamoWrites =
-      (requests["DynamoDB.PutItem"] ?? 0) + 2 * (requests["DynamoDB.TransactWriteItems"] ?? 0);
-    const dynamoReads = (requests["DynamoDB.GetItem"] ?? 0) + (requests["DynamoDB.Query"] ?? 0);
-    const streamReads = sum("DynamoDBStreams.GetRecords");
-    const invocations =
-      after.captureInvocations -
-      before.captureInvocations +
-      after.forwardInvocations -
-      before.forwardInvocations +
-      httpCalls;
+    const regionUnits = (region: LocalRegion): Capacity =>
+      units[region.awsConfig.region] ?? { writeUnits: 0, readUnits: 0 };
+    const sending = regionUnits(runtime.primary);
+    const receiving = regionUnits(runtime.failover);
     const perChange = (n: number) => n / CHANGES;
-    const dollarsPerMillion =
-      1e6 *
-      perChange(
-        sqs * PRICE.sqsFifoRequest +
-          httpCalls * (PRICE.httpApiRequest + PRICE.eventBridgeEvent) +
-          invocations * (PRICE.lambdaInvocation + PRICE.lambdaDuration) +
-          dynamoWrites * PRICE.dynamoWriteUnit +
-          dynamoReads * PRICE.dynamoReadUnit +
-          streamReads * PRICE.streamRead,
-      );
-
-    const throughput = CHANGES / (syncMs / 1000);
-    const baseline = CHANGES / (baselineMs / 1000);
-    const p50 = percentile(lags, 50) ?? Number.NaN;
-    const p99 = percentile(lags, 99) ?? Number.NaN;
-    const rows: [string, string, string][] = [
-      [
-        "baseline: direct BatchWriteItem to the failover",
-        `${seconds(baselineMs)} s`,
-        `${baseline.toFixed(0)} changes/s`,
-      ],
-      [
-        "automatic sync, burst of 5,000",
-        `${seconds(syncMs)} s`,
-        `${throughput.toFixed(0)} changes/s = ${((100 * throughput) / baseline).toFixed(0)} % of baseline (goal ≥ 30 %)`,
-      ],
-      [
-        `lag at ${PACED_RATE_PER_SECOND} changes/s`,
-        `p50 ${p50} ms`,
-        `p99 ${p99} ms (goal ≤ 1500 ms), ${lags.length} samples`,
-      ],
-      ["SQS requests per change", perChange(sqs).toFixed(3), "goal ≤ 1.5"],
-      ["HTTP calls per change", perChange(httpCalls).toFixed(3), "goal ≤ 0.2"],
-      [
-        "DynamoDB writes per change",
-        perChange(dynamoWrites).toFixed(3),
-        `goal ≤ 1.1 (reads ${perChange(dynamoReads).toFixed(3)})`,
-      ],
-      [
-        "stream reads per change",
-        perChange(streamReads).toFixed(3),
-        "not billed when Lambda reads",
-      ],
-      [
-        "Lambda invocations per change",
-        perChange(invocations).toFixed(3),
-        "capture + forward + receive",
-      ],
-      ["$ per million changes", dollarsPerMillion.toFixed(2), "AWS list prices, us-east-1"],
-    ];
-    console.log(
-      `\npartial sync: ${CHANGES} changes over ${DOMAINS} domains (2 cores, local emulators)\n`,
+    const invocations = {
+      capture: after.captureInvocations - before.captureInvocations,
+      forward: after.forwardInvocations - before.forwardInvocations,
+      receive: httpCalls,
+      // The failover's own capture reads every applied item off its stream (and drops it, R18).
+      failoverCapture: failoverAfter.captureInvocations - failoverBefore.captureInvocations,
+    };
+    const lambda = (calls: number, gb: number) =>
+      calls * (PRICE.lambdaRequest + (LAMBDA_MS / 1000) * gb * PRICE.lambdaGbSecond);
+    const dollars = {
+      sqs: sum("SQS.") * PRICE.sqsFifoRequest,
+      httpApi: httpCalls * PRICE.httpApiRequest,
+      eventBridge: httpCalls * PRICE.eventBridgeEvent,
+      lambda:
+        lambda(invocations.capture + invocations.failoverCapture, LAMBDA_GB.capture) +
+        lambda(invocations.forward, LAMBDA_GB.forward) +
+        lambda(invocations.receive, LAMBDA_GB.receive),
+      dynamoSending:
+        sending.writeUnits * PRICE.dynamoWriteUnit + sending.readUnits * PRICE.dynamoReadUnit,
+      dynamoReceiving:
+        receiving.writeUnits * PRICE.dynamoWriteUnit + receiving.readUnits * PRICE.dynamoReadUnit,
+    };
+    const perMillion = Object.fromEntries(
+      Object.entries(dollars).map(([name, value]) => [name, round(1e6 * perChange(value))]),
     );
-    for (const [what, value, note] of rows)
-      console.log(`${what.padEnd(48)} ${value.padEnd(14)} ${note}`);
-    console.log("\nrequests:", JSON.stringify(requests));
+    const total = round(Object.values(dollars).reduce((a, b) => a + b, 0) * (1e6 / CHANGES), 2);
+
+    const burstRate = rate(CHANGES, syncMs);
+    const result = {
+      at: new Date().toISOString(),
+      setup: {
+        changes: CHANGES,
+        domains: DOMAINS,
+        writeConcurrency: WRITE_CONCURRENCY,
+        cores: cpus().length,
+        node: process.version,
+        loadAverage: { before: loadBefore, after: round(loadavg()[0] ?? 0, 2) },
+      },
+      baselines: { batchWrite, conditionalBatch, conditionalOneByOne: oneByOne },
+      ladder,
+      burst: {
+        ms: syncMs,
+        perSecond: burstRate,
+        ofBatchWritePercent: round((100 * burstRate) / batchWrite.perSecond, 1),
+        ofConditionalPercent: round((100 * burstRate) / conditionalBatch.perSecond, 1),
+        httpHopP50Ms: percentile(hopMs, 50) ?? null,
+      },
+      lag: {
+        ratePerSecond: PACED_RATE_PER_SECOND,
+        p50Ms: percentile(lags, 50) ?? null,
+        p99Ms: percentile(lags, 99) ?? null,
+        samples: lags.length,
+      },
+      catchUp: {
+        backlog: held,
+        ms: catchUpMs,
+        perSecond: rate(held, catchUpMs),
+        arrivalPerSecond: PACED_RATE_PER_SECOND,
+        timesArrival: round(rate(held, catchUpMs) / PACED_RATE_PER_SECOND, 1),
+        /** Per batch of 10 in flight (4 side by side): receive, forward, HTTP hop, delete. */
+        forwardCycleMs: Math.round(forwardCycleMs),
+        /** The local SQS receive's p50; one poller makes two per batch. */
+        receiveP50Ms: round(receiveP50, 1),
+        /** What one poller can hand out at that receive time. */
+        receiveLoopCapPerSecond: Math.round((BATCH_SIZE * 1000) / (2 * receiveP50)),
+      },
+      perChange: {
+        sqsRequests: round(perChange(sum("SQS."))),
+        httpCalls: round(perChange(httpCalls)),
+        dynamoWriteUnits: {
+          sending: round(perChange(sending.writeUnits)),
+          receiving: round(perChange(receiving.writeUnits)),
+        },
+        dynamoReadUnits: {
+          sending: round(perChange(sending.readUnits)),
+          receiving: round(perChange(receiving.readUnits)),
+        },
+        streamReads: round(perChange(sum("DynamoDBStreams.GetRecords"))),
+        lambdaInvocations: Object.fromEntries(
+          Object.entries(invocations).map(([name, value]) => [name, round(perChange(value))]),
+        ),
+      },
+      dollarsPerMillion: { total, ...perMillion },
+      prices: { ...PRICE, lambdaBilledMs: LAMBDA_MS, lambdaGb: LAMBDA_GB },
+      requests,
+    };
+    await save(result);
+    console.log(JSON.stringify(result, null, 2));
   } finally {
     await runtime.stop();
   }
+}
+
+/** Keeps the last RUNS_KEPT runs in the results file, newest last. */
+async function save(result: object) {
+  let runs: object[] = [];
+  try {
+    runs = (JSON.parse(await readFile(RESULTS, "utf8")) as { runs: object[] }).runs;
+  } catch {}
+  await mkdir(dirname(RESULTS), { recursive: true });
+  await writeFile(
+    RESULTS,
+    `${JSON.stringify({ runs: [...runs, result].slice(-RUNS_KEPT) }, null, 2)}\n`,
+  );
+  console.log(`\nwritten to ${RESULTS}; the README table: npx tsx test/bench/partial-table.ts`);
 }

@@ -47,6 +47,10 @@ beforeAll(() => {
 describe("compliance checks at synth", () => {
   it("passes cdk-nag AwsSolutions and the Control Tower guard rules", () => {
     if (synthError) throw synthError; // the error carries the full report
+    // The guard plugin ran and reported (no report would mean no check, not a clean one).
+    expect(report?.pluginReports.map((plugin) => plugin.pluginName)).toContain(
+      "cdk-validator-cfnguard",
+    );
     for (const plugin of report?.pluginReports ?? []) {
       expect(plugin.violations, plugin.pluginName).toEqual([]);
     }

@@ -1,5 +1,11 @@
+import { App, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AttributeType, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { EventBus } from "aws-cdk-lib/aws-events";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { describe, expect, it } from "vitest";
 import { CloudConfigError, loadCloudConfig } from "../../infra/cloud/config.ts";
+import { Triggers } from "../../infra/cloud/constructs/triggers.ts";
 
 const fromContext =
   (context: Record<string, unknown>, files: Record<string, string> = {}) =>
@@ -73,6 +79,24 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
     );
   });
 
+  it("takes an optional allow-list of hosts for trigger HTTP actions (httpAllowHosts)", () => {
+    expect(fromContext(minimal)()).not.toHaveProperty("httpAllowHosts");
+    // -c httpAllowHosts=a,b is a string; a config file holds an array.
+    expect(
+      fromContext({ ...minimal, httpAllowHosts: "Hooks.Corp.Example, 10.0.0.5" })(),
+    ).toMatchObject({ httpAllowHosts: ["hooks.corp.example", "10.0.0.5"] });
+    const file = JSON.stringify({
+      ...minimal,
+      httpAllowHosts: ["hooks.corp.example", "[fd00::5]"],
+    });
+    expect(fromContext({ config: "c.json" }, { "c.json": file })()).toMatchObject({
+      httpAllowHosts: ["hooks.corp.example", "fd00::5"],
+    });
+    expect(fromContext({ ...minimal, httpAllowHosts: "ok.example,https://bad.example/x" })).toThrow(
+      /httpAllowHosts\.1: must be a DNS name or an IP address/,
+    );
+  });
+
   it("refuses an unknown key in a config file (a typo must not pass silently)", () => {
     const file = JSON.stringify({ ...minimal, alarmEmails: "ops@example.com" });
     expect(fromContext({ config: "c.json" }, { "c.json": file })).toThrow(/alarmEmails/);
@@ -82,6 +106,44 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
     expect(fromContext({ config: "nope.json" })).toThrow(/config: cannot read nope.json/);
     expect(fromContext({ config: "list.json" }, { "list.json": "[]" })).toThrow(
       /must hold a JSON object/,
+    );
+  });
+});
+
+describe("the Triggers construct's allow-list for HTTP actions", () => {
+  const actionsEnv = (httpAllowHosts?: string[]) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "T", { env: { account: "123456789012", region: "us-east-1" } });
+    new Triggers(stack, "Triggers", {
+      table: new Table(stack, "Table", {
+        partitionKey: { name: "pk", type: AttributeType.STRING },
+        stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      }),
+      eventBus: new EventBus(stack, "Bus"),
+      topicKey: new Key(stack, "Key"),
+      ...(httpAllowHosts ? { httpAllowHosts } : {}),
+    });
+    return Template.fromStack(stack);
+  };
+  const withEnv = (variables: Record<string, unknown>) => ({
+    Description: Match.stringLikeRegexp("^Trigger actions"),
+    Environment: { Variables: Match.objectLike(variables) },
+  });
+
+  it("passes it to trigger-actions as HTTP_ALLOW_HOSTS, comma-separated; none by default", () => {
+    actionsEnv().hasResourceProperties(
+      "AWS::Lambda::Function",
+      withEnv({ HTTP_ALLOW_HOSTS: Match.absent() }),
+    );
+    actionsEnv(["hooks.corp.example", "10.0.0.5"]).hasResourceProperties(
+      "AWS::Lambda::Function",
+      withEnv({ HTTP_ALLOW_HOSTS: "hooks.corp.example,10.0.0.5" }),
+    );
+  });
+
+  it("fails fast on an entry that is not a host", () => {
+    expect(() => actionsEnv(["https://hooks.corp.example/"])).toThrow(
+      /httpAllowHosts must be host names/,
     );
   });
 });

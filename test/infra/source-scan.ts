@@ -104,3 +104,61 @@ export function adminApiRoutes(): ServedRoute[] {
   });
   return routes;
 }
+
+export interface SecretUse {
+  /** The name under the SecretStore prefix (`${prefix}${name}` in Secrets Manager). */
+  readonly name: string;
+  readonly method: "get" | "put" | "refresh";
+  /** Relative to the repository root. */
+  readonly file: string;
+}
+
+/**
+ * The SecretStore calls of the `.ts` files under `dirs`: each `….secrets.get|put|refresh(NAME, …)`
+ * whose NAME is a string literal or a `const` of the same file initialised with one. A name the
+ * scan cannot resolve is reported as `?` (so a test sees it rather than missing it).
+ */
+export function secretStoreUses(dirs: readonly string[]): SecretUse[] {
+  const uses: SecretUse[] = [];
+  for (const file of dirs.flatMap(sourceFiles)) {
+    const text = readFileSync(file, "utf8");
+    // Parents set: a declaration is a constant when its list is `const`.
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const constants = new Map<string, string>();
+    const collect = (node: ts.Node): void => {
+      if (
+        ts.isVariableDeclaration(node) &&
+        ts.isIdentifier(node.name) &&
+        node.initializer &&
+        ts.isStringLiteralLike(node.initializer) &&
+        ts.isVariableDeclarationList(node.parent) &&
+        (node.parent.flags & ts.NodeFlags.Const) !== 0
+      ) {
+        constants.set(node.name.text, node.initializer.text);
+      }
+      ts.forEachChild(node, collect);
+    };
+    collect(source);
+    calls(
+      file,
+      (call) => {
+        const callee = call.expression;
+        if (!ts.isPropertyAccessExpression(callee)) return;
+        const method = callee.name.text;
+        if (method !== "get" && method !== "put" && method !== "refresh") return;
+        const target = callee.expression;
+        if (!ts.isPropertyAccessExpression(target) || target.name.text !== "secrets") return;
+        const [first] = call.arguments;
+        const name =
+          first && ts.isStringLiteralLike(first)
+            ? first.text
+            : first && ts.isIdentifier(first)
+              ? (constants.get(first.text) ?? "?")
+              : "?";
+        uses.push({ name, method, file: relative(REPO_ROOT, file) });
+      },
+      text,
+    );
+  }
+  return uses;
+}

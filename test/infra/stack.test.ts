@@ -2,22 +2,34 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { failbackDefinition } from "../../functions/failback/definition.ts";
 import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
+import {
+  FAILBACK_PRODUCTION_PASSWORD_SECRET,
+  FAILBACK_TASK_ARN,
+  failbackTaskSize,
+} from "../../infra/cloud/constructs/failback.ts";
 import {
   FULL_SYNC_TASK_ARN,
   fullSyncTaskSize,
   VENDED_LOGS_PREFIX,
 } from "../../infra/cloud/constructs/full-sync.ts";
 import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
+import { FAILOVER_PASSWORD_SECRET } from "../../infra/cloud/constructs/pipeline.ts";
 import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
 import { topology } from "../../infra/topology.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { SECRET_CACHE_MS } from "../../shared/adapters/secrets-manager-secret-store.ts";
 import { testApp, testConfig } from "./cloud-app.ts";
-import { adminApiRoutes, metricsPublishedIn, publishedMetrics } from "./source-scan.ts";
+import {
+  adminApiRoutes,
+  metricsPublishedIn,
+  publishedMetrics,
+  secretStoreUses,
+} from "./source-scan.ts";
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
@@ -221,7 +233,7 @@ describe("pipeline (R7–R10)", () => {
 describe("functions", () => {
   it("all run Node 22 on arm64 with source maps, tracing and their own log group", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(8);
+    expect(Object.keys(functions)).toHaveLength(9);
     for (const { Properties } of Object.values(functions as Resources)) {
       expect(Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -245,6 +257,7 @@ describe("functions", () => {
       ["Trigger rules", topology.triggerRules],
       ["Trigger actions", topology.triggerActions],
       ["Full sync", fullSyncTaskSize],
+      ["Failback", failbackTaskSize],
       ["Monitor", topology.monitor],
     ] as const) {
       template.hasResourceProperties("AWS::Lambda::Function", {
@@ -268,8 +281,12 @@ describe("functions", () => {
       "FORWARD_FUNCTION_NAME",
     ];
     const contracts: [string, string[]][] = [
-      ["The admin API", [...server, "ADMIN_SECRET_ID", "STATE_MACHINE_ARN"]],
+      [
+        "The admin API",
+        [...server, "ADMIN_SECRET_ID", "STATE_MACHINE_ARN", "FAILBACK_STATE_MACHINE_ARN"],
+      ],
       ["Full sync", server],
+      ["Failback", server],
       ["Monitor", server],
       ["DynamoDB stream", server],
       ["FIFO queue", server],
@@ -306,7 +323,7 @@ describe("functions", () => {
         Properties: { Environment: { Variables: { QUEUE_URL: Match.anyValue() } } },
       }) as Resources,
     );
-    expect(withQueue).toHaveLength(5);
+    expect(withQueue).toHaveLength(6);
     for (const { Properties } of withQueue) {
       expect((Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
         QUEUE_URL: { Ref: queue },
@@ -357,33 +374,72 @@ describe("functions", () => {
     }
   });
 
-  it("grant the failover password to admin-api (read/write), forward, full sync and the monitor (read) only", () => {
-    const secretStatement = (actions: string[]) =>
-      Match.objectLike({
-        Action: actions,
-        Resource: {
-          "Fn::Join": [
-            "",
-            Match.arrayWith([
-              Match.stringLikeRegexp(":secret:mft-failover/failover-password-\\?{6}$"),
-            ]),
-          ],
-        },
-      });
-    const policyOf = (role: string, actions: string[]) =>
-      template.findResources("AWS::IAM::Policy", {
-        Properties: {
-          Roles: [{ Ref: Match.stringLikeRegexp(role) }],
-          PolicyDocument: { Statement: Match.arrayWith([secretStatement(actions)]) },
-        },
-      });
-    const read = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
-    const write = [...read, "secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"];
-    expect(Object.keys(policyOf("^AdminApiRole", write))).toHaveLength(1);
-    expect(Object.keys(policyOf("^PipelineForwardRole", read))).toHaveLength(1);
-    expect(Object.keys(policyOf("^FullSyncTaskRole", read))).toHaveLength(1);
-    expect(Object.keys(policyOf("^MonitorFunctionRole", read))).toHaveLength(1);
-    expect(Object.keys(policyOf("^PipelineCaptureRole", read))).toHaveLength(0);
+  /** The actions of each statement of `role` that names the secret `name` (by its ARN pattern). */
+  const secretActionsOf = (role: string, name: string) =>
+    statementsOf(role)
+      .filter((s) =>
+        [s.Resource]
+          .flat()
+          .some((r) => JSON.stringify(r).includes(`:secret:mft-failover/${name}-??????"`)),
+      )
+      .map((s) => s.Action);
+  const readSecret = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
+  const writeSecret = [
+    ...readSecret,
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:CreateSecret",
+  ];
+  /** Every role (its logical id) with a statement naming the secret `name`. */
+  const rolesNamingSecret = (name: string) =>
+    Object.values(template.findResources("AWS::IAM::Policy") as Resources)
+      .filter(({ Properties }) => JSON.stringify(Properties.PolicyDocument).includes(`/${name}-`))
+      .flatMap(({ Properties }) => (Properties.Roles as { Ref: string }[]).map((r) => r.Ref))
+      .map((ref) => ref.replace(/[0-9A-F]{8}$/, ""))
+      .sort();
+
+  it("grant the failover password to admin-api (read/write), forward, full sync, failback and the monitor (read) only", () => {
+    const name = FAILOVER_PASSWORD_SECRET;
+    expect(secretActionsOf("AdminApiRole", name)).toEqual([writeSecret]);
+    for (const role of [
+      "PipelineForwardRole",
+      "FullSyncTaskRole",
+      "FailbackTaskRole",
+      "MonitorFunctionRole",
+    ]) {
+      expect(secretActionsOf(role, name), role).toEqual([readSecret]);
+    }
+    expect(rolesNamingSecret(name)).toEqual(
+      [
+        "AdminApiRole",
+        "FailbackTaskRole",
+        "FullSyncTaskRole",
+        "MonitorFunctionRole",
+        "PipelineForwardRole",
+      ].sort(),
+    );
+  });
+
+  it("grant production's failback password to admin-api (read/write: it stores it) and the failback task (read) only", () => {
+    const name = FAILBACK_PRODUCTION_PASSWORD_SECRET;
+    expect(secretActionsOf("AdminApiRole", name)).toEqual([writeSecret]);
+    expect(secretActionsOf("FailbackTaskRole", name)).toEqual([readSecret]);
+    expect(rolesNamingSecret(name)).toEqual(["AdminApiRole", "FailbackTaskRole"]);
+  });
+
+  it("grant every secret the code asks its SecretStore for, and write one only from the admin API", () => {
+    const uses = secretStoreUses(["shared", "functions"]);
+    // The scan found the calls (a renamed port would leave it empty).
+    expect(uses.length).toBeGreaterThan(5);
+    expect(new Set(uses.map((use) => use.name))).toEqual(
+      new Set([FAILOVER_PASSWORD_SECRET, FAILBACK_PRODUCTION_PASSWORD_SECRET]),
+    );
+    // Writes happen in what only the admin API runs: settings (PUT /api/failover) and
+    // POST /api/failover/failback (requestFailback, before the state machine starts).
+    const writes = uses.filter((use) => use.method === "put");
+    expect(writes.map((use) => `${use.file} ${use.name}`).sort()).toEqual([
+      `shared/config/failover-settings.ts ${FAILOVER_PASSWORD_SECRET}`,
+      `shared/sync/failback.ts ${FAILBACK_PRODUCTION_PASSWORD_SECRET}`,
+    ]);
   });
 });
 
@@ -571,7 +627,7 @@ describe("events and alarms (R16, R22)", () => {
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
     const topic = alarmTopicId();
     const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-    expect(Object.keys(alarms)).toHaveLength(16);
+    expect(Object.keys(alarms)).toHaveLength(17);
     for (const { Properties } of Object.values(alarms)) {
       expect(Properties).toMatchObject({
         ActionsEnabled: true,
@@ -1112,8 +1168,21 @@ describe("triggers (R17)", () => {
   });
 });
 
+/** The one state machine whose logical id starts with `prefix`. */
+const stateMachineOf = (prefix: string) => {
+  const id = idOf("AWS::StepFunctions::StateMachine", prefix);
+  return { id, props: template.toJSON().Resources[id].Properties as Record<string, unknown> };
+};
+/** Every policy statement with a `states:` action, with the roles of its policy. */
+const statesStatements = () =>
+  Object.values(template.findResources("AWS::IAM::Policy") as Resources).flatMap(({ Properties }) =>
+    (Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith("states:")),
+    ).map((s) => ({ roles: Properties.Roles, ...s })),
+  );
+
 describe("full sync (Synchronize State, R11–R15)", () => {
-  const stateMachine = () => only(template.findResources("AWS::StepFunctions::StateMachine", {}));
+  const stateMachine = () => stateMachineOf("FullSyncStateMachine");
 
   it("deploys fullSyncDefinition() verbatim as a STANDARD state machine, the task ARN substituted", () => {
     const { props } = stateMachine();
@@ -1198,13 +1267,8 @@ describe("full sync (Synchronize State, R11–R15)", () => {
       Description: Match.stringLikeRegexp("^The admin API"),
       Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: id } }) },
     });
-    const states = Object.values(template.findResources("AWS::IAM::Policy") as Resources).flatMap(
-      ({ Properties }) =>
-        (Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
-          [s.Action].flat().some((a) => a.startsWith("states:")),
-        ).map((s) => ({ roles: Properties.Roles, ...s })),
-    );
-    expect(states).toEqual([
+    const onThis = statesStatements().filter((s) => JSON.stringify(s.Resource).includes(id));
+    expect(onThis).toEqual([
       expect.objectContaining({
         roles: [{ Ref: expect.stringMatching(/^AdminApiRole/) }],
         Action: "states:StartExecution",
@@ -1258,5 +1322,193 @@ describe("full sync (Synchronize State, R11–R15)", () => {
         stat("ExecutionsTimedOut"),
       ]),
     });
+  });
+});
+
+describe("failback (R19)", () => {
+  const stateMachine = () => stateMachineOf("FailbackStateMachine");
+  const task = () => functionId("Failback");
+  const actionsOf = (role: string) =>
+    new Set(statementsOf(role).flatMap((statement) => [statement.Action].flat()));
+  /** The statements of the failback task's role that grant `action`. */
+  const granting = (action: string) =>
+    statementsOf("FailbackTaskRole").filter((s) => [s.Action].flat().includes(action));
+
+  it("deploys failbackDefinition(<the task function's ARN>) as a STANDARD state machine", () => {
+    const { props } = stateMachine();
+    expect(props.StateMachineType).toBe("STANDARD");
+    expect(props.DefinitionString).toBe(JSON.stringify(failbackDefinition(FAILBACK_TASK_ARN)));
+    expect(props.DefinitionSubstitutions).toEqual({
+      FailbackTaskArn: { "Fn::GetAtt": [task(), "Arn"] },
+    });
+    // What Step Functions runs once CloudFormation has substituted the ARN.
+    const arn = "arn:aws:lambda:us-east-1:123456789012:function:mft-failback";
+    const deployed = (props.DefinitionString as string).split(FAILBACK_TASK_ARN).join(arn);
+    expect(JSON.parse(deployed)).toEqual(failbackDefinition(arn));
+  });
+
+  it("logs ALL events without execution data to an encrypted vended log group, and traces with X-Ray", () => {
+    const { props } = stateMachine();
+    const logGroup = idOf("AWS::Logs::LogGroup", "FailbackLogs");
+    expect(props).toMatchObject({
+      LoggingConfiguration: {
+        Level: "ALL",
+        IncludeExecutionData: false,
+        Destinations: [
+          { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    const logProps = template.toJSON().Resources[logGroup].Properties;
+    expect(logProps).toMatchObject({
+      KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
+      RetentionInDays: testConfig.logRetentionDays,
+    });
+    expect(logProps.LogGroupName["Fn::Join"][1][0]).toBe(
+      `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.primaryRegion}-Failback-`,
+    );
+  });
+
+  it("lets its role invoke the task function only (logging and tracing aside)", () => {
+    const { props } = stateMachine();
+    const role = (props.RoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    expect(role).toMatch(/^FailbackStateMachineRole/);
+    const statements = statementsOf(role);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.every((a) => /^(logs|xray):/.test(a) || a === "lambda:InvokeFunction")).toBe(
+      true,
+    );
+    expect(statements.filter((s) => [s.Action].flat().includes("lambda:InvokeFunction"))).toEqual([
+      expect.objectContaining({
+        Action: "lambda:InvokeFunction",
+        Resource: { "Fn::GetAtt": [task(), "Arn"] },
+      }),
+    ]);
+  });
+
+  it("is started by admin-api only: FAILBACK_STATE_MACHINE_ARN and states:StartExecution on it", () => {
+    const { id } = stateMachine();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^The admin API"),
+      Environment: { Variables: Match.objectLike({ FAILBACK_STATE_MACHINE_ARN: { Ref: id } }) },
+    });
+    const onThis = statesStatements().filter((s) => JSON.stringify(s.Resource).includes(id));
+    expect(onThis).toEqual([
+      expect.objectContaining({
+        roles: [{ Ref: expect.stringMatching(/^AdminApiRole/) }],
+        Action: "states:StartExecution",
+        Resource: { Ref: id },
+      }),
+    ]);
+    // Nothing in the stack may do more with any state machine than admin-api's StartExecution.
+    const machines = Object.keys(template.findResources("AWS::StepFunctions::StateMachine"));
+    expect(statesStatements()).toEqual(
+      machines.map((machine) =>
+        expect.objectContaining({
+          roles: [{ Ref: expect.stringMatching(/^AdminApiRole/) }],
+          Action: "states:StartExecution",
+          Resource: { Ref: machine },
+        }),
+      ),
+    );
+  });
+
+  it("gives a Task's invocation less time than the definition's Task TimeoutSeconds", () => {
+    const { props } = stateMachine();
+    const deployed = JSON.parse(props.DefinitionString as string) as {
+      States: Record<string, { Type: string; TimeoutSeconds?: number }>;
+    };
+    const tasks = Object.values(deployed.States).filter((state) => state.Type === "Task");
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const state of tasks) {
+      expect(state.TimeoutSeconds).toBeDefined();
+      expect(failbackTaskSize.timeoutSeconds).toBeLessThan(state.TimeoutSeconds ?? 0);
+    }
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Failback"),
+      Timeout: failbackTaskSize.timeoutSeconds,
+      MemorySize: failbackTaskSize.memoryMb,
+    });
+  });
+
+  it("lets the task read/write the table, read both passwords, publish on the bus and resume sync", () => {
+    const table = idOf("AWS::DynamoDB::Table", "StoreTable");
+    const bus = only(template.findResources("AWS::Events::EventBus")).id;
+    const queue = queueId({ FifoQueue: true, RedrivePolicy: Match.anyValue() });
+    const dlq = queueId({ FifoQueue: true, RedrivePolicy: Match.absent() });
+    const onTable = { "Fn::GetAtt": [table, "Arn"] };
+    // Run record and lock (GetItem, conditional PutItem), settings, verify's scan and queries.
+    for (const action of [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Scan",
+      "dynamodb:Query",
+    ]) {
+      expect(
+        granting(action).some((s) => JSON.stringify(s.Resource).includes(JSON.stringify(onTable))),
+        action,
+      ).toBe(true);
+    }
+    expect(granting("events:PutEvents")).toEqual([
+      expect.objectContaining({ Resource: { "Fn::GetAtt": [bus, "Arn"] } }),
+    ]);
+    // Step 6: resumeSync as POST /api/failover/resume does it.
+    const mapping = granting("lambda:UpdateEventSourceMapping");
+    expect(mapping).toHaveLength(1);
+    expect(JSON.stringify(mapping[0]?.Resource)).toMatch(/"Ref":"PipelineForwardSqsEventSource/);
+    expect(JSON.stringify(granting("sqs:StartMessageMoveTask"))).toContain(
+      JSON.stringify({ "Fn::GetAtt": [dlq, "Arn"] }),
+    );
+    expect(JSON.stringify(granting("sqs:ChangeMessageVisibility"))).toContain(
+      JSON.stringify({ "Fn::GetAtt": [queue, "Arn"] }),
+    );
+  });
+
+  it("grants the task a subset of admin-api's actions: no state machine, no secret write", () => {
+    const failback = actionsOf("FailbackTaskRole");
+    const adminApi = actionsOf("AdminApiRole");
+    expect([...failback].filter((action) => !adminApi.has(action))).toEqual([]);
+    expect(
+      [...failback].filter((a) => /^states:|PutSecretValue|CreateSecret|DeleteSecret/.test(a)),
+    ).toEqual([]);
+  });
+
+  it("alarms on failed, timed-out or aborted executions", () => {
+    const { id } = stateMachine();
+    const stat = (metric: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: "AWS/States",
+            MetricName: metric,
+            Dimensions: [{ Name: "StateMachineArn", Value: { Ref: id } }],
+          },
+          Stat: "Sum",
+        }),
+        ReturnData: false,
+      });
+    const alarms = template.findResources("AWS::CloudWatch::Alarm", {
+      Properties: {
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+        TreatMissingData: "notBreaching",
+        AlarmActions: [{ Ref: alarmTopicId() }],
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            Expression: "FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
+            ReturnData: true,
+          }),
+          stat("ExecutionsFailed"),
+          stat("ExecutionsTimedOut"),
+          stat("ExecutionsAborted"),
+        ]),
+      },
+    });
+    expect(Object.keys(alarms)).toHaveLength(1);
+  });
+
+  it("outputs the state machine's ARN", () => {
+    template.hasOutput("FailbackStateMachineArn", { Value: { Ref: stateMachine().id } });
   });
 });

@@ -7,11 +7,7 @@ import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/loc
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
 import { canonicalJson, EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
-import {
-  FullSyncLock,
-  FullSyncRecords,
-  type FullSyncView,
-} from "../../shared/sync/full/records.ts";
+import { FullSyncRecords, type FullSyncView, RunLock } from "../../shared/sync/full/records.ts";
 import { fullSyncLimits, fullSyncTasks } from "../../shared/sync/full/tasks.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
@@ -209,7 +205,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       primary: runtime.primary.serverId,
     });
     await records.setLast(cutOff);
-    const lock = new FullSyncLock(
+    const lock = new RunLock(
       runtime.primary.services.store,
       runtime.primary.services.bulk,
       () => longAgo,
@@ -251,7 +247,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       startedAt: new Date().toISOString(),
       primary: runtime.primary.serverId,
     });
-    expect(await new FullSyncLock(store, bulk).acquire(lapsed, ttl)).toEqual({ ok: true });
+    expect(await new RunLock(store, bulk).acquire(lapsed, ttl)).toEqual({ ok: true });
     const segment = {
       syncId: lapsed,
       segment: 0,
@@ -272,7 +268,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     expect(renewed?.expiresAt).toBeGreaterThanOrEqual(before + ttl);
 
     // Then its lock lapses, and a newer run takes it and reaches the failover.
-    await new FullSyncLock(store, bulk).release(lapsed);
+    await new RunLock(store, bulk).release(lapsed);
     expect((await fullSync()).state).toBe("succeeded");
     // The lapsed run's Task stops before sending anything…
     await expect(tasks.copySegment({ state: segment })).rejects.toMatchObject({

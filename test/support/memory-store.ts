@@ -56,11 +56,26 @@ export class MemoryStore implements ConfigStore {
   async apply(item: ConfigItem) {
     const current = this.items.get(MemoryStore.id(item));
     if (current && current.version >= item.version) return false;
+    if (item.deleted) {
+      // A tombstone keeps neither data nor run state.
+      const { data: _data, running: _running, ...rest } = item;
+      this.items.set(MemoryStore.id(item), rest);
+      return true;
+    }
     const { running, ...rest } = item;
-    const kept = current && !current.deleted ? current.running : running;
-    const runState = !item.deleted && hasRunState(item.kind) ? { running: kept === true } : {};
+    // Like DynamoDB's `if_not_exists(running, …)`: a stored run state is kept, else the item's.
+    const kept = current?.running ?? running;
+    const runState = hasRunState(item.kind) ? { running: kept === true } : {};
     this.items.set(MemoryStore.id(item), { ...rest, ...runState });
     return true;
+  }
+
+  async applyBatch(items: readonly ConfigItem[]) {
+    const keys = new Set(items.map((item) => MemoryStore.id(item)));
+    if (keys.size !== items.length) throw new Error("applyBatch needs distinct keys");
+    const results: boolean[] = [];
+    for (const item of items) results.push(await this.apply(item));
+    return results;
   }
 
   async setRunState(key: ItemKey, running: boolean) {

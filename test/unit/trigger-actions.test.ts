@@ -146,16 +146,20 @@ describe("running a trigger's actions (R17)", () => {
       {
         url: "https://hooks.example.com/incident?token=s3cret",
         method: "POST",
-        headers: { "X-Trigger": "t1" },
+        headers: {
+          "X-Trigger": "t1",
+          "Idempotency-Key": "evt-1-t1",
+          "content-type": "application/json",
+        },
         body: '{"success":false}',
         timeoutMs: 5000,
       },
     ]);
-    // The recorded target leaves out the query, which may hold a token.
+    // The recorded target is the host only: paths and queries may hold tokens.
     expect(run.actions[1]).toEqual({
       index: 1,
       type: "http",
-      target: "POST https://hooks.example.com/incident",
+      target: "POST hooks.example.com",
       ok: true,
       attempts: 1,
       status: 204,
@@ -167,7 +171,10 @@ describe("running a trigger's actions (R17)", () => {
     const http = fakeHttp(200);
     const t = trigger("t2", { actions: [{ type: "http", url: "http://127.0.0.1:9/hook" }] });
     await runActions(t, failedEvent, { mailer: new FakeMailer(), http, ...noWait });
-    expect(http.requests[0]?.headers).toEqual({ "content-type": "application/json" });
+    expect(http.requests[0]?.headers).toEqual({
+      "content-type": "application/json",
+      "Idempotency-Key": "evt-1-t2",
+    });
     expect(JSON.parse(http.requests[0]?.body ?? "")).toMatchObject({ Success: false, Items: 3 });
   });
 

@@ -87,12 +87,12 @@ describe("trigger conditions compile to EventBridge patterns (R17)", () => {
     });
   });
 
-  it("!= on a boolean or a mode is the other value", () => {
+  it("!= on a boolean or a mode is the other values", () => {
     expect(compileCondition({ variable: "Success", op: "!=", value: true }).detail).toEqual({
       Success: [false],
     });
     expect(compileCondition({ variable: "Mode", op: "!=", value: "automatic" }).detail).toEqual({
-      Mode: ["on-demand"],
+      Mode: ["on-demand", "takeover", "failback"],
     });
   });
 

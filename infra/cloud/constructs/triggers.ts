@@ -11,6 +11,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { allowHostList } from "../../../shared/events/safe-http.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../../shared/model/items.ts";
 import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG, nagResource } from "../compliance.ts";
@@ -54,6 +55,12 @@ export interface TriggersProps {
    * @default DEFAULT_TRIGGER_RULE_PREFIX
    */
   readonly rulePrefix?: string;
+  /**
+   * Hosts HTTP actions may reach even at a loopback, link-local, private or shared address
+   * (host names or IP literals, matched exactly; trigger-actions' HTTP_ALLOW_HOSTS).
+   * @default - none: HTTP actions reach public addresses only
+   */
+  readonly httpAllowHosts?: readonly string[];
   /** @default - MftFunction's defaults */
   readonly functionDefaults?: MftFunctionDefaults;
 }
@@ -93,6 +100,12 @@ export class Triggers extends Construct {
     }
     if (props.sesConfigurationSet && !props.mailFrom) {
       throw new Error("Triggers: sesConfigurationSet needs mailFrom (it applies to SES only)");
+    }
+    const allowHosts = allowHostList.safeParse(props.httpAllowHosts ?? []);
+    if (!allowHosts.success) {
+      throw new Error(
+        "Triggers: httpAllowHosts must be host names or IP literals (no scheme, port or path), at most 100",
+      );
     }
     this.ruleArnPattern = stack.formatArn({
       service: "events",
@@ -145,6 +158,9 @@ export class Triggers extends Construct {
       .bindServerId(serverId)
       // Loads the trigger (GetItem); nothing else in the table.
       .bindTable(props.table, "lookup");
+    if (allowHosts.data.length > 0) {
+      this.actions.bindEnv("HTTP_ALLOW_HOSTS", allowHosts.data.join(","));
+    }
     if (props.mailFrom) {
       const domain = props.mailFrom.slice(props.mailFrom.lastIndexOf("@") + 1);
       const sesArn = (resource: string, resourceName: string) =>

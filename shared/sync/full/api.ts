@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
-import type { ConfigStore, FullSyncRunner } from "../../ports.ts";
+import type { ConfigStore, RunStarter } from "../../ports.ts";
 import { peerName } from "../forward.ts";
-import { FullSyncLock, FullSyncRecords, fullSyncHolder } from "./records.ts";
+import { FullSyncRecords, fullSyncHolder, RunLock } from "./records.ts";
 import { failRun, fullSyncLimits, type RunEndDeps } from "./tasks.ts";
 
 /** What the admin API needs to start and show full syncs. */
 export interface FullSyncApiDeps extends RunEndDeps {
   /** Absent where no state machine is wired: the route then answers 501. */
-  readonly fullSyncRunner?: FullSyncRunner;
+  readonly fullSyncRunner?: RunStarter;
   readonly now?: () => number;
 }
 
@@ -32,7 +32,7 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
     throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
   await endLapsedRun(deps);
   const syncId = randomUUID();
-  const lock = new FullSyncLock(deps.store, deps.bulk, now);
+  const lock = new RunLock(deps.store, deps.bulk, now);
   const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
   if (!taken.ok) throw conflict(`full sync ${taken.holder} is running; wait for it to finish`);
   const records = new FullSyncRecords(deps.store, now);

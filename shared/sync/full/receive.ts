@@ -152,7 +152,7 @@ export async function startPage(deps: FullReceiveDeps, body: unknown) {
 }
 
 /** Starts a stopped domain or enables stopped web services; true when it changed. */
-async function setRunning(store: ConfigStore, key: ItemKey): Promise<boolean> {
+export async function setRunning(store: ConfigStore, key: ItemKey): Promise<boolean> {
   const current = await store.get(key);
   if (!current || current.deleted || current.running === true) return false;
   return store.setRunState(key, true);

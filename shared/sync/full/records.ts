@@ -142,12 +142,16 @@ export class FullSyncRecords {
 }
 export type FullSyncView = NonNullable<Awaited<ReturnType<FullSyncRecords["view"]>>>;
 
-/** The one-run-at-a-time lock: a conditional write on a local item (R11). */
-export class FullSyncLock {
+/**
+ * A one-run-at-a-time lock: a conditional write on a local item. The full sync's (R11) by
+ * default; the failback has its own.
+ */
+export class RunLock {
   constructor(
     private readonly store: ConfigStore,
     private readonly bulk: BulkStore,
     private readonly now: () => number = Date.now,
+    private readonly name: string = LOCK,
   ) {}
 
   /** Takes the lock for `syncId` (again, if it already holds it); the holder's id when it cannot. */
@@ -156,7 +160,7 @@ export class FullSyncLock {
     ttlMs: number,
   ): Promise<{ ok: true } | { ok: false; holder: string }> {
     for (;;) {
-      const current = await this.store.getLocal<Lock>(LOCK);
+      const current = await this.store.getLocal<Lock>(this.name);
       if (current?.holder === syncId && current.expiresAt > this.now()) return { ok: true };
       if (current?.holder && current.expiresAt > this.now())
         return { ok: false, holder: current.holder };
@@ -167,7 +171,7 @@ export class FullSyncLock {
         expiresAt: now + ttlMs,
         acquiredAt: now,
       };
-      if (await this.bulk.putLocalIf(LOCK, next, current?.rev)) return { ok: true };
+      if (await this.bulk.putLocalIf(this.name, next, current?.rev)) return { ok: true };
       // Another request wrote in between: look again.
     }
   }
@@ -178,27 +182,28 @@ export class FullSyncLock {
    */
   async renew(syncId: string, ttlMs: number): Promise<number | undefined> {
     for (;;) {
-      const current = await this.store.getLocal<Lock>(LOCK);
+      const current = await this.store.getLocal<Lock>(this.name);
       if (current?.holder !== syncId || current.expiresAt <= this.now()) return undefined;
       const fence = current.acquiredAt ?? 0;
       if (current.expiresAt - this.now() > ttlMs / 2) return fence;
       const next: Lock = { ...current, rev: current.rev + 1, expiresAt: this.now() + ttlMs };
-      if (await this.bulk.putLocalIf(LOCK, next, current.rev)) return fence;
+      if (await this.bulk.putLocalIf(this.name, next, current.rev)) return fence;
     }
   }
 
   /** Releases the lock if `syncId` holds it (a failed run must not free another run's lock). */
   async release(syncId: string): Promise<void> {
     for (;;) {
-      const current = await this.store.getLocal<Lock>(LOCK);
+      const current = await this.store.getLocal<Lock>(this.name);
       if (current?.holder !== syncId) return;
       const next: Lock = { rev: current.rev + 1, holder: null, expiresAt: 0 };
-      if (await this.bulk.putLocalIf(LOCK, next, current.rev)) return;
+      if (await this.bulk.putLocalIf(this.name, next, current.rev)) return;
     }
   }
 
-  holder(): Promise<string | undefined> {
-    return fullSyncHolder(this.store, this.now);
+  /** The run that holds the lock now, if any. */
+  async holder(): Promise<string | undefined> {
+    return liveHolder(await this.store.getLocal<Lock>(this.name), this.now());
   }
 }
 
@@ -207,6 +212,8 @@ export async function fullSyncHolder(
   store: ConfigStore,
   now: () => number = Date.now,
 ): Promise<string | undefined> {
-  const current = await store.getLocal<Lock>(LOCK);
-  return current?.holder && current.expiresAt > now() ? current.holder : undefined;
+  return liveHolder(await store.getLocal<Lock>(LOCK), now());
 }
+
+const liveHolder = (lock: Lock | undefined, now: number) =>
+  lock?.holder && lock.expiresAt > now ? lock.holder : undefined;

@@ -14,7 +14,7 @@ import { peerName } from "../forward.ts";
 import { toFailover } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
 import { MAX_ITEMS } from "./receive.ts";
-import { FullSyncLock, FullSyncRecords, type FullSyncRun, type SegmentPhase } from "./records.ts";
+import { FullSyncRecords, type FullSyncRun, RunLock, type SegmentPhase } from "./records.ts";
 
 /** How a full sync is cut up; the state machine definition and the benchmark read these. */
 export const fullSyncLimits = {
@@ -92,7 +92,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
   const now = deps.now ?? Date.now;
   const limits = { ...fullSyncLimits, ...deps.limits };
   const records = new FullSyncRecords(deps.store, now);
-  const lock = new FullSyncLock(deps.store, deps.bulk, now);
+  const lock = new RunLock(deps.store, deps.bulk, now);
 
   async function peer(): Promise<{ settings: FailoverSettings; peer: FullSyncPeer }> {
     const settings = await deps.failover.get();
@@ -423,7 +423,7 @@ export async function failRun(deps: RunEndDeps, syncId: string, reason: string) 
   try {
     await announceRun(deps, failed);
   } finally {
-    await new FullSyncLock(deps.store, deps.bulk, now).release(syncId);
+    await new RunLock(deps.store, deps.bulk, now).release(syncId);
   }
 }
 

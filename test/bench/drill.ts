@@ -18,9 +18,11 @@ import { waitFor } from "../support/wait.ts";
  *    over the 50 domains: new groups, and updates of earlier ones); every acknowledged write is
  *    recorded (domain, group, version, when).
  * 3. Catch-up: the failover's API goes offline for 20 s under the load, then back; the backlog's
- *    drain on the failover is timed against the arrival rate.
- * 4. At a random moment production goes down (`setRegionDown`: API, pollers, schedules, state
- *    machines, triggers). RPO = the acknowledged changes the failover's table does not hold.
+ *    drain on the failover is timed against the arrival rate, then until the whole backlog is
+ *    there, then until the failover is in step with the load again.
+ * 4. At a random moment 5–15 s later production goes down (`setRegionDown`: API, pollers,
+ *    schedules, state machines, triggers). RPO = the acknowledged changes the failover's table
+ *    does not hold, and those production was still forwarding as it stopped.
  * 5. Takeover on the failover (`POST /api/failover/takeover`), timed until its domains run.
  * 6. The load goes on, on the failover, for 15 s; then production comes back up and fails back
  *    in one command (`POST /api/failover/failback` `{}`), followed to its end.
@@ -149,6 +151,29 @@ async function domainTails(runtime: LocalRuntime, acks: Ack[], timeoutMs: number
   );
 }
 
+/**
+ * Waits until the failover holds every one of `acks`, reading its table at most once a second
+ * (a Scan loads DynamoDB Local, which the pipeline needs); how many were still missing.
+ */
+async function allOnFailover(runtime: LocalRuntime, acks: Ack[], timeoutMs: number) {
+  let missing = acks;
+  let scannedAt = 0;
+  const complete = await waitFor(
+    async () => {
+      if (Date.now() - scannedAt < 1_000) return false;
+      scannedAt = Date.now();
+      missing = missingFrom(await versions(runtime.failover), missing);
+      return missing.length === 0;
+    },
+    Math.max(1, timeoutMs),
+    "every acknowledged change on the failover",
+  ).then(
+    () => true,
+    () => false,
+  );
+  return { complete, missing: missing.length };
+}
+
 /** Every replicated record's version in a region's table (tombstones too), by pk|sk. */
 async function versions(region: LocalRegion): Promise<Map<string, number>> {
   const all = new Map<string, number>();
@@ -234,7 +259,12 @@ export async function drill(): Promise<boolean> {
     );
 
     // Production goes down from a steady state: the failover in step with what was acknowledged.
-    const inStep = await domainTails(runtime, [...load.acks], 120_000);
+    // Each domain's last change there, then every change (a Scan a second).
+    const sofar = [...load.acks];
+    const inStepFrom = Date.now();
+    const inStep =
+      (await domainTails(runtime, sofar, 120_000)) &&
+      (await allOnFailover(runtime, sofar, inStepFrom + 120_000 - Date.now())).complete;
     const inStepSeconds = round(seconds(Date.now() - catchUp.onlineAt));
     log(
       inStep
@@ -392,45 +422,58 @@ export async function drill(): Promise<boolean> {
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(
       RESULTS,
-      `${JSON.stringify(
-        {
-          at: new Date(started).toISOString(),
-          node: process.version,
-          cores: availableParallelism(),
-          ratePerSecond: RATE,
-          domains: DOMAINS,
-          heartbeatSeconds: HEARTBEAT_SECONDS,
-          suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
-          goals: GOALS,
-          met,
-          catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
-          rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
-          takeover,
-          outage: {
-            acknowledgedOnFailover: outageLoad.acks.length,
-            refusedWrites: outageLoad.failed,
-            upTookMs: upMs,
-          },
-          failback,
-          drift: {
-            differences: drift.differences,
-            failoverChangesNotOnProduction: notBack.length,
-            ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
-          },
-          // Forwarded batches that failed (timeouts under load, the outages): their reasons.
-          failedBatches: failedBatches(runtime),
-          loadAverage: { start: loadAtStart, end: loadavg() },
-          syncFlowsAgainMs: flowing ?? null,
-          totalSeconds,
+      `${asBiomeFormats({
+        at: new Date(started).toISOString(),
+        node: process.version,
+        cores: availableParallelism(),
+        ratePerSecond: RATE,
+        domains: DOMAINS,
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+        suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
+        goals: GOALS,
+        met,
+        catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
+        rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
+        takeover,
+        outage: {
+          acknowledgedOnFailover: outageLoad.acks.length,
+          refusedWrites: outageLoad.failed,
+          upTookMs: upMs,
         },
-        null,
-        2,
-      )}\n`,
+        failback,
+        drift: {
+          differences: drift.differences,
+          failoverChangesNotOnProduction: notBack.length,
+          ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
+        },
+        // Forwarded batches that failed (timeouts under load, the outages): their reasons.
+        failedBatches: failedBatches(runtime),
+        loadAverage: { start: minutes(loadAtStart), end: minutes(loadavg()) },
+        syncFlowsAgainMs: flowing ?? null,
+        totalSeconds,
+      })}\n`,
     );
     return Object.values(met).every(Boolean);
   } finally {
     await runtime.stop();
   }
+}
+
+/** os.loadavg() by name. */
+const minutes = ([one, five, fifteen]: number[]) => ({ "1m": one, "5m": five, "15m": fifteen });
+
+/**
+ * JSON as `biome format` leaves it (so `npm run lint` passes on the results): objects one key a
+ * line, arrays of plain values on one line when short.
+ */
+function asBiomeFormats(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /\[\n\s*([^[\]{}]*?)\n\s*\]/g,
+    (whole, items: string) => {
+      const inline = `[${items.split(/,\n\s*/).join(", ")}]`;
+      return inline.length <= 60 ? inline : whole;
+    },
+  );
 }
 
 function failedBatches(runtime: LocalRuntime) {
@@ -482,25 +525,13 @@ async function catchUpPhase(runtime: LocalRuntime, load: Load) {
   const stragglers = missingFrom(await versions(runtime.failover), backlog);
   const overtaken = stragglers.length;
   // SQS backoff holds a message back 30 s at most: wait that long (and a little) for them.
-  const complete = await waitFor(
-    async () => {
-      for (const straggler of [...stragglers]) {
-        const record = await runtime.failover.services.store.get(
-          childKey(straggler.domain, "group", straggler.group),
-        );
-        if (record && record.version >= straggler.version)
-          stragglers.splice(stragglers.indexOf(straggler), 1);
-      }
-      return stragglers.length === 0;
-    },
-    Math.max(1, onlineAt + STRAGGLERS_MS - Date.now()),
-    "the whole backlog on the failover",
-  ).then(
-    () => true,
-    () => false,
+  const { complete, missing: stillMissing } = await allOnFailover(
+    runtime,
+    stragglers,
+    onlineAt + STRAGGLERS_MS - Date.now(),
   );
   const completeAt = Date.now();
-  if (!complete) log(`catch-up: ${stragglers.length} backlog changes still not on the failover`);
+  if (!complete) log(`catch-up: ${stillMissing} backlog changes still not on the failover`);
   // When forwarding started again: the first successful batch after the failover returned.
   const resumedAt =
     runtime.primary.bus
@@ -517,6 +548,15 @@ async function catchUpPhase(runtime: LocalRuntime, load: Load) {
   const arrivalPerSecond =
     load.acks.filter((ack) => ack.at >= offlineAt && ack.at < onlineAt).length /
     seconds(onlineAt - offlineAt);
+  // How forward drained it: its calls to the failover (one per batch) and their sizes.
+  const drainBatches = runtime.primary.bus
+    .events()
+    .slice(eventsBefore)
+    .filter(({ detail }) => {
+      const finished = Date.parse(detail.FinishedAt);
+      return detail.Success && detail.Items > 0 && finished >= drainStart && finished <= caughtUpAt;
+    });
+  const drainItems = drainBatches.reduce((sum, { detail }) => sum + detail.Items, 0);
   // Applied on the failover while draining: the backlog, and what arrived meanwhile.
   const appliedPerSecond = (backlog.length + arrivedWhileDraining) / seconds(drainMs);
   return {
@@ -528,12 +568,15 @@ async function catchUpPhase(runtime: LocalRuntime, load: Load) {
     appliedPerSecond: round(appliedPerSecond, 1),
     backlogPerSecond: round(backlog.length / seconds(drainMs), 1),
     ratio: round(appliedPerSecond / arrivalPerSecond, 1),
+    /** Forward's calls to the failover while draining, per second, and changes per call. */
+    drainCallsPerSecond: round(drainBatches.length / seconds(drainMs), 1),
+    changesPerCall: round(drainItems / Math.max(1, drainBatches.length), 1),
     /** Backlog changes not on the failover when each domain's last one was (out of order). */
     overtaken,
     /** From the failover's return until every backlog change was there (if it was). */
     completeSeconds: complete ? round(seconds(completeAt - onlineAt)) : null,
     /** Backlog changes still not there STRAGGLERS_MS after the failover returned. */
-    stillMissing: stragglers.length,
+    stillMissing,
     onlineAt,
   };
 }

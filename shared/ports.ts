@@ -54,6 +54,15 @@ export interface ConfigStore {
   putLocal<T>(name: string, value: T, options?: { readonly expiresAt?: number }): Promise<void>;
   /** Local values whose name starts with `prefix` and is not before `from`, last name first. */
   listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]>;
+  /**
+   * Writes a local (R3) value only while the stored one is at revision `expectedRev` (absent:
+   * no value yet, or one without a revision); false when another writer got there first. The value carries its `rev`.
+   */
+  putLocalIf<T extends { readonly rev: number }>(
+    name: string,
+    value: T,
+    expectedRev: number | undefined,
+  ): Promise<boolean>;
 }
 
 /** Where the failover password lives (Secrets Manager in the cloud, a 0600 file locally). R4. */
@@ -136,15 +145,6 @@ export interface BulkStore {
   putAll(items: ConfigItem[]): Promise<void>;
   /** Removes the records for good (no tombstones). */
   deleteAll(keys: ItemKey[]): Promise<void>;
-  /**
-   * Writes a local (R3) value only while the stored one is at revision `expectedRev` (absent:
-   * no value yet); false when another writer got there first. The value carries its `rev`.
-   */
-  putLocalIf<T extends { readonly rev: number }>(
-    name: string,
-    value: T,
-    expectedRev: number | undefined,
-  ): Promise<boolean>;
 }
 
 /** Starts a state machine execution named by the run's id (full sync, failback): Step Functions in the cloud, the local interpreter locally. */

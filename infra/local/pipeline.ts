@@ -13,9 +13,6 @@ import type { LocalAwsConfig } from "./runtime.ts";
 import { type SqsSource, startSqsSource } from "./sqs-source.ts";
 import { type StreamSource, startStreamSource } from "./stream-source.ts";
 
-/** Parallel forward invocations locally (Lambda scales with the message groups in the queue). */
-const FORWARD_POLLERS = 4;
-
 /** Creates a region's FIFO change queue and its FIFO DLQ with the topology's redrive policy. */
 export async function createQueues(sqs: SQSClient, region: string): Promise<QueueAddresses> {
   const { queue } = topology.forward;
@@ -160,8 +157,9 @@ export async function startPipeline(options: PipelineOptions): Promise<{
       return forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000));
     },
     batchSize: topology.forward.source.batchSize,
-    // Lambda runs FIFO batches of different message groups side by side.
-    concurrency: FORWARD_POLLERS,
+    // Lambda runs FIFO batches of different message groups side by side, up to the source's
+    // MaximumConcurrency.
+    concurrency: topology.forward.source.maxConcurrency,
     onError: (error) =>
       logger.warn("forward failed; the messages return to the queue", { error: String(error) }),
   });

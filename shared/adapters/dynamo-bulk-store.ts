@@ -1,12 +1,11 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DynamoDBDocumentClient,
-  PutCommand,
   ScanCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type ConfigItem, type ItemKey, LOCAL_PK } from "../model/items.ts";
+import type { ConfigItem, ItemKey } from "../model/items.ts";
 import type { BulkStore, Page, PageRequest, StoredRecord } from "../ports.ts";
 import {
   decodeCursor,
@@ -68,32 +67,6 @@ export class DynamoBulkStore implements BulkStore {
 
   deleteAll(keys: ItemKey[]): Promise<void> {
     return this.batchWrite(keys.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })));
-  }
-
-  async putLocalIf<T extends { readonly rev: number }>(
-    name: string,
-    value: T,
-    expectedRev: number | undefined,
-  ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: LOCAL_PK, sk: name, value },
-          ...(expectedRev === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : {
-                ConditionExpression: "#value.#rev = :rev",
-                ExpressionAttributeNames: { "#value": "value", "#rev": "rev" },
-                ExpressionAttributeValues: { ":rev": expectedRev },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
   }
 
   /** Batches of 25, four in flight; unprocessed items are retried with backoff. */

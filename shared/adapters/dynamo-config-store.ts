@@ -299,6 +299,32 @@ export class DynamoConfigStore implements ConfigStore {
     );
   }
 
+  async putLocalIf<T extends { readonly rev: number }>(
+    name: string,
+    value: T,
+    expectedRev: number | undefined,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: LOCAL_PK, sk: name, value },
+          ExpressionAttributeNames: { "#value": "value", "#rev": "rev" },
+          ...(expectedRev === undefined
+            ? { ConditionExpression: "attribute_not_exists(#value.#rev)" }
+            : {
+                ConditionExpression: "#value.#rev = :rev",
+                ExpressionAttributeValues: { ":rev": expectedRev },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]> {
     const { Items = [] } = await this.doc.send(
       new QueryCommand({

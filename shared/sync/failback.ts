@@ -91,7 +91,7 @@ export class FailbackError extends Error {
 }
 
 const withoutPassword = ({ password: _password, ...address }: ProductionAddress) => address;
-const lockOf = (deps: FailbackDeps) => new RunLock(deps.store, deps.bulk, deps.now, LOCK);
+const lockOf = (deps: FailbackDeps) => new RunLock(deps.store, deps.now, LOCK);
 const get = (deps: FailbackDeps, id: string) => deps.store.getLocal<FailbackRun>(RUN(id));
 const put = (deps: FailbackDeps, run: FailbackRun) => deps.store.putLocal(RUN(run.failbackId), run);
 
@@ -118,9 +118,21 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
     // or was stopped): it resumes like a failed one.
     if (previous.state === "succeeded")
       throw conflict(`failback ${request.resume} succeeded; only a failed run resumes`);
-    // The failed step starts over (step 3: with a new full sync).
+    // The failed step starts over (step 3: with a new full sync). After a failed verify the
+    // copy did not make both sides equal: copy again, from pointing the failover at production.
     const { finishedAt: _end, syncId, ...rest } = previous;
-    const fullSyncDone = previous.steps.some(
+    const verifyFailed = previous.steps.some(
+      (step) => step.name === "verify" && step.state === "failed",
+    );
+    const redoFrom = verifyFailed
+      ? FAILBACK_STEPS.indexOf("pointFailoverAtProduction")
+      : FAILBACK_STEPS.length;
+    const steps = previous.steps.map((step) =>
+      step.state === "succeeded" && FAILBACK_STEPS.indexOf(step.name) < redoFrom
+        ? step
+        : { name: step.name, state: "pending" as const },
+    );
+    const fullSyncDone = steps.some(
       (step) => step.name === "fullSyncToProduction" && step.state === "succeeded",
     );
     run = {
@@ -128,9 +140,7 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
       ...(fullSyncDone && syncId ? { syncId } : {}),
       ...(request.production ? { production: withoutPassword(request.production) } : {}),
       state: "running",
-      steps: previous.steps.map((step) =>
-        step.state === "succeeded" ? step : { name: step.name, state: "pending" },
-      ),
+      steps,
     };
   } else {
     if (!production) {

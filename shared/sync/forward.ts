@@ -248,8 +248,7 @@ async function suspend(
 ): Promise<Error[]> {
   const now = new Date((deps.now ?? Date.now)()).toISOString();
   // Batches in flight side by side may all fail: only the first to suspend says so.
-  const wasActive = (await deps.status.state()).state !== "suspended";
-  await deps.status.setState("suspended", reason, cause);
+  const suspendedNow = await deps.status.suspend(reason, cause);
   await deps.forwarding.suspend();
   await holdWhileSuspended(deps, changes);
   const event: SyncEventDetail = {
@@ -262,7 +261,7 @@ async function suspend(
     Items: 0,
     Reason: `automatic sync suspended: ${reason}`,
   };
-  if (wasActive) {
+  if (suspendedNow) {
     await Promise.all([deps.status.recordBatch({ event, lagMs: [] }), announce(deps, event)]);
   }
   return changes.map(() => new Error(reason));

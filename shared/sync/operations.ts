@@ -191,7 +191,7 @@ export async function resumeSync(deps: SyncOperationsDeps) {
     throw conflict("automatic sync is off; turn it on in the failover settings");
   const { since } = await deps.status.state();
   await deps.queue.redrive();
-  await deps.status.setState("active");
+  await deps.status.activate();
   await deps.forwarding.resume();
   // What was put aside while suspended is handed out again now, not when its hold ends.
   await deps.queue.release(await deps.status.held(since));

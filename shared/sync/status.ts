@@ -49,6 +49,8 @@ export interface DriftSummary {
 }
 
 const STATE = "failover/state";
+/** The state as stored: its revision makes each change a compare-and-set. */
+type StoredState = SyncState & { readonly rev: number };
 const HELD = "held#";
 const LAST_DRIFT = "drift/last";
 const CONNECTION = "failover/connection";
@@ -67,22 +69,36 @@ export class SyncStatusStore {
   ) {}
 
   async state(): Promise<SyncState> {
-    return (await this.store.getLocal<SyncState>(STATE)) ?? { state: "active" };
+    const { rev: _, ...state } = (await this.store.getLocal<StoredState>(STATE)) ?? {
+      state: "active",
+    };
+    return state;
   }
 
-  async setState(
-    state: SyncState["state"],
-    reason?: string,
-    cause?: SyncState["cause"],
-  ): Promise<SyncState> {
-    const value: SyncState = {
-      state,
-      since: new Date(this.now()).toISOString(),
-      ...(reason ? { reason } : {}),
-      ...(cause ? { cause } : {}),
-    };
-    await this.store.putLocal(STATE, value);
-    return value;
+  /**
+   * Suspends automatic sync unless it already is: true for the one caller (of many batches
+   * failing side by side) that suspended it, whose reason, time and event stand.
+   */
+  async suspend(reason: string, cause: NonNullable<SyncState["cause"]>): Promise<boolean> {
+    for (;;) {
+      const current = await this.store.getLocal<StoredState>(STATE);
+      if (current?.state === "suspended") return false;
+      const next = { ...this.stateNow("suspended", current), reason, cause };
+      if (await this.store.putLocalIf(STATE, next, current?.rev)) return true;
+    }
+  }
+
+  /** Active again (resume): a suspension racing with it is not lost, it wins or comes after. */
+  async activate(): Promise<void> {
+    for (;;) {
+      const current = await this.store.getLocal<StoredState>(STATE);
+      if (await this.store.putLocalIf(STATE, this.stateNow("active", current), current?.rev))
+        return;
+    }
+  }
+
+  private stateNow(state: SyncState["state"], current: StoredState | undefined): StoredState {
+    return { state, since: new Date(this.now()).toISOString(), rev: (current?.rev ?? 0) + 1 };
   }
 
   /**

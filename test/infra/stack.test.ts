@@ -11,13 +11,10 @@ import {
   FAILBACK_TASK_ARN,
   failbackTaskSize,
 } from "../../infra/cloud/constructs/failback.ts";
-import {
-  FULL_SYNC_TASK_ARN,
-  fullSyncTaskSize,
-  VENDED_LOGS_PREFIX,
-} from "../../infra/cloud/constructs/full-sync.ts";
+import { FULL_SYNC_TASK_ARN, fullSyncTaskSize } from "../../infra/cloud/constructs/full-sync.ts";
 import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
 import { FAILOVER_PASSWORD_SECRET } from "../../infra/cloud/constructs/pipeline.ts";
+import { VENDED_LOGS_PREFIX } from "../../infra/cloud/constructs/task-state-machine.ts";
 import { DEFAULT_TRIGGER_RULE_PREFIX } from "../../infra/cloud/constructs/triggers.ts";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
 import { topology } from "../../infra/topology.ts";

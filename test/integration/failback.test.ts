@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
-import type { FailbackRun } from "../../shared/sync/failback.ts";
+import { type FailbackRun, failbackTasks, requestFailback } from "../../shared/sync/failback.ts";
 import { apiError } from "../support/api.ts";
 import { type ProxyMode, startProxy } from "../support/proxy.ts";
 import { waitFor } from "../support/wait.ts";
@@ -197,6 +197,72 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
       }),
     );
     expect(loop).toMatchObject({ status: 409, message: expect.stringContaining("loop (R18)") });
+  });
+
+  it("stops at verify when production still differs from the failover; resuming copies again", async () => {
+    // The state machine's loop, by hand (its ASL is tested on its own), to act before step 5.
+    const deps = { ...runtime.primary.services, failbackRunner: { start: async () => {} } };
+    const tasks = failbackTasks(deps);
+    const drift = `drift-${randomUUID().slice(0, 8)}`;
+    let drifted = false;
+    async function runToEnd(failbackId: string) {
+      for (;;) {
+        const { next } = await tasks.begin({ failbackId });
+        if (next === "done") return tasks.finish({ failbackId });
+        if (next === "verify" && !drifted) {
+          // Production's failover settings are off since step 1: this stays on production.
+          await production.request("PUT", `/api/domains/${domain}/groups/${drift}`, {});
+          drifted = true;
+        }
+        try {
+          while (!(await tasks.step({ failbackId, step: next })).done);
+        } catch (error) {
+          return tasks.fail({
+            failbackId,
+            error: { Error: "FailbackError", Cause: (error as Error).message },
+          });
+        }
+      }
+    }
+    const { failbackId } = await requestFailback(deps, {
+      production: {
+        host: "127.0.0.1",
+        port: Number(new URL(runtime.primary.url).port),
+        useTls: false,
+        ...runtime.admin,
+      },
+    });
+
+    const failed = await runToEnd(failbackId);
+    expect(failed?.state).toBe("failed");
+    expect(failed?.steps.find((step) => step.name === "verify")).toMatchObject({
+      state: "failed",
+      reason: expect.stringContaining(drift),
+    });
+    expect(failed?.steps.find((step) => step.name === "reenableProduction")?.state).toBe("pending");
+
+    await requestFailback(deps, { resume: failbackId });
+    const resumed = await production.request<FailbackView>(
+      "GET",
+      `/api/failover/failbacks/${failbackId}`,
+    );
+    expect(resumed.steps.map((step) => step.state)).toEqual([
+      "succeeded",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+    ]);
+    expect((await runToEnd(failbackId))?.state).toBe("succeeded");
+    // The second copy made production equal to the failover again: the drift is gone.
+    expect(
+      (await apiError(production.request("GET", `/api/domains/${domain}/groups/${drift}`))).status,
+    ).toBe(404);
+    expect(await production.request<Settings>("GET", "/api/failover")).toMatchObject({
+      enabled: true,
+      autoSync: true,
+    });
   });
 
   it("from the CLI: `failover takeover` on the failover, `failback` on production, step by step", async () => {

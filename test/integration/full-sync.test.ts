@@ -205,11 +205,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       primary: runtime.primary.serverId,
     });
     await records.setLast(cutOff);
-    const lock = new RunLock(
-      runtime.primary.services.store,
-      runtime.primary.services.bulk,
-      () => longAgo,
-    );
+    const lock = new RunLock(runtime.primary.services.store, () => longAgo);
     expect(await lock.acquire(cutOff, fullSyncLimits.lockTtlMs)).toEqual({ ok: true });
 
     // The monitor's heartbeat schedule (every second in this runtime) finds it.
@@ -234,7 +230,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
   });
 
   it("renews the lock from each Task; a run whose lock lapsed cannot write once a newer run has (R11)", async () => {
-    const { store, bulk } = runtime.primary.services;
+    const { store } = runtime.primary.services;
     const ttl = fullSyncLimits.lockTtlMs;
     // A run's Tasks, three quarters of the lock's time after it took the lock.
     const later = () => Date.now() + 0.75 * ttl;
@@ -247,7 +243,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       startedAt: new Date().toISOString(),
       primary: runtime.primary.serverId,
     });
-    expect(await new RunLock(store, bulk).acquire(lapsed, ttl)).toEqual({ ok: true });
+    expect(await new RunLock(store).acquire(lapsed, ttl)).toEqual({ ok: true });
     const segment = {
       syncId: lapsed,
       segment: 0,
@@ -268,7 +264,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     expect(renewed?.expiresAt).toBeGreaterThanOrEqual(before + ttl);
 
     // Then its lock lapses, and a newer run takes it and reaches the failover.
-    await new RunLock(store, bulk).release(lapsed);
+    await new RunLock(store).release(lapsed);
     expect((await fullSync()).state).toBe("succeeded");
     // The lapsed run's Task stops before sending anything…
     await expect(tasks.copySegment({ state: segment })).rejects.toMatchObject({

@@ -93,6 +93,17 @@ export class MemoryStore implements ConfigStore {
     this.local.set(`${LOCAL_PK}/${name}`, value);
   }
 
+  async putLocalIf<T extends { readonly rev: number }>(
+    name: string,
+    value: T,
+    expectedRev: number | undefined,
+  ) {
+    const current = this.local.get(`${LOCAL_PK}/${name}`) as { rev?: number } | undefined;
+    if (current?.rev !== expectedRev) return false;
+    this.local.set(`${LOCAL_PK}/${name}`, value);
+    return true;
+  }
+
   async listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]> {
     return [...this.local.entries()]
       .filter(([key]) => key.startsWith(`${LOCAL_PK}/${prefix}`) && key >= `${LOCAL_PK}/${from}`)

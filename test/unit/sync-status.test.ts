@@ -9,12 +9,31 @@ describe("automatic sync state (R9, R20)", () => {
 
     expect(await status.state()).toEqual({ state: "active" });
 
-    await status.setState("suspended", "peer down");
+    expect(await status.suspend("peer down", "unreachable")).toBe(true);
     expect(await status.state()).toEqual({
       state: "suspended",
       reason: "peer down",
+      cause: "unreachable",
       since: "2026-12-01T10:00:00.000Z",
     });
+  });
+
+  it("is suspended by the first of many batches failing side by side, whose reason and time stay", async () => {
+    let now = Date.parse("2026-12-01T10:00:00Z");
+    const status = new SyncStatusStore(new MemoryStore(), () => now++);
+
+    const suspended = await Promise.all(
+      ["a", "b", "c"].map((reason) => status.suspend(reason, "refused")),
+    );
+
+    expect(suspended.filter(Boolean)).toHaveLength(1);
+    const first = ["a", "b", "c"][suspended.indexOf(true)];
+    expect(await status.state()).toMatchObject({ state: "suspended", reason: first });
+    const { since } = await status.state();
+    await status.activate();
+    expect(await status.state()).toMatchObject({ state: "active" });
+    expect((await status.state()).since).not.toBe(since);
+    expect(await status.suspend("again", "unreachable")).toBe(true);
   });
 });
 

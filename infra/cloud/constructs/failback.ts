@@ -1,23 +1,16 @@
-import { Duration, Fn, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { ComparisonOperator, MathExpression, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import {
-  DefinitionBody,
-  LogLevel,
-  StateMachine,
-  StateMachineType,
-} from "aws-cdk-lib/aws-stepfunctions";
+import type { LogGroup } from "aws-cdk-lib/aws-logs";
+import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { failbackDefinition } from "../../../functions/failback/definition.ts";
 import { PRODUCTION_PASSWORD } from "../../../shared/sync/failback.ts";
-import { acknowledge, NAG } from "../compliance.ts";
 import type { Alarms } from "./alarms.ts";
-import { VENDED_LOGS_PREFIX } from "./full-sync.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
 import { FAILOVER_PASSWORD_SECRET, type Pipeline } from "./pipeline.ts";
+import { taskStateMachine } from "./task-state-machine.ts";
 
 /**
  * The placeholder the definition carries for the task function's ARN; CloudFormation's
@@ -110,37 +103,13 @@ export class Failback extends Construct {
     // forward's mapping, queue depths, DLQ redrive; the same grant as the admin API's.
     props.pipeline.grantResume(this.task);
 
-    // Vended log delivery, named per stack instance: see FullSync.
-    const stack = Stack.of(this);
-    const stackIdSuffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stackId))));
-    this.logGroup = new LogGroup(this, "Logs", {
-      logGroupName: `${VENDED_LOGS_PREFIX}${stack.stackName}-Failback-${stackIdSuffix}`,
-      retention: defaults.logRetention ?? RetentionDays.ONE_YEAR,
-      ...(defaults.logKey ? { encryptionKey: defaults.logKey } : {}),
-    });
-
-    this.stateMachine = new StateMachine(this, "StateMachine", {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromString(
-        JSON.stringify(failbackDefinition(FAILBACK_TASK_ARN)),
-      ),
-      definitionSubstitutions: { FailbackTaskArn: this.task.functionArn },
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
-    });
-    // Invoke the task function, by its unqualified ARN (what every Task's Resource names), only.
-    this.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        actions: ["lambda:InvokeFunction"],
-        resources: [this.task.functionArn],
-      }),
-    );
-    acknowledge(this.stateMachine.role, `${NAG}::AwsSolutions-IAM5[Resource::*]`, {
-      reason:
-        "CDK's logging and tracing grants for a state machine: the logs:*LogDelivery, " +
-        "logs:*ResourcePolicy/DescribeLogGroups and xray:PutTraceSegments/GetSampling* actions " +
-        "have no resource-level permissions; invoking the task function names its ARN.",
-    });
+    ({ logGroup: this.logGroup, stateMachine: this.stateMachine } = taskStateMachine(this, {
+      name: "Failback",
+      definition: failbackDefinition(FAILBACK_TASK_ARN),
+      taskArnKey: "FailbackTaskArn",
+      task: this.task,
+      defaults,
+    }));
   }
 
   /**

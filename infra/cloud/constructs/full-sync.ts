@@ -1,22 +1,16 @@
-import { Duration, Fn, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { ComparisonOperator, MathExpression, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import {
-  DefinitionBody,
-  LogLevel,
-  StateMachine,
-  StateMachineType,
-} from "aws-cdk-lib/aws-stepfunctions";
+import type { LogGroup } from "aws-cdk-lib/aws-logs";
+import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { fullSyncDefinition } from "../../../functions/full-sync/definition.ts";
 import { fullSyncLimits } from "../../../shared/sync/full/tasks.ts";
-import { acknowledge, NAG } from "../compliance.ts";
 import type { Alarms } from "./alarms.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
 import { FAILOVER_PASSWORD_SECRET, type Pipeline } from "./pipeline.ts";
+import { taskStateMachine } from "./task-state-machine.ts";
 
 /**
  * The placeholder the definition carries for the task function's ARN; CloudFormation's
@@ -24,9 +18,6 @@ import { FAILOVER_PASSWORD_SECRET, type Pipeline } from "./pipeline.ts";
  */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a DefinitionSubstitutions placeholder
 export const FULL_SYNC_TASK_ARN = "${FullSyncTaskArn}";
-
-/** Where Step Functions' execution logs go: vended log delivery needs no resource policy there. */
-export const VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/";
 
 /**
  * The task function's size. A Task hands back its cursor after taskBudgetMs; the timeout leaves
@@ -82,41 +73,13 @@ export class FullSync extends Construct {
       .bindSecretPrefix(props.secretPrefix, [FAILOVER_PASSWORD_SECRET], "read")
       .bindEventBus(props.eventBus);
 
-    // Step Functions logs through CloudWatch Logs' vended log delivery, which adds a resource
-    // policy for each log group it is given unless the name is under /aws/vendedlogs/; that
-    // account-wide policy is limited to 5,120 characters, and past it logging setup fails.
-    // The name ends with part of the stack's id: a log group retained by a deleted stack does
-    // not block deploying it again.
-    const stack = Stack.of(this);
-    const stackIdSuffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stackId))));
-    this.logGroup = new LogGroup(this, "Logs", {
-      logGroupName: `${VENDED_LOGS_PREFIX}${stack.stackName}-FullSync-${stackIdSuffix}`,
-      retention: defaults.logRetention ?? RetentionDays.ONE_YEAR,
-      ...(defaults.logKey ? { encryptionKey: defaults.logKey } : {}),
-    });
-
-    this.stateMachine = new StateMachine(this, "StateMachine", {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromString(
-        JSON.stringify(fullSyncDefinition(FULL_SYNC_TASK_ARN)),
-      ),
-      definitionSubstitutions: { FullSyncTaskArn: this.task.functionArn },
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
-    });
-    // Invoke the task function, by its unqualified ARN (what every Task's Resource names), only.
-    this.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        actions: ["lambda:InvokeFunction"],
-        resources: [this.task.functionArn],
-      }),
-    );
-    acknowledge(this.stateMachine.role, `${NAG}::AwsSolutions-IAM5[Resource::*]`, {
-      reason:
-        "CDK's logging and tracing grants for a state machine: the logs:*LogDelivery, " +
-        "logs:*ResourcePolicy/DescribeLogGroups and xray:PutTraceSegments/GetSampling* actions " +
-        "have no resource-level permissions; invoking the task function names its ARN.",
-    });
+    ({ logGroup: this.logGroup, stateMachine: this.stateMachine } = taskStateMachine(this, {
+      name: "FullSync",
+      definition: fullSyncDefinition(FULL_SYNC_TASK_ARN),
+      taskArnKey: "FullSyncTaskArn",
+      task: this.task,
+      defaults,
+    }));
   }
 
   /** Alarms when an execution fails or times out (ExecutionsFailed + ExecutionsTimedOut > 0). */

@@ -32,7 +32,7 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
     throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
   await endLapsedRun(deps);
   const syncId = randomUUID();
-  const lock = new RunLock(deps.store, deps.bulk, now);
+  const lock = new RunLock(deps.store, now);
   const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
   if (!taken.ok) throw conflict(`full sync ${taken.holder} is running; wait for it to finish`);
   const records = new FullSyncRecords(deps.store, now);

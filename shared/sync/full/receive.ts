@@ -87,7 +87,7 @@ async function admit(
     }
     if (current?.rev === request.fence) return;
     const next: Fence = { rev: request.fence, syncId: request.syncId };
-    if (await deps.bulk.putLocalIf(FENCE, next, current?.rev)) return;
+    if (await deps.store.putLocalIf(FENCE, next, current?.rev)) return;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { BulkStore, ConfigStore } from "../../ports.ts";
+import type { ConfigStore } from "../../ports.ts";
 
 export type FullSyncState = "running" | "succeeded" | "failed";
 export type FullSyncStep =
@@ -149,7 +149,6 @@ export type FullSyncView = NonNullable<Awaited<ReturnType<FullSyncRecords["view"
 export class RunLock {
   constructor(
     private readonly store: ConfigStore,
-    private readonly bulk: BulkStore,
     private readonly now: () => number = Date.now,
     private readonly name: string = LOCK,
   ) {}
@@ -171,7 +170,7 @@ export class RunLock {
         expiresAt: now + ttlMs,
         acquiredAt: now,
       };
-      if (await this.bulk.putLocalIf(this.name, next, current?.rev)) return { ok: true };
+      if (await this.store.putLocalIf(this.name, next, current?.rev)) return { ok: true };
       // Another request wrote in between: look again.
     }
   }
@@ -187,7 +186,7 @@ export class RunLock {
       const fence = current.acquiredAt ?? 0;
       if (current.expiresAt - this.now() > ttlMs / 2) return fence;
       const next: Lock = { ...current, rev: current.rev + 1, expiresAt: this.now() + ttlMs };
-      if (await this.bulk.putLocalIf(this.name, next, current.rev)) return fence;
+      if (await this.store.putLocalIf(this.name, next, current.rev)) return fence;
     }
   }
 
@@ -197,7 +196,7 @@ export class RunLock {
       const current = await this.store.getLocal<Lock>(this.name);
       if (current?.holder !== syncId) return;
       const next: Lock = { rev: current.rev + 1, holder: null, expiresAt: 0 };
-      if (await this.bulk.putLocalIf(this.name, next, current.rev)) return;
+      if (await this.store.putLocalIf(this.name, next, current.rev)) return;
     }
   }
 

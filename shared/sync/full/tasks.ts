@@ -92,7 +92,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
   const now = deps.now ?? Date.now;
   const limits = { ...fullSyncLimits, ...deps.limits };
   const records = new FullSyncRecords(deps.store, now);
-  const lock = new RunLock(deps.store, deps.bulk, now);
+  const lock = new RunLock(deps.store, now);
 
   async function peer(): Promise<{ settings: FailoverSettings; peer: FullSyncPeer }> {
     const settings = await deps.failover.get();
@@ -423,7 +423,7 @@ export async function failRun(deps: RunEndDeps, syncId: string, reason: string) 
   try {
     await announceRun(deps, failed);
   } finally {
-    await new RunLock(deps.store, deps.bulk, now).release(syncId);
+    await new RunLock(deps.store, now).release(syncId);
   }
 }
 

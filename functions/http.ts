@@ -15,6 +15,18 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
 
+/** An AppError whose answer carries headers too (e.g. a 405's `Allow`). */
+export class HttpError extends AppError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(status, code, message);
+  }
+}
+
 export function json(statusCode: number, body: unknown): HttpResult {
   return {
     statusCode,
@@ -81,6 +93,9 @@ export function jsonErrors(logger: Logger): HttpMiddleware {
         request.response = json(error.status, {
           error: { code: error.code, message: error.message },
         });
+        if (error instanceof HttpError) {
+          request.response.headers = { ...request.response.headers, ...error.headers };
+        }
         if (error.status === 401) {
           request.response.headers = {
             ...request.response.headers,

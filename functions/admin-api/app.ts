@@ -1,14 +1,11 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import httpRouterHandler, { type Route } from "@middy/http-router";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
 import type { AdminAuth } from "../../shared/auth/admin.ts";
 import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
-import { AppError, invalid } from "../../shared/errors.ts";
-import { name, username } from "../../shared/model/schemas.ts";
+import { AppError } from "../../shared/errors.ts";
 import type { BulkStore, RunStarter } from "../../shared/ports.ts";
 import { type FailbackDeps, failbackView, requestFailback } from "../../shared/sync/failback.ts";
 import * as fullSync from "../../shared/sync/full/api.ts";
@@ -26,8 +23,15 @@ import {
   jsonBody,
   jsonErrors,
   parseBasic,
-  pathParam,
 } from "../http.ts";
+import { consoleAsset } from "./console.ts";
+import { openApiDocument } from "./openapi.ts";
+import {
+  createRouter,
+  type RouteHandler,
+  type RouteHandlers,
+  type RouteRequest,
+} from "./router.ts";
 
 export interface AdminApiDeps extends FailbackDeps {
   readonly config: ConfigService;
@@ -40,173 +44,149 @@ export interface AdminApiDeps extends FailbackDeps {
   readonly fullSyncRunner?: RunStarter;
 }
 
-type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+/** What a server shows before its web settings were ever saved: it always has some. */
+export const WEB_DEFAULTS = { id: "web", enabled: false, port: 443 } as const;
 
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
+/** Every answer: nothing sniffed, framed, or loaded from elsewhere (the console is same-origin). */
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
 
-function param(event: HttpEvent, key: string, schema: z.ZodType<string>): string {
-  const parsed = schema.safeParse(pathParam(event, key));
-  if (!parsed.success) throw invalid(key, parsed.error.issues[0]?.message ?? "invalid");
-  return parsed.data;
-}
+const pageOf = ({ query }: RouteRequest) => ({
+  limit: query.limit as number,
+  ...(query.cursor ? { cursor: query.cursor as string } : {}),
+});
 
-function pageOf(event: HttpEvent) {
-  const query = event.queryStringParameters ?? {};
-  const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw invalid("limit", `must be an integer from 1 to ${MAX_PAGE}`);
-  }
-  return { limit, ...(query.cursor ? { cursor: query.cursor } : {}) };
-}
-
-/** The routes of one entity kind: list, get, put (201 when created), delete (204). */
-function crud(
+/** The handlers of one entity kind: list, get, put (201 when created), delete (204). */
+function crud<const B extends string, const I extends string>(
   config: ConfigService,
   type: entities.EntityType,
-  base: string,
-  idParam: string,
-  idSchema: z.ZodType<string>,
-): Route<HttpEvent, HttpResult>[] {
-  const domainOf = (event: HttpEvent) =>
-    base.includes("{domain}") ? param(event, "domain", name) : undefined;
-  const scope = (event: HttpEvent) => {
-    const domain = domainOf(event);
-    return { id: param(event, idParam, idSchema), ...(domain !== undefined ? { domain } : {}) };
+  base: B,
+  idParam: I,
+) {
+  // The domain an item sits in (users, groups, services); a domain itself sits in none.
+  const domainOf = ({ params }: RouteRequest) =>
+    base.includes("{domain}") ? params.domain : undefined;
+  const scope = (request: RouteRequest) => {
+    const domain = domainOf(request);
+    return { id: request.params[idParam] as string, ...(domain !== undefined ? { domain } : {}) };
   };
-  const one = `${base}/{${idParam}}`;
-  const routes: [Route<HttpEvent, HttpResult>["method"], string, RouteHandler][] = [
-    [
-      "GET",
-      base,
-      async (event) => json(200, await config.list(type, domainOf(event), pageOf(event))),
-    ],
-    ["GET", one, async (event) => json(200, await config.get(type, scope(event)))],
-    [
-      "PUT",
-      one,
-      async (event) => {
-        const { item, created } = await config.put(type, scope(event), jsonBody(event));
-        return json(created ? 201 : 200, item);
-      },
-    ],
-    [
-      "DELETE",
-      one,
-      async (event) => {
-        await config.remove(type, scope(event));
-        return { statusCode: 204 };
-      },
-    ],
-  ];
-  return routes.map(([method, path, handler]) => ({ method, path, handler }));
+  const handlers: Record<string, RouteHandler> = {
+    [`GET ${base}`]: async (request) =>
+      json(200, await config.list(type, domainOf(request), pageOf(request))),
+    [`GET ${base}/{${idParam}}`]: async (request) =>
+      json(200, await config.get(type, scope(request))),
+    [`PUT ${base}/{${idParam}}`]: async (request) => {
+      const { item, created } = await config.put(type, scope(request), jsonBody(request.event));
+      return json(created ? 201 : 200, item);
+    },
+    [`DELETE ${base}/{${idParam}}`]: async (request) => {
+      await config.remove(type, scope(request));
+      return { statusCode: 204 };
+    },
+  };
+  return handlers as Record<
+    `GET ${B}` | `GET ${B}/{${I}}` | `PUT ${B}/{${I}}` | `DELETE ${B}/{${I}}`,
+    RouteHandler
+  >;
 }
 
-/** The admin API of one server (SPEC §8) as one API Gateway HTTP API (v2) handler. */
-export function createAdminApi(deps: AdminApiDeps) {
+/** A handler for each route of the table (./routes.ts): one missing does not compile. */
+export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
   const { config, failover } = deps;
-  const route = (
-    method: Route<HttpEvent, HttpResult>["method"],
-    path: string,
-    handler: RouteHandler,
-  ) => ({
-    method,
-    path,
-    handler,
-  });
   // Calls to the failover end a second before this invocation would (API Gateway's 29 s).
   const bounded = (context: Context) =>
     withDeadline(deps, Date.now() + context.getRemainingTimeInMillis() - 1000);
-  const runState = (running: boolean) => async (event: HttpEvent) =>
-    json(200, await config.setRunning(param(event, "domain", name), running));
+  const runState =
+    (running: boolean) =>
+    async ({ params }: RouteRequest) =>
+      json(200, await config.setRunning(params.domain as string, running));
   const webScope = { id: "web" };
 
-  const routes: Route<HttpEvent, HttpResult>[] = [
-    route("GET", "/health", async () => json(200, { status: "ok", region: deps.region })),
-    ...crud(config, entities.domains, "/api/domains", "domain", name),
-    ...crud(config, entities.users, "/api/domains/{domain}/users", "username", username),
-    ...crud(config, entities.groups, "/api/domains/{domain}/groups", "group", name),
-    ...crud(config, entities.services, "/api/domains/{domain}/services", "id", name),
-    ...crud(config, entities.triggers, "/api/triggers", "id", name),
-    route("POST", "/api/domains/{domain}/start", runState(true)),
-    route("POST", "/api/domains/{domain}/stop", runState(false)),
-    route("GET", "/api/settings/web", async () =>
-      json(200, await config.get(entities.web, webScope)),
-    ),
-    route("PUT", "/api/settings/web", async (event) => {
+  return {
+    "GET /health": async () => json(200, { status: "ok", region: deps.region }),
+    "GET /api/openapi.json": async () => json(200, openApiDocument()),
+    "GET /": async () => consoleAsset("index.html"),
+    "GET /console/{file}": async ({ params }) => consoleAsset(params.file as string),
+    ...crud(config, entities.domains, "/api/domains", "domain"),
+    ...crud(config, entities.users, "/api/domains/{domain}/users", "username"),
+    ...crud(config, entities.groups, "/api/domains/{domain}/groups", "group"),
+    ...crud(config, entities.services, "/api/domains/{domain}/services", "id"),
+    ...crud(config, entities.triggers, "/api/triggers", "id"),
+    "POST /api/domains/{domain}/start": runState(true),
+    "POST /api/domains/{domain}/stop": runState(false),
+    "GET /api/settings/web": async () => {
+      try {
+        return json(200, await config.get(entities.web, webScope));
+      } catch (error) {
+        if (error instanceof AppError && error.status === 404) return json(200, WEB_DEFAULTS);
+        throw error;
+      }
+    },
+    "PUT /api/settings/web": async ({ event }) => {
       const { item, created } = await config.put(entities.web, webScope, jsonBody(event));
       return json(created ? 201 : 200, item);
-    }),
-    route("GET", "/api/failover", async () => json(200, await failover.view())),
-    route("PUT", "/api/failover", async (event, context) =>
+    },
+    "GET /api/failover": async () => json(200, await failover.view()),
+    "PUT /api/failover": async ({ event, context }) =>
       json(
         200,
         await failover.put(jsonBody(event), (settings, credentials) =>
           sync.checkAutoSync(bounded(context), settings, credentials),
         ),
       ),
-    ),
-    route("POST", "/api/failover/test", async (_event, context) =>
+    "POST /api/failover/test": async ({ context }) =>
       json(200, await sync.testConnection(bounded(context))),
-    ),
-    route("GET", "/api/failover/status", async () => json(200, await sync.failoverStatus(deps))),
-    route("POST", "/api/failover/resume", async () => json(200, await sync.resumeSync(deps))),
-    route("GET", "/api/failover/drift", async (_event, context) =>
-      json(200, await checkDrift(bounded(context))),
-    ),
-    route("POST", "/api/failover/repair", async (_event, context) =>
-      json(202, await repair(bounded(context))),
-    ),
-    route("POST", "/api/failover/synchronize", async () =>
-      json(202, await fullSync.requestFullSync(deps)),
-    ),
-    route("GET", "/api/failover/syncs/{syncId}", async (event) =>
-      json(200, await fullSync.fullSyncView(deps, pathParam(event, "syncId"))),
-    ),
+    "GET /api/failover/status": async () => json(200, await sync.failoverStatus(deps)),
+    "POST /api/failover/resume": async () => json(200, await sync.resumeSync(deps)),
+    "GET /api/failover/drift": async ({ context }) => json(200, await checkDrift(bounded(context))),
+    "POST /api/failover/repair": async ({ context }) => json(202, await repair(bounded(context))),
+    "POST /api/failover/synchronize": async () => json(202, await fullSync.requestFullSync(deps)),
+    "GET /api/failover/syncs/{syncId}": async ({ params }) =>
+      json(200, await fullSync.fullSyncView(deps, params.syncId as string)),
     // Disaster recovery: the failover takes over (R19a); production takes back (R19).
-    route("POST", "/api/failover/takeover", async (event) =>
+    "POST /api/failover/takeover": async ({ event }) =>
       json(200, await takeOver(deps, parseBasic(event.headers.authorization)?.username ?? "?")),
-    ),
-    route("POST", "/api/failover/failback", async (event) =>
+    "POST /api/failover/failback": async ({ event }) =>
       json(202, await requestFailback(deps, jsonBody(event))),
-    ),
-    route("GET", "/api/failover/failbacks/{failbackId}", async (event) =>
-      json(200, await failbackView(deps, pathParam(event, "failbackId"))),
-    ),
+    "GET /api/failover/failbacks/{failbackId}": async ({ params }) =>
+      json(200, await failbackView(deps, params.failbackId as string)),
     // The receiving side, called by the production server (R7, R8, R18).
-    route("GET", "/api/sync/hello", async () => json(200, await sync.hello(deps))),
-    route("POST", "/api/sync/events", async (event) =>
+    "GET /api/sync/hello": async () => json(200, await sync.hello(deps)),
+    "POST /api/sync/events": async ({ event }) =>
       json(200, await sync.receiveChanges(deps, jsonBody(event))),
-    ),
     // What verify reads of the failover (R21): partition digests, then the differing partitions.
-    route("POST", "/api/sync/digests", async (event) =>
+    "POST /api/sync/digests": async ({ event }) =>
       json(200, await digestsPage(deps, jsonBody(event))),
-    ),
-    route("POST", "/api/sync/records", async (event) =>
+    "POST /api/sync/records": async ({ event }) =>
       json(200, await recordsPage(deps, jsonBody(event))),
-    ),
     // The receiving side of a full sync (R12), same credentials and R18 guard.
-    route("POST", "/api/sync/full/wipe", async (event) =>
+    "POST /api/sync/full/wipe": async ({ event }) =>
       json(200, await fullReceive.wipePage(deps, jsonBody(event))),
-    ),
-    route("POST", "/api/sync/full/items", async (event) =>
+    "POST /api/sync/full/items": async ({ event }) =>
       json(200, await fullReceive.putItems(deps, jsonBody(event))),
-    ),
-    route("POST", "/api/sync/full/digest", async (event) =>
+    "POST /api/sync/full/digest": async ({ event }) =>
       json(200, await fullReceive.digestPage(deps, jsonBody(event))),
-    ),
-    route("POST", "/api/sync/full/start", async (event) =>
+    "POST /api/sync/full/start": async ({ event }) =>
       json(200, await fullReceive.startPage(deps, jsonBody(event))),
-    ),
-  ];
-
-  return middy<HttpEvent, HttpResult>()
-    .use(injectLambdaContext(deps.logger, { logEvent: false }))
-    .use(jsonErrors(deps.logger))
-    .use(basicAuth(deps.admin, (event) => event.rawPath === "/health"))
-    .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));
+  };
 }
 
-function notFound({ method, path }: { method: string; path: string }): never {
-  throw new AppError(404, "not_found", `no route ${method} ${path}`);
+/** The admin API of one server (SPEC §8) as one API Gateway HTTP API (v2) handler. */
+export function createAdminApi(deps: AdminApiDeps) {
+  const router = createRouter(adminApiHandlers(deps));
+
+  const handler = middy<HttpEvent, HttpResult>()
+    .use(injectLambdaContext(deps.logger, { logEvent: false }))
+    .use(jsonErrors(deps.logger))
+    .use(basicAuth(deps.admin, (event) => router.isPublic(event.requestContext.http.path)))
+    .handler((event, context) => router.handle(event, context));
+  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const result = await handler(event, context);
+    return { ...result, headers: { ...SECURITY_HEADERS, ...result.headers } };
+  };
 }

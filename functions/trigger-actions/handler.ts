@@ -5,13 +5,13 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { z } from "zod";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
+import { SesMailer, SnsMailer, unconfiguredMailer } from "../../shared/adapters/mailers.ts";
 import { ConfigService } from "../../shared/config/service.ts";
 import type { Mailer } from "../../shared/events/actions.ts";
 import { allowHostList, safeHttpSender } from "../../shared/events/safe-http.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { readEnv } from "../env.ts";
 import { createTriggerActionsHandler } from "./app.ts";
-import { SesMailer, SnsMailer, unconfiguredMailer } from "./mailers.ts";
 
 const env = readEnv({
   TABLE_NAME: z.string().min(1),

@@ -2,13 +2,13 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { TriggerRules } from "../../shared/adapters/eventbridge-trigger-rules.ts";
 import { triggers } from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { AppError } from "../../shared/errors.ts";
 import { ConditionError } from "../../shared/events/condition.ts";
 import { loadTriggers, parseTrigger } from "../../shared/events/engine.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../shared/model/items.ts";
-import type { TriggerRules } from "./rules.ts";
 
 export interface TriggerRulesDeps {
   readonly rules: Pick<TriggerRules, "put" | "remove" | "reconcile">;

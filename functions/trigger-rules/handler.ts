@@ -3,18 +3,21 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { z } from "zod";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
+import {
+  DEFAULT_RULE_PREFIX,
+  TriggerRules,
+} from "../../shared/adapters/eventbridge-trigger-rules.ts";
 import { ConfigService } from "../../shared/config/service.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { readEnv } from "../env.ts";
 import { createTriggerRulesHandler } from "./app.ts";
-import { TriggerRules } from "./rules.ts";
 
 const env = readEnv({
   TABLE_NAME: z.string().min(1),
   SERVER_ID: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
   TRIGGER_ACTIONS_FUNCTION_ARN: z.string().startsWith("arn:"),
-  TRIGGER_RULE_PREFIX: z.string().min(1).max(32).default("mft-trigger-"),
+  TRIGGER_RULE_PREFIX: z.string().min(1).max(32).default(DEFAULT_RULE_PREFIX),
   TRIGGER_DLQ_ARN: z.string().startsWith("arn:").optional(),
 });
 

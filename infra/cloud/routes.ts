@@ -1,56 +1,36 @@
+import { type Method, methodsByPath, routeList } from "../../functions/admin-api/routes.ts";
+
 /**
- * Every route of the admin API (SPEC §8) as API Gateway route keys, all integrated with the
- * admin-api Lambda. Explicit routes rather than one `$default`/proxy route: an unknown path is
- * refused by API Gateway without invoking anything, and the authorizer is visibly on each.
+ * API Gateway's routes, derived from the admin API's route table
+ * (functions/admin-api/routes.ts), all integrated with the admin-api Lambda. Explicit routes
+ * rather than one `$default`/proxy route: an unknown path is refused by API Gateway without
+ * invoking anything, and the authorizer is visibly on each. Besides each route of the table,
+ * one `ANY` route per path lets the Lambda answer a method the path does not have with 405 and
+ * `Allow` (API Gateway prefers the route with the exact method).
  */
-export const PUBLIC_ROUTES = ["GET /health"] as const;
+export interface GatewayRoute {
+  /** `METHOD /path`, API Gateway's route key. */
+  readonly key: string;
+  readonly method: Method | "ANY";
+  readonly path: string;
+  /** `public`: no authorizer. */
+  readonly auth: "public" | "admin";
+}
 
-export const ADMIN_ROUTES = [
-  "GET /api/domains",
-  "GET /api/domains/{domain}",
-  "PUT /api/domains/{domain}",
-  "DELETE /api/domains/{domain}",
-  "GET /api/domains/{domain}/users",
-  "GET /api/domains/{domain}/users/{username}",
-  "PUT /api/domains/{domain}/users/{username}",
-  "DELETE /api/domains/{domain}/users/{username}",
-  "GET /api/domains/{domain}/services",
-  "GET /api/domains/{domain}/services/{id}",
-  "PUT /api/domains/{domain}/services/{id}",
-  "DELETE /api/domains/{domain}/services/{id}",
-  "GET /api/domains/{domain}/groups",
-  "GET /api/domains/{domain}/groups/{group}",
-  "PUT /api/domains/{domain}/groups/{group}",
-  "DELETE /api/domains/{domain}/groups/{group}",
-  "POST /api/domains/{domain}/start",
-  "POST /api/domains/{domain}/stop",
-  "GET /api/settings/web",
-  "PUT /api/settings/web",
-  "GET /api/triggers",
-  "GET /api/triggers/{id}",
-  "PUT /api/triggers/{id}",
-  "DELETE /api/triggers/{id}",
-  "GET /api/failover",
-  "PUT /api/failover",
-  "POST /api/failover/test",
-  "POST /api/failover/synchronize",
-  "GET /api/failover/syncs/{syncId}",
-  "GET /api/failover/status",
-  "POST /api/failover/resume",
-  "GET /api/failover/drift",
-  "POST /api/failover/repair",
-  "POST /api/failover/takeover",
-  "POST /api/failover/failback",
-  "GET /api/failover/failbacks/{failbackId}",
-  // The receiving side, called by the peer only (with the admin credentials of this server).
-  "POST /api/sync/events",
-  "ANY /api/sync/{proxy+}",
-] as const;
-
-export type RouteKey = (typeof PUBLIC_ROUTES)[number] | (typeof ADMIN_ROUTES)[number];
-
-export function parseRouteKey(key: string): { method: string; path: string } {
-  const [method, path] = key.split(" ");
-  if (!method || !path) throw new Error(`not a route key: ${key}`);
-  return { method, path };
+export function gatewayRoutes(): GatewayRoute[] {
+  const routes = routeList().map(({ key, method, path, auth }) => ({ key, method, path, auth }));
+  const authOf = new Map<string, "public" | "admin">();
+  for (const route of routes) {
+    const seen = authOf.get(route.path);
+    // A 405 route cannot be both public and behind the authorizer.
+    if (seen && seen !== route.auth) throw new Error(`${route.path} mixes public and admin routes`);
+    authOf.set(route.path, route.auth);
+  }
+  const methodNotAllowed = [...methodsByPath().keys()].map((path) => ({
+    key: `ANY ${path}`,
+    method: "ANY" as const,
+    path,
+    auth: authOf.get(path) ?? "admin",
+  }));
+  return [...routes, ...methodNotAllowed];
 }

@@ -106,7 +106,7 @@ export class MftFailoverStack extends Stack {
           description: "The admin API of SPEC §8 and the receiving side /api/sync",
         }),
       )
-      .bindTable(this.store.table, "readWrite")
+      .bindTable(this.store.table, "apply")
       .bindSecret("ADMIN_SECRET_ID", this.adminSecret)
       // The failover password (PUT /api/failover) and production's password for a failback
       // (POST /api/failover/failback), both written here.

@@ -34,6 +34,15 @@ export function checkJava(): void {
   }
 }
 
+/**
+ * What `npm start` needs before it starts anything: Java and the DynamoDB Local jar. A one-line
+ * LocalStartupError, at once, when one is missing.
+ */
+export function checkPrerequisites(): void {
+  checkJava();
+  jarDir();
+}
+
 export interface DynamoDbLocal {
   readonly endpoint: string;
   stop(): Promise<void>;

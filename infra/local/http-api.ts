@@ -93,7 +93,9 @@ async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 function toEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(request.url ?? "/", "http://127.0.0.1");
+  // Prefixed, not resolved: `//x` is a path here, not a protocol-relative URL.
+  const raw = request.url ?? "/";
+  const url = new URL(raw.startsWith("/") ? `http://127.0.0.1${raw}` : raw, "http://127.0.0.1");
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { InitializeMiddleware, MiddlewareStack } from "@smithy/types";
 
 /** Any AWS SDK v3 client. */
@@ -41,5 +42,58 @@ export function createRequestCounter(): RequestCounter {
     reset() {
       counts = new Map();
     },
+  };
+}
+
+/**
+ * The local function an SDK call is made for. Entered where local mode creates a function's
+ * invocation context (`enterInvocation`), so every call the handler makes, and the calls its
+ * event source mapping makes for it afterwards (GetRecords, ReceiveMessage…, which Lambda makes
+ * with the function's role), carry the function's name.
+ */
+export const invocationScope = new AsyncLocalStorage<string>();
+
+/** Marks the rest of this execution (and what it starts) as the function `name`'s. */
+export function enterInvocation(name: string): void {
+  invocationScope.enterWith(name);
+}
+
+/** One SDK call: the function it was made for, `Service.Command`, and its input. */
+export interface RecordedCall {
+  readonly fn: string;
+  readonly command: string;
+  readonly input: Record<string, unknown>;
+}
+
+export interface CommandRecorder {
+  attach<Input extends object, Output extends object>(client: SdkClient<Input, Output>): void;
+  /** Calls made inside an invocation (runtime set-up and test clients are not). */
+  calls(): readonly RecordedCall[];
+}
+
+/** Records every SDK call made for a local function (see invocationScope), with its input. */
+export function createCommandRecorder(): CommandRecorder {
+  const name = `commandRecorder${++counters}`;
+  const calls: RecordedCall[] = [];
+  function recording<I extends object, O extends object>(): InitializeMiddleware<I, O> {
+    return (next, context) => (args) => {
+      const fn = invocationScope.getStore();
+      if (fn !== undefined) {
+        const service = (context.clientName ?? "Unknown").replace(/Client$/, "");
+        const command = (context.commandName ?? "Unknown").replace(/Command$/, "");
+        calls.push({
+          fn,
+          command: `${service}.${command}`,
+          input: args.input as Record<string, unknown>,
+        });
+      }
+      return next(args);
+    };
+  }
+  return {
+    attach(client) {
+      client.middlewareStack.add(recording(), { step: "initialize", name });
+    },
+    calls: () => calls,
   };
 }

@@ -195,10 +195,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         metrics,
       });
       const triggers = startLocalTriggers({
+        name,
         bus,
         config: services.config,
         mailer: mail.mailer,
         logger,
+        dynamo: dynamoClient,
+        tableName,
+        dynamoEndpoint: dynamo.endpoint,
+        awsConfig,
+        ...(options.instrument ? { instrument: options.instrument } : {}),
       });
       // Step Functions: the deployed definition, each Task bound to the full-sync Lambda's handler.
       const definition = fullSyncDefinition(
@@ -288,6 +294,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         work = undefined;
       });
       const startPipelineOf = async () => {
+        await triggers.start();
         const pipeline = await startPipeline({
           services,
           dynamo: dynamoClient,
@@ -321,7 +328,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         work = {
           async stop() {
             await schedules.stop();
-            await pipeline.stop();
+            await Promise.all([pipeline.stop(), triggers.stop()]);
             streamPositions = pipeline.positions();
           },
         };

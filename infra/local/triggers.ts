@@ -1,10 +1,20 @@
 /**
- * Local mode's EventBridge rules (R17): a TriggerEngine subscribed to each region's bus, and the
- * local-only routes (`/_local/...`) that show the mailbox and the trigger runs and let a demo or a
- * test publish an event. Those routes are served by the local runtime in front of the admin API
- * handler; they do not exist in the cloud.
+ * Local mode's triggers (R17), through the cloud's two functions: `trigger-rules`, fed by the
+ * config table's stream (SERVER / TRIGGER#… records, as the cloud's filter) and a reconcile at
+ * each start, keeps one rule per enabled trigger on the region's local EventBridge rules
+ * (infra/local/event-bus.ts) through its real EventBridge client; each event the bus publishes
+ * is matched against the rules' patterns there, and a matching rule invokes `trigger-actions`
+ * with the input its transformer builds (`{triggerId, event}`). Also the local-only routes
+ * (`/_local/...`) that show the mailbox, the rules and the trigger runs and let a demo or a test
+ * publish an event; the local runtime serves them in front of the admin API handler; they do not
+ * exist in the cloud.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { DynamoDBStreamEvent } from "aws-lambda";
 import { z } from "zod";
 import {
   type HttpEvent,
@@ -13,22 +23,37 @@ import {
   json,
   parseBasic,
 } from "../../functions/http.ts";
+import { createTriggerActionsHandler } from "../../functions/trigger-actions/app.ts";
+import { createTriggerRulesHandler } from "../../functions/trigger-rules/app.ts";
+import {
+  DEFAULT_RULE_PREFIX,
+  TriggerRules,
+} from "../../shared/adapters/eventbridge-trigger-rules.ts";
 import { credentialsMatch } from "../../shared/auth/admin.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import type { HttpSender, Mailer, TriggerRun } from "../../shared/events/actions.ts";
-import { loadTriggers, TriggerEngine } from "../../shared/events/engine.ts";
 import { allowHostList, safeHttpSender } from "../../shared/events/safe-http.ts";
+import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../shared/model/items.ts";
 import type { Credentials } from "../../shared/ports.ts";
-import { type SyncEventDetail, syncEvent } from "../../shared/sync/events.ts";
-import type { LocalEventBus } from "./event-bus.ts";
+import { type SyncEventDetail, syncEvent, syncModes } from "../../shared/sync/events.ts";
+import { topology } from "../topology.ts";
+import { type LocalEventBus, LocalEventRules } from "./event-bus.ts";
+import { lambdaContext } from "./lambda-context.ts";
 import type { LocalMailServer } from "./smtp.ts";
+import { type StreamSource, startStreamSource } from "./stream-source.ts";
 
 /** Runs kept for `GET /_local/trigger-runs`; older ones are dropped first. */
 const KEEP_RUNS = 1000;
 
 export interface LocalTriggers {
   runs(): readonly TriggerRun[];
+  /** The trigger rules now on the region's bus. */
+  rules(): ReturnType<LocalEventRules["list"]>;
+  /** Reconciles the rules, then follows the table's stream (where it stopped, if it ran before). */
+  start(): Promise<void>;
+  /** Stops following the stream (the region is down); the rules stay. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -43,47 +68,155 @@ export function localAllowHosts(value = process.env.MFT_HTTP_ALLOW_HOSTS): strin
   return parsed.data ?? [];
 }
 
-/** Subscribes one region's triggers to its bus: every published event is matched and acted on. */
-export function startLocalTriggers(deps: {
+/** Powertools metrics that go nowhere: local mode has no CloudWatch for EMF lines. */
+class DiscardedMetrics extends Metrics {
+  override publishStoredMetrics(): this {
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  }
+}
+
+/** Whether a stream record is one the cloud's filter passes to trigger-rules (a trigger's item). */
+const isTriggerRecord = (record: DynamoDBStreamEvent["Records"][number]) =>
+  record.dynamodb?.Keys?.pk?.S === SERVER_PARTITION &&
+  (record.dynamodb.Keys.sk?.S ?? "").startsWith(TRIGGER_PREFIX);
+
+export interface LocalTriggersDeps {
+  /** The region (`primary`, `failover`): names its functions. */
+  readonly name: string;
   readonly bus: LocalEventBus;
-  readonly config: Pick<ConfigService, "list">;
+  readonly config: Pick<ConfigService, "get" | "list">;
   readonly mailer: Mailer;
   readonly logger: Logger;
+  /** The region's table, whose stream feeds trigger-rules. */
+  readonly dynamo: DynamoDBClient;
+  readonly tableName: string;
+  readonly dynamoEndpoint: string;
+  readonly awsConfig: {
+    readonly region: string;
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
+  /** Sees the stream client (benchmarks count requests). */
+  readonly instrument?: (client: DynamoDBStreamsClient) => void;
   /** @default safeHttpSender: loopback allowed (webhooks on 127.0.0.1), plus `MFT_HTTP_ALLOW_HOSTS` */
   readonly http?: HttpSender;
   readonly backoffMs?: number;
-}): LocalTriggers {
+}
+
+/** One region's trigger functions, its rules and their delivery (see the file's comment). */
+export function startLocalTriggers(deps: LocalTriggersDeps): LocalTriggers {
+  const { logger, awsConfig } = deps;
   const runs: TriggerRun[] = [];
-  const http = deps.http ?? safeHttpSender({ allowLoopback: true, allowHosts: localAllowHosts() });
-  const engine = new TriggerEngine({
-    // With the secret header values, which the actions send (the API never shows them).
-    triggers: () =>
-      loadTriggers({
-        list: (type, domain, page) => deps.config.list(type, domain, page, { withSecrets: true }),
+  const account = "000000000000";
+  const functionArn = (fn: string) =>
+    `arn:aws:lambda:${awsConfig.region}:${account}:function:mft-${deps.name}-${fn}`;
+  const rules = new LocalEventRules(
+    `mft-${deps.name}-bus`,
+    `arn:aws:events:${awsConfig.region}:${account}:`,
+    // Lambda would retry a failed invocation, then put it in trigger-actions' on-failure queue.
+    (error, target) =>
+      logger.error("trigger rule target failed", {
+        target,
+        error: error instanceof Error ? error.message : String(error),
       }),
+  );
+  const actionsArn = functionArn("trigger-actions");
+  const actions = createTriggerActionsHandler({
+    config: deps.config,
     mailer: deps.mailer,
-    http,
+    http: deps.http ?? safeHttpSender({ allowLoopback: true, allowHosts: localAllowHosts() }),
     ...(deps.backoffMs !== undefined ? { backoffMs: deps.backoffMs } : {}),
-    record: (run) => {
-      runs.push(run);
-      if (runs.length > KEEP_RUNS) runs.shift();
-      const failed = run.actions.filter((action) => !action.ok);
-      if (failed.length > 0) deps.logger.warn("trigger actions failed", { run });
-      else deps.logger.info("trigger ran", { run });
-    },
+    logger,
+    metrics: new DiscardedMetrics({ namespace: "MftFailover", serviceName: "trigger-actions" }),
   });
-  deps.bus.subscribe(async (event) => {
-    try {
-      await engine.handle(event);
-    } catch (error) {
-      // Reading the triggers failed (the table is down): EventBridge would retry; say so.
-      deps.logger.error(
-        "trigger evaluation failed",
-        error instanceof Error ? error : String(error),
+  rules.addFunction(actionsArn, async (input) => {
+    const result = await actions(
+      input,
+      lambdaContext(`${deps.name}-trigger-actions`, topology.triggerActions.timeoutSeconds * 1000),
+    );
+    if (!("triggerId" in result)) return;
+    runs.push(result);
+    if (runs.length > KEEP_RUNS) runs.shift();
+  });
+  // EventBridge's API in process: the function's own client, only the transport is local.
+  const eventBridge = new EventBridgeClient({
+    ...awsConfig,
+    endpoint: "http://eventbridge.local",
+    requestHandler: rules.requestHandler as never,
+  });
+  const ruleFunction = createTriggerRulesHandler({
+    rules: new TriggerRules(eventBridge, {
+      busName: rules.busName,
+      actionsFunctionArn: actionsArn,
+      rulePrefix: DEFAULT_RULE_PREFIX,
+    }),
+    config: deps.config,
+    logger,
+  });
+  const rulesContext = () =>
+    lambdaContext(`${deps.name}-trigger-rules`, topology.triggerRules.timeoutSeconds * 1000);
+  // Each delivery runs apart from the publisher's execution (its own invocations, as in AWS).
+  deps.bus.subscribe(
+    (event) => new Promise<void>((done) => setImmediate(() => rules.deliver(event).then(done))),
+  );
+
+  const { stream } = topology.triggerRules;
+  const streams = new DynamoDBStreamsClient({ ...awsConfig, endpoint: deps.dynamoEndpoint });
+  deps.instrument?.(streams);
+  /** Where the stream reader stopped: a restart resumes there, as an event source mapping does. */
+  const positions: Record<string, string> = {};
+  let source: StreamSource | undefined;
+
+  return {
+    runs: () => runs,
+    rules: () => rules.list(),
+    async start() {
+      if (source) return;
+      // The hourly `{reconcile: true}` of the cloud, at start: rules of changes that the stream
+      // no longer holds (a data dir older than its 24 h) are made too.
+      // Its own invocation, apart from the caller's execution (as Lambda runs it).
+      await new Promise((done, fail) =>
+        setImmediate(() => ruleFunction({ reconcile: true }, rulesContext()).then(done, fail)),
       );
-    }
-  });
-  return { runs: () => runs };
+      const { Table } = await deps.dynamo.send(
+        new DescribeTableCommand({ TableName: deps.tableName }),
+      );
+      if (!Table?.LatestStreamArn) throw new Error(`table ${deps.tableName} has no stream`);
+      source = await startStreamSource({
+        client: streams,
+        streamArn: Table.LatestStreamArn,
+        handler: async (event) => {
+          // The event source mapping's filter: only trigger items reach the function.
+          const Records = event.Records.filter(isTriggerRecord);
+          if (Records.length === 0) return { batchItemFailures: [] };
+          const result = await ruleFunction({ Records }, rulesContext());
+          return "batchItemFailures" in result ? result : undefined;
+        },
+        batchSize: stream.batchSize,
+        pollIntervalMs: topology.capture.stream.pollIntervalMs,
+        maximumRetryAttempts: stream.maximumRetryAttempts,
+        bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
+        startingPosition: stream.startingPosition,
+        checkpoint: { ...positions },
+        onCheckpoint: (shardId, sequenceNumber) => {
+          positions[shardId] = sequenceNumber;
+        },
+        onFailure: (records, reason) =>
+          logger.error("trigger stream records dropped after retries", {
+            count: records.length,
+            reason,
+          }),
+        onError: (error) =>
+          logger.warn("trigger-rules failed; the batch is retried", { error: String(error) }),
+      });
+    },
+    async stop() {
+      await source?.stop();
+      source = undefined;
+    },
+  };
 }
 
 export interface LocalRoutesDeps {
@@ -99,7 +232,7 @@ const error = (status: number, code: string, message: string) =>
 /** What `POST /_local/events` takes: a sync event's detail (R16), with demo-friendly defaults. */
 const publishedDetail = z.strictObject({
   Success: z.boolean(),
-  Mode: z.enum(["automatic", "on-demand"]).default("automatic"),
+  Mode: z.enum(syncModes).default("automatic"),
   Primary: z.string().max(256).default("local-primary"),
   Failover: z.string().max(256).default("local-failover"),
   StartedAt: z.iso.datetime().optional(),
@@ -107,6 +240,9 @@ const publishedDetail = z.strictObject({
   Items: z.number().int().min(0).default(0),
   Reason: z.string().max(1024).optional(),
   SyncId: z.string().max(128).optional(),
+  Message: z.string().max(1024).optional(),
+  PreviousSuccess: z.boolean().optional(),
+  Changed: z.boolean().optional(),
 });
 
 /**
@@ -114,6 +250,8 @@ const publishedDetail = z.strictObject({
  * API handler:
  * - `GET /_local/mail`, `GET /_local/mail/{id}`: the local mailbox (SMTP server);
  * - `GET /_local/trigger-runs`: recorded trigger runs and their action results;
+ * - `GET /_local/trigger-rules`: the trigger rules on this region's bus (its stream lags a
+ *   trigger's change by a moment, as the cloud's does);
  * - `POST /_local/events`: publishes a `Failover Synchronization` event with the given detail
  *   on this region's bus (a testing and demo aid: what a failed sync would publish).
  */
@@ -138,6 +276,9 @@ export function withLocalRoutes(api: HttpHandler, deps: LocalRoutesDeps): HttpHa
     }
     if (method === "GET" && path === "/_local/trigger-runs") {
       return json(200, { items: deps.triggers.runs() });
+    }
+    if (method === "GET" && path === "/_local/trigger-rules") {
+      return json(200, { items: deps.triggers.rules() });
     }
     if (method === "POST" && path === "/_local/events") return publish(event, deps.bus);
     return error(404, "not_found", `no route ${method} ${path}`);

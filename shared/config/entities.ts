@@ -57,6 +57,19 @@ export interface EntityType {
   readonly viewWithSecrets?: (data: Data) => Data;
   /** The API field that shows the item's run state (R2), kept outside its versioned data. */
   readonly runState?: "running" | "enabled";
+  /**
+   * Other items the input names, which must exist when the admin API writes it (a 400 naming
+   * the field otherwise). Only there: a sync applies what production had, in whatever order
+   * its changes arrive.
+   */
+  readonly references?: (input: Data, scope: Scope) => readonly Reference[];
+}
+
+/** An item that the input's `field` names. */
+export interface Reference {
+  readonly field: string;
+  readonly type: EntityType;
+  readonly scope: Scope;
 }
 
 const identity = (data: Data) => data;
@@ -100,6 +113,13 @@ export const users: EntityType = {
     return { ...rest, passwordHash };
   },
   view: ({ passwordHash, ...rest }) => ({ ...rest, passwordSet: passwordHash !== undefined }),
+  // A user's groups are groups of its own domain.
+  references: (input, scope) =>
+    ((input.groups ?? []) as string[]).map((id) => ({
+      field: "groups",
+      type: groups,
+      scope: { domain: requireDomain(scope), id },
+    })),
 };
 
 export const groups: EntityType = {

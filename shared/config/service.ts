@@ -1,4 +1,4 @@
-import { conflict, fromZodError, notFound } from "../errors.ts";
+import { conflict, fromZodError, invalid, notFound } from "../errors.ts";
 import { type ConfigItem, domainKey, tombstone } from "../model/items.ts";
 import type { HybridClock } from "../model/version.ts";
 import { type ConfigStore, type PageRequest, WriteConflict } from "../ports.ts";
@@ -57,6 +57,7 @@ export class ConfigService {
     const givenRunState = type.runState ? input[type.runState] : undefined;
     if (type.runState) delete input[type.runState];
     if (scope.domain !== undefined) await this.live(domains, { id: scope.domain });
+    await this.checkReferences(type, scope, input);
     const key = type.key(scope);
     const previous = await this.deps.store.get(key);
     const live = previous && !previous.deleted ? previous : undefined;
@@ -103,6 +104,23 @@ export class ConfigService {
     const key = domains.key({ id: domain });
     if (!(await this.deps.store.setRunState(key, running))) throw notFound(`domain ${domain}`);
     return present(domains, await this.live(domains, { id: domain }));
+  }
+
+  /** Each item the input names exists, or a 400 naming the field and what is missing. */
+  private async checkReferences(type: EntityType, scope: Scope, input: Record<string, unknown>) {
+    const references = type.references?.(input, scope) ?? [];
+    const found = await Promise.all(
+      references.map((reference) => this.deps.store.get(reference.type.key(reference.scope))),
+    );
+    const missing = references.filter((_, index) => !found[index] || found[index]?.deleted);
+    const [first] = missing;
+    if (!first) return;
+    const ids = missing.filter((reference) => reference.field === first.field);
+    const where = first.scope.domain !== undefined ? ` in domain ${first.scope.domain}` : "";
+    throw invalid(
+      first.field,
+      `no ${first.type.label} ${ids.map((reference) => reference.scope.id).join(", ")}${where}: create ${ids.length === 1 ? "it" : "them"} first`,
+    );
   }
 
   private async live(type: EntityType, scope: Scope): Promise<ConfigItem> {

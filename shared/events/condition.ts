@@ -4,7 +4,9 @@
  *
  * Semantics, which the compiled pattern reproduces exactly on every well-formed event (R16):
  * `==` is strict equality; `!=` is its negation (so `Reason != "x"` holds when there is no
- * Reason); `<` and `>` compare numbers (Items only); `and` / `or` as usual.
+ * Reason); `<` and `>` compare numbers (Items only); `and` / `or` as usual. `Changed` (the
+ * outcome differs from the previous one of the same Mode, shared/events/outcome.ts) is on every
+ * published event.
  */
 import { z } from "zod";
 import { EVENT_SOURCE, SYNC_EVENT, type SyncMode, syncModes } from "../sync/events.ts";
@@ -18,12 +20,13 @@ export const eventVariables = [
   "Reason",
   "Primary",
   "Failover",
+  "Changed",
 ] as const;
 export type EventVariable = (typeof eventVariables)[number];
 export type Operator = "==" | "!=" | "<" | ">";
 
 export type Comparison =
-  | { variable: "Success"; op: "==" | "!="; value: boolean }
+  | { variable: "Success" | "Changed"; op: "==" | "!="; value: boolean }
   | { variable: "Mode"; op: "==" | "!="; value: SyncMode }
   | { variable: "Items"; op: Operator; value: number }
   | { variable: "Reason" | "Primary" | "Failover"; op: "==" | "!="; value: string };
@@ -72,7 +75,8 @@ function checkComparison(value: Record<string, unknown>, path: (string | number)
   const at = [...path, "value"];
   switch (variable) {
     case "Success":
-      return typeof v === "boolean" ? [] : [{ path: at, message: "Success is true or false" }];
+    case "Changed":
+      return typeof v === "boolean" ? [] : [{ path: at, message: `${variable} is true or false` }];
     case "Mode":
       return syncModes.includes(v as SyncMode)
         ? []
@@ -221,6 +225,7 @@ function numberOptions(atoms: Comparison[]): Options {
 function variableOptions(variable: EventVariable, atoms: Comparison[]): Options {
   switch (variable) {
     case "Success":
+    case "Changed":
       return finiteOptions([true, false], atoms);
     case "Mode":
       return finiteOptions(syncModes, atoms);

@@ -1,11 +1,12 @@
 /**
- * Evaluates triggers the way EventBridge rules do (R17): each enabled trigger's condition is
- * compiled to the same event pattern the cloud rule holds, and matched with the same semantics.
+ * Stored triggers as the trigger functions read them (R17), and whether a trigger's rule would
+ * deliver an event: its condition compiled to the pattern the rule holds, matched with
+ * EventBridge's semantics (trigger-actions checks it again, as a rule may lag a change).
  */
 import { triggers as triggerType } from "../config/entities.ts";
 import type { ConfigService } from "../config/service.ts";
 import { triggerInput } from "../model/schemas.ts";
-import { type ActionPorts, runActions, type Trigger, type TriggerRun } from "./actions.ts";
+import type { Trigger } from "./actions.ts";
 import { compileCondition } from "./condition.ts";
 import { matchesPattern } from "./pattern.ts";
 import type { DeliveredEvent } from "./template.ts";
@@ -42,41 +43,5 @@ export function triggerMatches(trigger: Trigger, event: DeliveredEvent): boolean
     return matchesPattern(compileCondition(trigger.condition), event);
   } catch {
     return false; // a condition that can never hold (rejected on write; a peer might send one)
-  }
-}
-
-export interface TriggerEngineDeps extends ActionPorts {
-  /** The server's triggers, read on each event so changes apply at once. */
-  readonly triggers: () => Promise<Trigger[]>;
-  /** Where each run's outcome goes (status, logs, metrics). */
-  readonly record: (run: TriggerRun) => void;
-}
-
-/** One region's rules on its bus: on each event, run the actions of every trigger that matches. */
-export class TriggerEngine {
-  /** EventBridge delivers at least once: the same event never runs a trigger twice. */
-  private readonly handled = new Set<string>();
-
-  constructor(private readonly deps: TriggerEngineDeps) {}
-
-  async handle(event: DeliveredEvent): Promise<TriggerRun[]> {
-    const matching = (await this.deps.triggers()).filter((trigger) => {
-      if (!triggerMatches(trigger, event)) return false;
-      const key = `${event.id}\n${trigger.id}`;
-      if (this.handled.has(key)) return false;
-      this.handled.add(key);
-      if (this.handled.size > 10_000) {
-        const [oldest] = this.handled;
-        if (oldest !== undefined) this.handled.delete(oldest);
-      }
-      return true;
-    });
-    return Promise.all(
-      matching.map(async (trigger) => {
-        const run = await runActions(trigger, event, this.deps);
-        this.deps.record(run);
-        return run;
-      }),
-    );
   }
 }

@@ -21,7 +21,10 @@ const detailVariables = [
   "FinishedAt",
   "Items",
   "Reason",
+  "Message",
   "SyncId",
+  "PreviousSuccess",
+  "Changed",
 ] as const;
 
 /** Every variable a template can name: the detail fields, and the event's and trigger's ids. */

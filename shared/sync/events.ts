@@ -1,5 +1,6 @@
+import { withOutcome } from "../events/outcome.ts";
 import type { MetricSink } from "../metrics.ts";
-import type { EventPublisher } from "../ports.ts";
+import type { ConfigStore, EventPublisher } from "../ports.ts";
 
 /** The event every automatic batch and every full sync publishes (R16). */
 export const EVENT_SOURCE = "mft.failover";
@@ -24,6 +25,10 @@ export interface SyncEventDetail {
   readonly Message?: string;
   /** The full sync's id (on-demand only). */
   readonly SyncId?: string;
+  /** The outcome of this server's previous event of the same Mode; absent before the first. */
+  readonly PreviousSuccess?: boolean;
+  /** Success differs from the previous outcome of the same Mode (none: counted a success). */
+  readonly Changed?: boolean;
 }
 
 export interface SyncEvent {
@@ -40,11 +45,15 @@ export const syncEvent = (detail: SyncEventDetail): SyncEvent => ({
 
 /** Publishes a sync's outcome (R16) and counts a failure for the SyncFailures alarm (R22). */
 export async function announce(
-  ports: { readonly events: EventPublisher; readonly metrics: MetricSink },
+  ports: {
+    readonly events: EventPublisher;
+    readonly metrics: MetricSink;
+    readonly store: Pick<ConfigStore, "getLocal" | "putLocalIf">;
+  },
   detail: SyncEventDetail,
 ): Promise<void> {
   await Promise.all([
-    ports.events.publish(syncEvent(detail)),
+    ports.events.publish(syncEvent(await withOutcome(ports.store, detail))),
     detail.Success ? undefined : ports.metrics.publish({ SyncFailures: 1 }),
   ]);
 }

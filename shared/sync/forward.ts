@@ -4,6 +4,7 @@ import type { ConfigItem } from "../model/items.ts";
 import type { FailoverSettings } from "../model/schemas.ts";
 import type {
   ChangeQueue,
+  ConfigStore,
   Credentials,
   EventPublisher,
   ForwardSwitch,
@@ -27,6 +28,8 @@ export interface ForwardDeps {
   readonly serverId: string;
   readonly failover: FailoverSettingsService;
   readonly status: SyncStatusStore;
+  /** This server's local records (the outcome of its previous event, R16). */
+  readonly store: ConfigStore;
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
   readonly events: EventPublisher;

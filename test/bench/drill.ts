@@ -8,6 +8,7 @@ import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/loc
 import { childKey, isReplicated } from "../../shared/model/items.ts";
 import type { DriftReport } from "../../shared/sync/verify.ts";
 import { waitFor } from "../support/wait.ts";
+import { drillTable } from "./tables.ts";
 
 /**
  * `npm run drill` (R24, not part of `npm test`): loses the production region under a steady load
@@ -353,106 +354,49 @@ export async function drill(): Promise<boolean> {
       drift: drift.differences === GOALS.drift && notBack.length === 0,
       catchUp: catchUp.ratio >= GOALS.catchUpRatio,
     };
-    const yes = (ok: boolean) => (ok ? "yes" : "NO");
-    const rows: [string, string, string, string][] = [
-      [
-        "RPO: acknowledged changes not on the failover",
-        `${rpo.missing} + ${rpo.inFlight} in flight, of ${rpo.acknowledged}; oldest ${rpo.oldestAgeSeconds} s${rpo.fromCatchUp ? ` — ${rpo.fromCatchUp} of them held back since the catch-up outage; without those, oldest ${rpo.oldestOfThisOutageSeconds} s` : ""}`,
-        `≤ ${GOALS.rpoSeconds} s of changes (${RATE * GOALS.rpoSeconds})`,
-        yes(met.rpo),
-      ],
-      [
-        "takeover: call → all domains running",
-        `${seconds(takeover.servingMs).toFixed(2)} s (${takeover.domainsStarted} domains)`,
-        "—",
-        "",
-      ],
-      [
-        "catch-up after a 20 s outage",
-        `${catchUp.appliedPerSecond.toFixed(0)}/s = ${catchUp.ratio.toFixed(1)}× arrival (${catchUp.backlog} behind, drained in ${catchUp.drainSeconds} s, ${catchUp.resumeSeconds} s after the failover returned)`,
-        `≥ ${GOALS.catchUpRatio}× arrival (${RATE}/s)`,
-        yes(met.catchUp),
-      ],
-      [
-        "catch-up: in step with the load again",
-        inStep ? `${inStepSeconds} s after the failover returned` : "not within 2 minutes",
-        "—",
-        "",
-      ],
-      [
-        "catch-up: backlog complete on the failover",
-        catchUp.completeSeconds === null
-          ? `not after ${seconds(STRAGGLERS_MS)} s: ${catchUp.stillMissing} of ${catchUp.overtaken} changes overtaken by later ones of their domain still missing`
-          : `${catchUp.completeSeconds} s after it returned; ${catchUp.overtaken} changes overtaken by later ones of their domain`,
-        "—",
-        "",
-      ],
-      [
-        "failback",
-        `${failback.state} in ${seconds(failback.durationMs).toFixed(1)} s, ${failback.resumed ? "resumed once" : "one command"}`,
-        "one command",
-        yes(met.failback),
-      ],
-      [
-        "drift after failback (production's verify)",
-        `${drift.differences}; ${outageLoad.acks.length - notBack.length} of ${outageLoad.acks.length} failover changes on production`,
-        "0, all",
-        yes(met.drift),
-      ],
-      [
-        "automatic sync production → failover again",
-        flowing === undefined ? "no" : `a change there in ${seconds(flowing).toFixed(2)} s`,
-        "—",
-        "",
-      ],
-    ];
+    const totalSeconds = round(seconds(Date.now() - started), 1);
+    const result = {
+      at: new Date(started).toISOString(),
+      node: process.version,
+      cores: availableParallelism(),
+      ratePerSecond: RATE,
+      domains: DOMAINS,
+      heartbeatSeconds: HEARTBEAT_SECONDS,
+      suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
+      goals: GOALS,
+      met,
+      catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
+      rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
+      takeover,
+      outage: {
+        acknowledgedOnFailover: outageLoad.acks.length,
+        refusedWrites: outageLoad.failed,
+        upTookMs: upMs,
+      },
+      failback,
+      drift: {
+        differences: drift.differences,
+        failoverChangesNotOnProduction: notBack.length,
+        ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
+      },
+      // Forwarded batches that failed (timeouts under load, the outages): their reasons.
+      failedBatches: failedBatches(runtime),
+      loadAverage: { start: minutes(loadAtStart), end: minutes(loadavg()) },
+      syncFlowsAgainMs: flowing ?? null,
+      totalSeconds,
+    };
     console.log(
       `\nregion-loss drill: ${RATE} changes/s over ${DOMAINS} domains, ${availableParallelism()} cores, local emulators\n`,
     );
-    // A Markdown table: the README carries it as printed.
-    console.log("| figure | measured | goal | met? |\n|---|---|---|---|");
-    for (const [figure, value, goal, ok] of rows)
-      console.log(`| ${figure} | ${value} | ${goal} | ${ok} |`);
-    const totalSeconds = round(seconds(Date.now() - started), 1);
+    // A Markdown table, the same that `npm run bench:tables` writes into docs/benchmarks.md.
+    console.log(drillTable(result));
     const load1 = (value: number[]) => (value[0] ?? 0).toFixed(1);
     console.log(
       `\n(${totalSeconds} s in all; 1-minute load average ${load1(loadAtStart)} at the start, ${load1(loadavg())} at the end; JSON in ${RESULTS})`,
     );
 
     await mkdir(dirname(RESULTS), { recursive: true });
-    await writeFile(
-      RESULTS,
-      `${asBiomeFormats({
-        at: new Date(started).toISOString(),
-        node: process.version,
-        cores: availableParallelism(),
-        ratePerSecond: RATE,
-        domains: DOMAINS,
-        heartbeatSeconds: HEARTBEAT_SECONDS,
-        suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
-        goals: GOALS,
-        met,
-        catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
-        rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
-        takeover,
-        outage: {
-          acknowledgedOnFailover: outageLoad.acks.length,
-          refusedWrites: outageLoad.failed,
-          upTookMs: upMs,
-        },
-        failback,
-        drift: {
-          differences: drift.differences,
-          failoverChangesNotOnProduction: notBack.length,
-          ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
-        },
-        // Forwarded batches that failed (timeouts under load, the outages): their reasons.
-        failedBatches: failedBatches(runtime),
-        loadAverage: { start: minutes(loadAtStart), end: minutes(loadavg()) },
-        syncFlowsAgainMs: flowing ?? null,
-        totalSeconds,
-      })}\n`,
-    );
+    await writeFile(RESULTS, `${asBiomeFormats(result)}\n`);
     return Object.values(met).every(Boolean);
   } finally {
     await runtime.stop();

@@ -7,15 +7,22 @@ import type { FullSyncView } from "../../shared/sync/full/records.ts";
 import { fullSyncLimits } from "../../shared/sync/full/tasks.ts";
 import { generatedConfiguration } from "./full-sync-data.ts";
 import { childSize, inChild, memorySampler, type PhaseMemory } from "./measure.ts";
+import { machineFacts, saveRun } from "./results.ts";
 
 /**
  * `npm run bench -- full`: a full sync of 10,000 and 100,000 users over 100 domains (each with
  * 2 groups and 3 services), timed next to a baseline measured in the same run on the same
- * DynamoDB Local: a plain parallel Scan of production + BatchWriteItem into the failover's (emptied) table, at
+ * DynamoDB Local: a plain parallel Scan of production (each segment reading its next page while it
+ * writes the current one, as the copy does) + BatchWriteItem into the failover's (emptied) table, at
  * the same concurrency (segments, page size, batches in flight). Each size runs in a fresh
  * process, so its peak RSS is its own. `MFT_BENCH_FULL_SIZES=10000,30000` picks other sizes.
+ * Each run is appended to test/bench/results/full-sync.json (the last three are kept).
  */
 const DOMAINS = 100;
+
+/** `--max-old-space-size` when NODE_OPTIONS caps the heap (a run that shows memory is flat). */
+const heapCapMb = () =>
+  Number(/--max-old-space-size=(\d+)/.exec(process.env.NODE_OPTIONS ?? "")?.[1]) || null;
 
 interface Figures {
   users: number;
@@ -29,11 +36,26 @@ interface Figures {
 
 export async function full(): Promise<void> {
   const sizes = (process.env.MFT_BENCH_FULL_SIZES ?? "10000,100000").split(",").map(Number);
+  const machine = machineFacts();
+  const at = new Date().toISOString();
   const results: Figures[] = [];
   for (const users of sizes) {
     console.error(`full sync benchmark: ${users} users over ${DOMAINS} domains ...`);
     results.push(await inChild<Figures>(fileURLToPath(import.meta.url), users));
   }
+  const file = await saveRun("full-sync", {
+    at,
+    machine: machine.end(),
+    setup: {
+      domains: DOMAINS,
+      segments: fullSyncLimits.segments,
+      pageSize: fullSyncLimits.pageSize,
+      baseline: "parallel Scan (next page read ahead) + BatchWriteItem",
+      heapCapMb: heapCapMb(),
+    },
+    sizes: results,
+  });
+  console.error(`results in ${file}; the docs' tables: npm run bench:tables`);
   console.log(
     `\nfull sync (segments=${fullSyncLimits.segments}, page=${fullSyncLimits.pageSize}) vs baseline (parallel Scan + BatchWriteItem, same concurrency)`,
   );
@@ -91,21 +113,27 @@ async function child(users: number): Promise<void> {
     console.error(`  setup: ${records} records in ${(setupMs / 1000).toFixed(1)} s`);
 
     // Baseline: the same records, plain Scan + BatchWriteItem into the failover's own table
-    // (same stream, same pollers), same segments, page size and batches in flight.
+    // (same stream, same pollers), same segments, page size and batches in flight — and, like
+    // the full sync's copy (copySegment), each segment reads its next page while it writes the
+    // current one, so the ratio compares the same overlap of reads and writes.
     const source = runtime.primary.services.bulk;
     const target = runtime.failover.services.bulk;
     const copyAll = (from: typeof source, write: (page: StoredRecord[]) => Promise<void>) =>
       Promise.all(
         Array.from({ length: fullSyncLimits.segments }, async (_, segment) => {
-          let cursor: string | undefined;
-          do {
-            const page = await from.scan(segment, fullSyncLimits.segments, {
+          const read = (cursor: string | undefined) =>
+            from.scan(segment, fullSyncLimits.segments, {
               limit: fullSyncLimits.pageSize,
               ...(cursor ? { cursor } : {}),
             });
+          let next: ReturnType<typeof read> | undefined = read(undefined);
+          while (next) {
+            const page: Awaited<ReturnType<typeof read>> = await next;
+            next = page.cursor ? read(page.cursor) : undefined;
+            // A read ahead that fails while the write fails is not news: the write's error is.
+            next?.catch(() => undefined);
             await write(page.items.filter(isReplicated));
-            cursor = page.cursor;
-          } while (cursor);
+          }
         }),
       );
     started = Date.now();

@@ -1,7 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createRequestCounter } from "../../infra/local/request-counter.ts";
@@ -13,6 +10,7 @@ import { HybridClock } from "../../shared/model/version.ts";
 import { percentile } from "../../shared/sync/status.ts";
 import { waitFor } from "../support/wait.ts";
 import { type Capacity, createCapacityCounter, createLatencyRecorder } from "./measure.ts";
+import { saveRun } from "./results.ts";
 
 /**
  * `npm run bench -- partial`: 5,000 changes over 50 domains through the automatic-sync
@@ -21,7 +19,7 @@ import { type Capacity, createCapacityCounter, createLatencyRecorder } from "./m
  * (`BatchWriteItem`), and written with the version rule's conditional statements, batched as
  * the receiver batches them (the floor for any design that keeps R8). Then the lag at a steady
  * rate, and the catch-up rate of a backlog held while forwarding was off. Writes its figures to
- * test/bench/results/partial.json; `npx tsx test/bench/partial-table.ts` prints the README table.
+ * test/bench/results/partial.json; `npm run bench:tables` writes the table in docs/benchmarks.md.
  */
 const DOMAINS = 50;
 const CHANGES = 5_000;
@@ -31,10 +29,8 @@ const PACED_RATE_PER_SECOND = 100;
 const PACED_SECONDS = 10;
 /** Changes made while forwarding is off, then drained (R9 resume, R24 catch-up). */
 const BACKLOG = 3_000;
-/** How many runs the results file keeps (the README shows their ranges). */
+/** How many runs the results file keeps (docs/benchmarks.md shows their ranges). */
 const RUNS_KEPT = 3;
-
-const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results", "partial.json");
 
 /** AWS list prices, us-east-1, on-demand, as of 2026: $ per unit. */
 const PRICE = {
@@ -442,14 +438,6 @@ export async function partial(): Promise<void> {
 
 /** Keeps the last RUNS_KEPT runs in the results file, newest last. */
 async function save(result: object) {
-  let runs: object[] = [];
-  try {
-    runs = (JSON.parse(await readFile(RESULTS, "utf8")) as { runs: object[] }).runs;
-  } catch {}
-  await mkdir(dirname(RESULTS), { recursive: true });
-  await writeFile(
-    RESULTS,
-    `${JSON.stringify({ runs: [...runs, result].slice(-RUNS_KEPT) }, null, 2)}\n`,
-  );
-  console.log(`\nwritten to ${RESULTS}; the README table: npx tsx test/bench/partial-table.ts`);
+  const file = await saveRun("partial", result, RUNS_KEPT);
+  console.log(`\nwritten to ${file}; the docs' table: npm run bench:tables`);
 }

@@ -9,6 +9,7 @@ import { toFailover } from "../../shared/sync/transform.ts";
 import { type DriftReport, verifyLimits } from "../../shared/sync/verify.ts";
 import { generatedConfiguration } from "./full-sync-data.ts";
 import { childSize, inChild, memorySampler, type PhaseMemory } from "./measure.ts";
+import { machineFacts, saveRun } from "./results.ts";
 
 /**
  * `npm run bench -- verify`: verify (R21, `GET /api/failover/drift`) of 10,000 and 100,000 users
@@ -21,7 +22,8 @@ import { childSize, inChild, memorySampler, type PhaseMemory } from "./measure.t
  * reported, or the benchmark fails). Automatic sync is off throughout, so the pipeline forwards
  * nothing. Each size runs in a fresh process, so its peak RSS is its own; at the end of each
  * phase a full GC (`--expose-gc`) shows the heap the process still holds.
- * `MFT_BENCH_VERIFY_SIZES=10000,30000` picks other sizes.
+ * `MFT_BENCH_VERIFY_SIZES=10000,30000` picks other sizes. Each run is appended to
+ * test/bench/results/verify.json (the last three are kept).
  */
 const DOMAINS = 100;
 /** Production's IP substitution (R14): verify must apply it to compare services. */
@@ -46,11 +48,25 @@ interface Figures {
 
 export async function verifyBench(): Promise<void> {
   const sizes = (process.env.MFT_BENCH_VERIFY_SIZES ?? "10000,100000").split(",").map(Number);
+  const machine = machineFacts();
+  const at = new Date().toISOString();
   const results: Figures[] = [];
   for (const users of sizes) {
     console.error(`verify benchmark: ${users} users over ${DOMAINS} domains ...`);
     results.push(await inChild<Figures>(fileURLToPath(import.meta.url), users));
   }
+  const file = await saveRun("verify", {
+    at,
+    machine: machine.end(),
+    setup: {
+      domains: DOMAINS,
+      segments: verifyLimits.segments,
+      pageSize: verifyLimits.pageSize,
+      differences: 5,
+    },
+    sizes: results,
+  });
+  console.error(`results in ${file}; the docs' tables: npm run bench:tables`);
   console.log(
     `\nverify (GET /api/failover/drift) vs baseline (full Scans of both tables side by side, ${verifyLimits.segments} segments each, Limit ${verifyLimits.pageSize}, ConsistentRead, DocumentClient); goal ≤ 1.5×`,
   );

@@ -2,15 +2,14 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../../infra/cloud/routes.ts";
+import { routeList } from "../../functions/admin-api/routes.ts";
 import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import { canonicalJson } from "../../shared/sync/full/digest.ts";
-import { adminApiRoutes } from "../infra/source-scan.ts";
 
 /**
  * R25: no request of any shape makes a route answer 5xx, show a stack trace or a secret, and a
  * refused (4xx) request saves nothing. Random and malformed paths, methods, headers and bodies
- * against every route the admin API serves or API Gateway declares. Own runtime: production's
+ * against every route of the admin API's route table (what it serves and API Gateway declares). Own runtime: production's
  * automatic sync is turned off, so the table changes only through the requests themselves.
  */
 const RUNS_PER_ROUTE = 40;
@@ -36,15 +35,8 @@ async function tableDigest(): Promise<string> {
   return hash.digest("hex");
 }
 
-const routes = (() => {
-  const all = new Map<string, { method: string; path: string }>();
-  for (const route of adminApiRoutes()) all.set(`${route.method} ${route.path}`, route);
-  for (const key of [...PUBLIC_ROUTES, ...ADMIN_ROUTES]) {
-    const route = parseRouteKey(key);
-    if (route.method !== "ANY") all.set(key, route);
-  }
-  return [...all.values()];
-})();
+/** Every route of the table the router and API Gateway are built from (other methods below). */
+const routes = routeList().map(({ method, path }) => ({ method: method as string, path }));
 
 const segment = fc.oneof(
   fc.constantFrom("acme", "alice", "web", "x", "a".repeat(64), "a".repeat(300)),

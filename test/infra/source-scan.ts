@@ -71,40 +71,6 @@ export function publishedMetrics(dirs: readonly string[]): Map<string, string[]>
   return published;
 }
 
-export interface ServedRoute {
-  readonly method: string;
-  readonly path: string;
-}
-
-/**
- * The routes functions/admin-api/app.ts hands its router: each `route("METHOD", "/path", …)`
- * and each `crud(config, type, "/base", "idParam", …)` (list on the base; get, put and delete
- * on `/base/{idParam}`).
- */
-export function adminApiRoutes(): ServedRoute[] {
-  const routes: ServedRoute[] = [];
-  calls(join(REPO_ROOT, "functions", "admin-api", "app.ts"), (call) => {
-    if (!ts.isIdentifier(call.expression)) return;
-    const literals = call.arguments.map((arg) =>
-      ts.isStringLiteralLike(arg) ? arg.text : undefined,
-    );
-    if (call.expression.text === "route") {
-      const [method, path] = literals;
-      if (method && path) routes.push({ method, path });
-    }
-    if (call.expression.text === "crud") {
-      const [, , base, id] = literals;
-      if (base && id) {
-        routes.push({ method: "GET", path: base });
-        for (const method of ["GET", "PUT", "DELETE"]) {
-          routes.push({ method, path: `${base}/{${id}}` });
-        }
-      }
-    }
-  });
-  return routes;
-}
-
 export interface SecretUse {
   /** The name under the SecretStore prefix (`${prefix}${name}` in Secrets Manager). */
   readonly name: string;

@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { admin, apiError, primary, unique } from "../support/api.ts";
+import { exclusively } from "../support/exclusive.ts";
 
 const api = primary();
 type Item = Record<string, unknown> & { version: number };
@@ -70,10 +71,15 @@ describe("admin API: configuration CRUD (R1, SPEC §8)", () => {
       1,
     );
 
-    const web = await api.request<Item>("PUT", "/api/settings/web", { enabled: true, port: 8443 });
-    expect(await api.request("GET", "/api/settings/web")).toMatchObject({
-      port: 8443,
-      version: web.version,
+    await exclusively("web-settings", async () => {
+      const web = await api.request<Item>("PUT", "/api/settings/web", {
+        enabled: true,
+        port: 8443,
+      });
+      expect(await api.request("GET", "/api/settings/web")).toMatchObject({
+        port: 8443,
+        version: web.version,
+      });
     });
 
     const trigger = unique("trg");
@@ -158,6 +164,30 @@ describe("admin API: configuration CRUD (R1, SPEC §8)", () => {
       ),
     ).toMatchObject({ status: 404 });
     expect((await apiError(api.request("GET", "/api/nothing-here"))).status).toBe(404);
+  });
+
+  it("answers 405 with Allow to a method the path does not have", async () => {
+    const response = await fetch(new URL("/api/failover", inject("primaryUrl")), {
+      method: "PATCH",
+      headers: {
+        authorization: `Basic ${Buffer.from(`admin:${admin().password}`).toString("base64")}`,
+      },
+      body: JSON.stringify({ timeoutMs: 5000 }),
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, PUT");
+    expect(await response.json()).toEqual({
+      error: { code: "method_not_allowed", message: "PATCH is not allowed here; use GET, PUT" },
+    });
+    // Also on a path with parameters, and before anything is read.
+    const item = await fetch(new URL(`/api/domains/${unique("d")}/users/x`, inject("primaryUrl")), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`admin:${admin().password}`).toString("base64")}`,
+      },
+    });
+    expect(item.status).toBe(405);
+    expect(item.headers.get("allow")).toBe("GET, PUT, DELETE");
   });
 });
 

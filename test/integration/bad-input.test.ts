@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, inject, it } from "vitest";
 import { admin, apiError, failover, primary, unique } from "../support/api.ts";
+import { exclusively } from "../support/exclusive.ts";
 
 const api = primary();
 
@@ -87,12 +88,14 @@ describe("bad input on every write route answers 400 naming the field and saves 
   });
 
   it("web settings keep their previous value", async () => {
-    const before = await api.request("PUT", "/api/settings/web", { enabled: false, port: 8080 });
-    const error = await apiError(
-      api.request("PUT", "/api/settings/web", { enabled: true, port: 0 }),
-    );
-    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^port: /) });
-    expect(await api.request("GET", "/api/settings/web")).toEqual(before);
+    await exclusively("web-settings", async () => {
+      const before = await api.request("PUT", "/api/settings/web", { enabled: false, port: 8080 });
+      const error = await apiError(
+        api.request("PUT", "/api/settings/web", { enabled: true, port: 0 }),
+      );
+      expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^port: /) });
+      expect(await api.request("GET", "/api/settings/web")).toEqual(before);
+    });
   });
 
   it("path parameters are validated like fields", async () => {

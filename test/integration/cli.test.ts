@@ -99,7 +99,8 @@ describe("the mft-failover CLI (R23)", () => {
       () => ({ code: 0, stderr: "" }),
       (error: { code: number; stderr: string }) => error,
     );
-    expect(code).toBe(1);
+    // A usage error: nothing was sent.
+    expect(code).toBe(2);
     expect(stderr).toContain("admin password is needed");
   });
 });

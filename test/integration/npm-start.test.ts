@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort } from "../../infra/local/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -43,5 +46,64 @@ describe("npm start", () => {
     // npm forwards the signal to its script; the server must get it, not be left orphaned.
     await waitFor(async () => !(await reachable(primary)), 20_000, "production to stop");
     await waitFor(async () => !(await reachable(`http://127.0.0.1:${failoverPort}`)), 5_000);
+    await waitFor(
+      () => output.includes("mft-failover local mode stopped\n"),
+      5_000,
+      "its last line",
+    );
+  });
+
+  it("exits non-zero at once, saying why, when Java is too old (a prerequisite)", async () => {
+    // A `java` first on the PATH that reports version 11: DynamoDB Local needs 17.
+    const bin = await mkdtemp(join(tmpdir(), "old-java-"));
+    onTestFinished(() => rm(bin, { recursive: true, force: true }));
+    await writeFile(
+      join(bin, "java"),
+      "#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n",
+      { mode: 0o755 },
+    );
+    const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
+    const started = Date.now();
+
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const npm = spawn("npm", ["start", "--silent"], {
+          detached: true,
+          env: {
+            ...process.env,
+            PATH: `${bin}:${process.env.PATH}`,
+            MFT_PRIMARY_PORT: String(primaryPort),
+            MFT_FAILOVER_PORT: String(failoverPort),
+            MFT_SEED: "0",
+          },
+        });
+        let stdout = "";
+        let stderr = "";
+        npm.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString();
+        });
+        npm.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        // No timer of its own: a process that keeps running fails the test by its timeout,
+        // and is ended then.
+        onTestFinished(() => {
+          try {
+            if (npm.pid) process.kill(-npm.pid, "SIGKILL");
+          } catch {
+            // Ended already.
+          }
+        });
+        npm.once("exit", (code) => resolve({ code, stdout, stderr }));
+      },
+    );
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      "error: Java 17 or newer is required for DynamoDB Local; found Java 11",
+    );
+    expect(result.stdout).not.toContain("Ctrl-C stops everything");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await reachable(`http://127.0.0.1:${primaryPort}`)).toBe(false);
   });
 });

@@ -58,6 +58,17 @@ const runsOf = async (client: AdminClient, triggerId: string) =>
     (run) => run.triggerId === triggerId,
   );
 
+/** Waits until the region's trigger-rules (fed by its table's stream) has made the trigger's rule. */
+const ruleOf = (client: AdminClient, triggerId: string) =>
+  waitFor(
+    async () =>
+      (
+        await client.request<{ items: { name: string }[] }>("GET", "/_local/trigger-rules")
+      ).items.some((rule) => rule.name === `mft-trigger-${triggerId}`),
+    10_000,
+    `the rule of ${triggerId}`,
+  );
+
 describe("HTTP actions: secret headers, JSON bodies, Idempotency-Key, host-only records", () => {
   const marker = unique("http-actions");
   const id = unique("secret-headers");
@@ -121,6 +132,7 @@ describe("HTTP actions: secret headers, JSON bodies, Idempotency-Key, host-only 
   });
 
   it("sends the stored secret, an escaped JSON body and the Idempotency-Key, and records the host only", async () => {
+    await ruleOf(production, id);
     const { id: eventId } = await production.request<{ id: string }>("POST", "/_local/events", {
       Success: false,
       Primary: marker,
@@ -171,6 +183,7 @@ describe("HTTP actions: secret headers, JSON bodies, Idempotency-Key, host-only 
     );
     expect(onFailover.actions[0]?.headers?.Authorization).toEqual({ secret: true });
 
+    await ruleOf(standby, id);
     const before = hook.hits.length;
     await standby.request("POST", "/_local/events", { Success: false, Primary: marker, Items: 1 });
     await waitFor(async () => (await runsOf(standby, id)).length > 0, 10_000);
@@ -189,6 +202,7 @@ describe("HTTP actions: secret headers, JSON bodies, Idempotency-Key, host-only 
         { type: "http", url: "http://10.255.255.1:8000/internal/T0KEN", retries: 2 },
       ],
     });
+    await ruleOf(production, refusedId);
     await production.request("POST", "/_local/events", { Success: false, Primary: refusedMarker });
 
     const run = await waitFor(async () => (await runsOf(production, refusedId))[0], 10_000);

@@ -56,6 +56,20 @@ const runs = async (triggerId: string) =>
   (await api.request<{ items: Run[] }>("GET", "/_local/trigger-runs")).items.filter(
     (run) => run.triggerId === triggerId,
   );
+/** Waits until trigger-rules (fed by the table's stream) has made each trigger's rule. */
+const rulesOf = (...triggerIds: string[]) =>
+  waitFor(
+    async () => {
+      const { items } = await api.request<{ items: { name: string }[] }>(
+        "GET",
+        "/_local/trigger-rules",
+      );
+      const names = new Set(items.map((rule) => rule.name));
+      return triggerIds.every((id) => names.has(`mft-trigger-${id}`));
+    },
+    10_000,
+    `the rules of ${triggerIds.join(", ")}`,
+  );
 const publish = (detail: Record<string, unknown>) =>
   api.request<{ id: string }>("POST", "/_local/events", detail);
 
@@ -113,6 +127,7 @@ describe("triggers on Failover Synchronization events (R16, R17)", () => {
           { type: "http", url: `${hook.url}/disabled` },
         ],
       });
+      await rulesOf(ids.failure, ids.success);
     });
 
     it("sends the Success-false trigger's email and HTTP request exactly once, and nothing else", async () => {
@@ -183,6 +198,7 @@ describe("triggers on Failover Synchronization events (R16, R17)", () => {
         ],
       });
 
+      await rulesOf(trigger);
       await publish({ Success: false, Reason: "timeout", Primary: marker });
       // The event is published (and the sync goes on) before any action has finished.
       expect(await runs(trigger)).toEqual([]);
@@ -203,6 +219,48 @@ describe("triggers on Failover Synchronization events (R16, R17)", () => {
       expect(run?.actions[1]).toMatchObject({ ok: false, attempts: 2, error: "ECONNREFUSED" });
       expect(run?.actions[2]).toMatchObject({ type: "email", ok: true, attempts: 1 });
       expect((await mails(marker)).map((mail) => mail.subject)).toEqual([`[${marker}] failed`]);
+    });
+  });
+
+  describe("a trigger changed through the API", () => {
+    it("gets its rule from the table's stream, and loses it once disabled, then fires no more", async () => {
+      const marker = unique("changed");
+      const trigger = unique("changed-trg");
+      const body = {
+        event: "Failover Synchronization",
+        condition: onlyFor(marker, { variable: "Success", op: "==", value: false }),
+        actions: [{ type: "email", to: ["ops@example.com"], subject: "[{{Primary}}] {{Reason}}" }],
+      };
+      await api.request("PUT", `/api/triggers/${trigger}`, body);
+      await rulesOf(trigger);
+      await publish({ Success: false, Primary: marker, Reason: "first" });
+      await waitFor(async () => (await runs(trigger)).length === 1, 10_000, "the first run");
+
+      await api.request("PUT", `/api/triggers/${trigger}`, { ...body, enabled: false });
+      await waitFor(
+        async () =>
+          !(
+            await api.request<{ items: { name: string }[] }>("GET", "/_local/trigger-rules")
+          ).items.some((rule) => rule.name === `mft-trigger-${trigger}`),
+        10_000,
+        "the disabled trigger's rule removed",
+      );
+      await publish({ Success: false, Primary: marker, Reason: "second" });
+      // A later trigger's run shows the bus delivered the second event.
+      const witness = unique("witness");
+      await api.request("PUT", `/api/triggers/${witness}`, {
+        ...body,
+        condition: onlyFor(marker, { variable: "Reason", op: "==", value: "third" }),
+      });
+      await rulesOf(witness);
+      await publish({ Success: false, Primary: marker, Reason: "third" });
+      await waitFor(async () => (await runs(witness)).length === 1, 10_000, "the witness run");
+
+      expect((await mails(marker)).map((mail) => mail.subject).sort()).toEqual([
+        `[${marker}] first`,
+        `[${marker}] third`,
+      ]);
+      expect(await runs(trigger)).toHaveLength(1);
     });
   });
 

@@ -6,9 +6,22 @@ import {
   WriteConflict,
 } from "../../shared/ports.ts";
 
+/** DynamoDB orders string keys by their UTF-8 bytes (not by locale: `B` < `a` < `é`). */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** One page from `start` (the cursor: an offset) of a sorted listing. */
+function pageOf(all: ConfigItem[], page: PageRequest): Page<ConfigItem> {
+  const start = page.cursor ? Number(page.cursor) : 0;
+  const items = all.slice(start, start + page.limit);
+  return start + page.limit < all.length
+    ? { items, cursor: String(start + page.limit) }
+    : { items };
+}
+
 /**
  * The ConfigStore contract in memory, for property tests of the sync rules that run
- * thousands of histories (the DynamoDB adapter is tested against DynamoDB Local).
+ * thousands of histories. test/integration/config-store-contract.test.ts runs the same cases
+ * against it and DynamoDB Local, so it answers as the real store does.
  */
 export class MemoryStore implements ConfigStore {
   readonly items = new Map<string, ConfigItem>();
@@ -25,19 +38,16 @@ export class MemoryStore implements ConfigStore {
   async list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>> {
     const all = [...this.items.values()]
       .filter((item) => item.pk === pk && item.sk.startsWith(skPrefix) && !item.deleted)
-      .sort((a, b) => a.sk.localeCompare(b.sk));
-    const start = page.cursor ? Number(page.cursor) : 0;
-    const items = all.slice(start, start + page.limit);
-    return start + page.limit < all.length
-      ? { items, cursor: String(start + page.limit) }
-      : { items };
+      .sort((a, b) => byteOrder(a.sk, b.sk));
+    return pageOf(all, page);
   }
 
+  /** Like the table's sparse domains index: live domains by name. */
   async listDomains(page: PageRequest) {
-    const domains = [...this.items.values()].filter(
-      (item) => item.kind === "domain" && !item.deleted,
-    );
-    return { items: domains.slice(0, page.limit) };
+    const domains = [...this.items.values()]
+      .filter((item) => item.kind === "domain" && !item.deleted)
+      .sort((a, b) => byteOrder(a.id, b.id));
+    return pageOf(domains, page);
   }
 
   async write(
@@ -107,7 +117,7 @@ export class MemoryStore implements ConfigStore {
   async listLocal<T>(prefix: string, from: string, limit: number): Promise<T[]> {
     return [...this.local.entries()]
       .filter(([key]) => key.startsWith(`${LOCAL_PK}/${prefix}`) && key >= `${LOCAL_PK}/${from}`)
-      .sort(([a], [b]) => b.localeCompare(a))
+      .sort(([a], [b]) => byteOrder(b, a))
       .slice(0, limit)
       .map(([, value]) => value as T);
   }

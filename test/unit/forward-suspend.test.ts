@@ -55,6 +55,7 @@ describe("batches failing side by side (R9)", () => {
       serverId: "production",
       failover,
       status,
+      store,
       queue: { deadLetter: async () => {}, release: async () => {} } as unknown as ChangeQueue,
       forwarding: { suspend: async () => {}, resume: async () => {} },
       events: { publish: async (event: SyncEvent) => void published.push(event) },
@@ -70,6 +71,8 @@ describe("batches failing side by side (R9)", () => {
     );
 
     expect(published).toHaveLength(1);
+    // The first failure of a server whose automatic sync never failed: a change of outcome.
+    expect(published[0]?.detail).toMatchObject({ Success: false, Changed: true });
     const state = await status.state();
     expect(state).toMatchObject({ state: "suspended", cause: "refused" });
     expect((await status.held(state.since)).sort()).toEqual(

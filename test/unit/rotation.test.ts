@@ -182,6 +182,7 @@ describe("forward after the failover password changed in another container", () 
         serverId: "production",
         failover,
         status,
+        store,
         queue: { deadLetter: async () => {}, release: async () => {} } as unknown as ChangeQueue,
         forwarding: { suspend: async () => {}, resume: async () => {} },
         events: { publish: async () => {} },

@@ -5,10 +5,9 @@ import type {
   HttpSender,
   Mailer,
   Trigger,
-  TriggerRun,
 } from "../../shared/events/actions.ts";
 import { runActions } from "../../shared/events/actions.ts";
-import { parseTrigger, TriggerEngine } from "../../shared/events/engine.ts";
+import { parseTrigger } from "../../shared/events/engine.ts";
 import {
   type DeliveredEvent,
   renderLine,
@@ -34,12 +33,6 @@ const failedEvent: DeliveredEvent = {
     Reason: 'peer "dr" unreachable\r\nBcc: evil@example.com',
   },
 };
-const okEvent: DeliveredEvent = {
-  ...failedEvent,
-  id: "evt-2",
-  detail: { ...(failedEvent.detail as object), Success: true, Reason: undefined },
-};
-
 function trigger(id: string, body: Record<string, unknown>): Trigger {
   const parsed = triggerInput.parse({ event: "Failover Synchronization", ...body });
   return { ...parsed, id };
@@ -79,6 +72,23 @@ describe("action templates", () => {
       ),
     ).toBe("false automatic 3 [] [] t1");
     expect(renderTemplate("no placeholders {{", variables)).toBe("no placeholders {{");
+  });
+
+  it("a change of outcome: {{Changed}} and {{PreviousSuccess}} (blank before the first event)", () => {
+    const healed: DeliveredEvent = {
+      ...failedEvent,
+      detail: {
+        ...(failedEvent.detail as object),
+        Success: true,
+        PreviousSuccess: false,
+        Changed: true,
+      },
+    };
+    const seen = templateVariables(healed, "t1");
+    expect(
+      renderTemplate("{{Success}} after {{PreviousSuccess}}, changed: {{Changed}}", seen),
+    ).toBe("true after false, changed: true");
+    expect(renderTemplate("[{{PreviousSuccess}}]", variables)).toBe("[]");
   });
 
   it("json and url filters, and per-place escaping", () => {
@@ -242,46 +252,8 @@ describe("running a trigger's actions (R17)", () => {
   });
 });
 
-describe("the trigger engine", () => {
-  const setup = (triggers: Trigger[]) => {
-    const mailer = new FakeMailer();
-    const runs: TriggerRun[] = [];
-    const engine = new TriggerEngine({
-      triggers: async () => triggers,
-      mailer,
-      http: fakeHttp(200),
-      ...noWait,
-      record: (run) => runs.push(run),
-    });
-    return { engine, mailer, runs };
-  };
+describe("stored triggers", () => {
   const email = (subject: string) => [{ type: "email", to: ["ops@example.com"], subject }];
-  const onFailure = trigger("on-failure", {
-    condition: { variable: "Success", op: "==", value: false },
-    actions: email("failed"),
-  });
-  const onSuccess = trigger("on-success", {
-    condition: { variable: "Success", op: "==", value: true },
-    actions: email("ok"),
-  });
-  const disabled = trigger("disabled", { enabled: false, actions: email("never") });
-
-  it("runs only the enabled triggers whose condition matches", async () => {
-    const { engine, mailer, runs } = setup([onFailure, onSuccess, disabled]);
-    await engine.handle(failedEvent);
-    expect(mailer.sent.map((m) => m.subject)).toEqual(["failed"]);
-    await engine.handle(okEvent);
-    expect(mailer.sent.map((m) => m.subject)).toEqual(["failed", "ok"]);
-    expect(runs.map((run) => run.triggerId)).toEqual(["on-failure", "on-success"]);
-  });
-
-  it("ignores other event types and a redelivered event", async () => {
-    const { engine, mailer } = setup([onFailure]);
-    await engine.handle({ ...failedEvent, "detail-type": "Something Else" });
-    await engine.handle(failedEvent);
-    await engine.handle(failedEvent);
-    expect(mailer.sent).toHaveLength(1);
-  });
 
   it("parses stored triggers as the config service shows them", () => {
     const view = {

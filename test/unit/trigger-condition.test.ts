@@ -66,6 +66,22 @@ describe("trigger conditions compile to EventBridge patterns (R17)", () => {
     });
   });
 
+  it("Changed (a change of outcome) is a boolean filter: breaks and heals are one rule each", () => {
+    const breaks = compileCondition({
+      and: [
+        { variable: "Success", op: "==", value: false },
+        { variable: "Changed", op: "==", value: true },
+      ],
+    });
+    expect(breaks).toEqual({ ...base, detail: { Success: [false], Changed: [true] } });
+    const again = { ...failed, PreviousSuccess: false, Changed: false };
+    expect(matchesPattern(breaks, envelope({ ...failed, Changed: true }))).toBe(true);
+    expect(matchesPattern(breaks, envelope(again))).toBe(false);
+    expect(compileCondition({ variable: "Changed", op: "!=", value: false }).detail).toEqual({
+      Changed: [true],
+    });
+  });
+
   it("no condition matches every Failover Synchronization event, and only those", () => {
     const pattern = compileCondition(undefined);
     expect(pattern).toEqual(base);
@@ -222,6 +238,11 @@ const comparison: fc.Arbitrary<Comparison> = fc.oneof(
     value: fc.boolean(),
   }),
   fc.record({
+    variable: fc.constant("Changed" as const),
+    op: fc.constantFrom("==" as const, "!=" as const),
+    value: fc.boolean(),
+  }),
+  fc.record({
     variable: fc.constant("Mode" as const),
     op: fc.constantFrom("==" as const, "!=" as const),
     value: fc.constantFrom("automatic" as const, "on-demand" as const),
@@ -248,6 +269,7 @@ const { condition } = fc.letrec<{ condition: Condition }>((tie) => ({
 const detail: fc.Arbitrary<SyncEventDetail> = fc.record(
   {
     Success: fc.boolean(),
+    Changed: fc.boolean(),
     Mode: fc.constantFrom("automatic" as const, "on-demand" as const),
     Primary: fc.constantFrom(...strings),
     Failover: fc.constantFrom(...strings),
@@ -256,7 +278,19 @@ const detail: fc.Arbitrary<SyncEventDetail> = fc.record(
     Items: numbers,
     Reason: fc.constantFrom(...strings),
   },
-  { requiredKeys: ["Success", "Mode", "Primary", "Failover", "StartedAt", "FinishedAt", "Items"] },
+  // Changed is on every published event (announce sets it); Reason is optional.
+  {
+    requiredKeys: [
+      "Success",
+      "Changed",
+      "Mode",
+      "Primary",
+      "Failover",
+      "StartedAt",
+      "FinishedAt",
+      "Items",
+    ],
+  },
 );
 
 describe("compiled patterns agree with the condition (property, R17)", () => {

@@ -19,7 +19,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG } from "../compliance.ts";
-import { ADMIN_ROUTES, PUBLIC_ROUTES, parseRouteKey } from "../routes.ts";
+import { gatewayRoutes } from "../routes.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
 
 /** The receiving side's routes, called by the peer only (SPEC §8). */
@@ -92,7 +92,7 @@ export class Api extends Construct {
       identitySource: ["$request.header.Authorization"],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
-    // One permission for the whole API instead of one per route (~37 route-scoped permissions).
+    // One permission for the whole API instead of one per route (one per route otherwise).
     const integration = new HttpLambdaIntegration("AdminApi", props.handler, {
       scopePermissionToRoute: false,
     });
@@ -121,34 +121,26 @@ export class Api extends Construct {
         "execute-api ARN, an Fn::Join the guard rule cannot evaluate offline), so they are not public.",
     });
 
-    for (const key of PUBLIC_ROUTES) {
-      const { method, path } = parseRouteKey(key);
-      const [route] = this.httpApi.addRoutes({
-        path,
-        methods: [method as HttpMethod],
-        integration,
-      });
-      if (route) {
-        acknowledge(route, `${NAG}::AwsSolutions-APIG4`, {
-          reason:
-            "GET /health is public by contract (SPEC §8): a load balancer or uptime check calls it without credentials; it returns only the region.",
-        });
-        acknowledge(route, `${GUARD}::api_gw_v2_authorization_type_configured_check`, {
-          reason:
-            "CT.APIGATEWAY.PR.5: GET /health is public by contract (SPEC §8); every other route has the CUSTOM authorizer (asserted in test/infra).",
-        });
-      }
-    }
     const syncRoutes = new Map<string, HttpRoute[]>();
-    for (const key of ADMIN_ROUTES) {
-      const { method, path } = parseRouteKey(key);
+    for (const { key, method, path, auth } of gatewayRoutes()) {
       const routes = this.httpApi.addRoutes({
         path,
         methods: [method as HttpMethod],
         integration,
-        authorizer,
+        ...(auth === "admin" ? { authorizer } : {}),
       });
       if (path.startsWith(SYNC_PATH)) syncRoutes.set(key, routes);
+      if (auth === "admin") continue;
+      for (const route of routes) {
+        acknowledge(route, `${NAG}::AwsSolutions-APIG4`, {
+          reason:
+            "Public by contract (SPEC §8): GET /health for load balancers and uptime checks (it returns only the region), the console's page and assets and the OpenAPI document (no data; the console signs in with Basic auth on each API call).",
+        });
+        acknowledge(route, `${GUARD}::api_gw_v2_authorization_type_configured_check`, {
+          reason:
+            "CT.APIGATEWAY.PR.5: the public routes of functions/admin-api/routes.ts (health, console, OpenAPI); every other route has the CUSTOM authorizer (asserted in test/infra).",
+        });
+      }
     }
     this.throttleSyncRoutes(syncRoutes, props.syncThrottle ?? topology.adminApi.syncThrottle);
   }

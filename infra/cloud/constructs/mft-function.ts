@@ -25,6 +25,17 @@ export const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __mftCreateRequire } from 'node:module'; const require = __mftCreateRequire(import.meta.url);";
 
+/**
+ * Files a function's bundle carries besides its code, by entry: the admin API serves the web
+ * console (functions/admin-api/console.ts reads it from `console/` next to the handler), built by
+ * the same function local mode builds it with.
+ */
+const BUNDLED_FILES: Readonly<Record<string, (outputDir: string) => string[]>> = {
+  "functions/admin-api/handler.ts": (outputDir) => [
+    `cd ${JSON.stringify(REPO_ROOT)} && node --import tsx functions/admin-api/console-build.ts ${JSON.stringify(join(outputDir, "console"))}`,
+  ],
+};
+
 /** What every function of one stack shares; the stack decides, the functions follow. */
 export interface MftFunctionDefaults {
   /**
@@ -57,9 +68,11 @@ export interface MftFunctionProps extends MftFunctionDefaults {
 
 /**
  * `lookup`: GetItem and Query only (what a read-only ConfigService issues: get and list);
- * `read`: CDK's read grant (adds Scan, BatchGetItem, …); `readWrite`: read and write.
+ * `read`: CDK's read grant (adds Scan, BatchGetItem, …); `readWrite`: read and write;
+ * `apply`: readWrite and the PartiQL INSERT/UPDATE statements of the receiving side's batched
+ * conditional apply (`applyBatch`, BatchExecuteStatement), which CDK's grants do not include.
  */
-export type TableAccess = "lookup" | "read" | "readWrite";
+export type TableAccess = "lookup" | "read" | "readWrite" | "apply";
 export type QueueAccess = "send" | "consume" | "attributes";
 
 /**
@@ -107,6 +120,16 @@ export class MftFunction extends NodejsFunction {
         minify: true,
         // The pinned SDK versions go with the code instead of whatever the runtime ships.
         bundleAwsSDK: true,
+        ...(BUNDLED_FILES[props.entry]
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  BUNDLED_FILES[props.entry]?.(outputDir) ?? [],
+              },
+            }
+          : {}),
       },
     });
     this.executionRole = role;
@@ -158,7 +181,10 @@ export class MftFunction extends NodejsFunction {
     }
     return this.bindEnv("TABLE_NAME", table.tableName, (grantee) => {
       if (access === "lookup") return table.grant(grantee, "dynamodb:GetItem", "dynamodb:Query");
-      return access === "read" ? table.grantReadData(grantee) : table.grantReadWriteData(grantee);
+      if (access === "read") return table.grantReadData(grantee);
+      if (access === "apply")
+        table.grant(grantee, "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate");
+      return table.grantReadWriteData(grantee);
     });
   }
 

@@ -8,8 +8,8 @@ import {
   RemoveTargetsCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-eventbridge";
-import type { Trigger } from "../../shared/events/actions.ts";
-import { compileCondition } from "../../shared/events/condition.ts";
+import type { Trigger } from "../events/actions.ts";
+import { compileCondition } from "../events/condition.ts";
 
 export interface TriggerRulesOptions {
   readonly busName: string;
@@ -20,6 +20,9 @@ export interface TriggerRulesOptions {
   /** Where EventBridge puts events it could not deliver to the actions function. */
   readonly deadLetterArn?: string;
 }
+
+/** The start of every trigger rule's name unless TRIGGER_RULE_PREFIX says otherwise. */
+export const DEFAULT_RULE_PREFIX = "mft-trigger-";
 
 /** The rule's only target: the actions function. */
 export const TARGET_ID = "trigger-actions";

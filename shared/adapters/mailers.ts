@@ -1,6 +1,6 @@
 import { type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import type { EmailMessage, Mailer } from "../../shared/events/actions.ts";
+import type { EmailMessage, Mailer } from "../events/actions.ts";
 
 /** Send Email through Amazon SES (v2 API) from a verified identity. */
 export class SesMailer implements Mailer {

@@ -1,0 +1,81 @@
+import type { Command } from "commander";
+import { type Cli, EXIT, OutcomeError, portFromEnv, UsageError } from "../context.ts";
+
+function heartbeatSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+    throw new UsageError(
+      `MFT_HEARTBEAT_SECONDS must be a whole number of seconds from 1 to 86400, not ${value}`,
+    );
+  return seconds;
+}
+
+/** `npm start`: both regions on this machine (R24). */
+export function register(program: Command, _cli: Cli): void {
+  program
+    .command("local")
+    .description("run production and the failover on this machine (what `npm start` runs)")
+    .addHelpText(
+      "after",
+      `
+Environment:
+  MFT_PRIMARY_PORT, MFT_FAILOVER_PORT  the regions' admin API ports (8610, 8620)
+  MFT_ADMIN_PASSWORD                   the admin password (else one is made up and printed)
+  MFT_DATA_DIR                         keep the tables in this folder (else in memory)
+  MFT_SEED=0                           start without the sample data
+  MFT_SMTP_PORT                        the local mailbox's SMTP port
+  MFT_HEARTBEAT_SECONDS                production's heartbeat interval
+Needs Java 17 or newer (DynamoDB Local).`,
+    )
+    .action(async () => {
+      const env = process.env;
+      const options = {
+        primaryPort: portFromEnv("MFT_PRIMARY_PORT", 8610),
+        failoverPort: portFromEnv("MFT_FAILOVER_PORT", 8620),
+        ...(env.MFT_DATA_DIR ? { dataDir: env.MFT_DATA_DIR } : {}),
+        ...(env.MFT_ADMIN_PASSWORD ? { adminPassword: env.MFT_ADMIN_PASSWORD } : {}),
+        seed: env.MFT_SEED !== "0",
+        ...(env.MFT_SMTP_PORT ? { smtpPort: portFromEnv("MFT_SMTP_PORT", 0) } : {}),
+        ...(env.MFT_HEARTBEAT_SECONDS
+          ? { heartbeatSeconds: heartbeatSeconds(env.MFT_HEARTBEAT_SECONDS) }
+          : {}),
+      };
+      // The bundled CLI (bin/dist) leaves the runtime as TypeScript: it reads files beside its
+      // source (DynamoDB Local's launcher) and loads only here, so tsx compiles it now.
+      if (import.meta.url.endsWith(".js")) (await import("tsx/esm/api")).register();
+      const { checkPrerequisites, LocalStartupError } = await import(
+        "../../infra/local/dynamodb-local.ts"
+      );
+      const { startLocal } = await import("../../infra/local/runtime.ts");
+      let runtime: Awaited<ReturnType<typeof startLocal>>;
+      try {
+        checkPrerequisites();
+        runtime = await startLocal(options);
+      } catch (error) {
+        // A one-line reason (Java missing, port taken), without a stack.
+        if (error instanceof LocalStartupError)
+          throw new OutcomeError("cannot_start", error.message);
+        throw error;
+      }
+      console.log(
+        [
+          "mft-failover local mode",
+          `  production  ${runtime.primary.url}`,
+          `  failover    ${runtime.failover.url}`,
+          `  console     ${runtime.primary.url}/  (the failover's: ${runtime.failover.url}/)`,
+          `  admin       ${runtime.admin.username} / ${runtime.admin.password}`,
+          `  mail        smtp://${runtime.mail.host}:${runtime.mail.port}  (trigger emails; \`mft-failover mail list\`)`,
+          `  data        ${env.MFT_DATA_DIR ?? "in memory (set MFT_DATA_DIR to keep it)"}`,
+          "Ctrl-C stops everything.",
+        ].join("\n"),
+      );
+      const shutdown = async (signal: string) => {
+        console.log(`${signal}: stopping both regions…`);
+        await runtime.stop();
+        console.log("mft-failover local mode stopped");
+        process.exit(EXIT.ok);
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    });
+}

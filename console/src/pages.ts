@@ -1,0 +1,289 @@
+import { api } from "./api.ts";
+import { fill, h, show } from "./dom.ts";
+
+type Data = Record<string, unknown>;
+type Page<T> = { items: T[]; nextCursor?: string };
+
+const REFRESH_MS = 2000;
+
+/** A two-column table of label → value; every value goes in as text. */
+const facts = (id: string, entries: [string, unknown][]) =>
+  h(
+    "table",
+    { class: "facts", id },
+    h(
+      "tbody",
+      {},
+      ...entries.map(([label, value]) =>
+        h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(value))),
+      ),
+    ),
+  );
+
+const grid = (headers: string[], rows: unknown[][], id?: string) =>
+  h(
+    "table",
+    { class: "grid", ...(id ? { id } : {}) },
+    h("thead", {}, h("tr", {}, ...headers.map((header) => h("th", {}, header)))),
+    h(
+      "tbody",
+      {},
+      ...(rows.length
+        ? rows.map((row) =>
+            h(
+              "tr",
+              {},
+              ...row.map((cell) => h("td", {}, cell instanceof Node ? cell : show(cell))),
+            ),
+          )
+        : [h("tr", {}, h("td", { colspan: headers.length }, "none"))]),
+    ),
+  );
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** R20: the live status, refreshed every two seconds while the page is open. */
+export async function statusPage(main: HTMLElement, alive: () => boolean): Promise<void> {
+  const body = h("div", { id: "status" });
+  const updated = h("p", { class: "hint", id: "status-updated" });
+  const message = h("p", { id: "status-message", role: "status" });
+  fill(main, h("h2", {}, "Status"), updated, message, body);
+  const render = async () => {
+    const s = await api<Data & Record<string, Data | null>>("GET", "/api/failover/status");
+    const sync = (s.sync ?? {}) as Data;
+    const module = (s.module ?? {}) as Data;
+    const connection = s.connection as Data | null;
+    const heartbeat = (s.heartbeat ?? {}) as Data;
+    const queue = (s.queue ?? {}) as Data;
+    const lag = (s.lag ?? {}) as Data;
+    const event = s.lastEvent as Data | null;
+    const full = s.lastFullSync as Data | null;
+    const resume =
+      sync.state === "suspended"
+        ? h(
+            "button",
+            {
+              type: "button",
+              id: "resume",
+              onclick: async () => {
+                try {
+                  await api("POST", "/api/failover/resume");
+                  message.textContent = "Resumed.";
+                  await render();
+                } catch (error) {
+                  message.textContent = errorText(error);
+                }
+              },
+            },
+            "Resume",
+          )
+        : null;
+    fill(
+      body,
+      facts("status-facts", [
+        ["Module", module.enabled ? "enabled" : "disabled"],
+        ["Automatic sync", module.autoSync ? "on" : "off"],
+        ["Sync state", `${show(sync.state)}${sync.reason ? ` (${sync.reason})` : ""}`],
+        ["Since", sync.since],
+        ["Connection", connection ? `${connection.state} since ${show(connection.since)}` : null],
+        ["Heartbeat", heartbeat.missed ? "missed" : heartbeat.lastSentAt ? "ok" : null],
+        ["Last heartbeat sent", heartbeat.lastSentAt],
+        ["Last heartbeat applied", heartbeat.lastAppliedAt],
+        ["Lag p50 (ms)", lag.p50Ms],
+        ["Lag p99 (ms)", lag.p99Ms],
+        ["Queued", queue.queued],
+        ["In flight", queue.inFlight],
+        ["Dead-lettered", queue.deadLettered],
+        [
+          "Last event",
+          event
+            ? `${show(event.Mode)} ${event.Success ? "succeeded" : "failed"}, ${show(event.Items)} item(s), at ${show(event.FinishedAt)}`
+            : null,
+        ],
+        [
+          "Last full sync",
+          full ? `${show(full.state)} at ${show(full.finishedAt ?? full.startedAt)}` : null,
+        ],
+      ]),
+      resume,
+    );
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes by itself.`;
+  };
+  await render();
+  const timer = setInterval(() => {
+    if (!alive()) return clearInterval(timer);
+    render().catch((error: unknown) => {
+      message.textContent = errorText(error);
+    });
+  }, REFRESH_MS);
+}
+
+interface Drift {
+  checkedAt: string;
+  differences: number;
+  truncated: boolean;
+  domains: {
+    domain: string | null;
+    missing: string[];
+    extra: string[];
+    different: { id: string; fields: string[] }[];
+  }[];
+}
+
+/** R21: verify, the differences per domain, repair. */
+export async function driftPage(main: HTMLElement): Promise<void> {
+  const result = h("div", { id: "drift-result" });
+  const message = h("p", { id: "drift-message", role: "status" });
+  const verify = h("button", { type: "button", id: "verify" }, "Verify");
+  const repair = h("button", { type: "button", id: "repair", disabled: true }, "Repair");
+  verify.addEventListener("click", async () => {
+    message.textContent = "Verifying…";
+    try {
+      const report = await api<Drift>("GET", "/api/failover/drift");
+      message.textContent = `${report.differences} difference(s), checked ${show(report.checkedAt)}${report.truncated ? " (list truncated)" : ""}.`;
+      repair.disabled = report.differences === 0;
+      fill(
+        result,
+        grid(
+          ["Domain", "Missing on the failover", "Extra on the failover", "Different"],
+          report.domains.map((d) => [
+            d.domain ?? "(server)",
+            d.missing.join(", "),
+            d.extra.join(", "),
+            d.different.map((x) => `${x.id} (${x.fields.join(", ")})`).join("; "),
+          ]),
+          "drift-table",
+        ),
+      );
+    } catch (error) {
+      message.textContent = errorText(error);
+    }
+  });
+  repair.addEventListener("click", async () => {
+    try {
+      const answer = await api<{ items: number }>("POST", "/api/failover/repair");
+      message.textContent = `Repair sent ${answer.items} item(s); verify again to see it applied.`;
+    } catch (error) {
+      message.textContent = errorText(error);
+    }
+  });
+  fill(main, h("h2", {}, "Drift"), h("p", {}, verify, " ", repair), message, result);
+}
+
+/** Domains with their users, groups and services; start and stop. */
+export async function domainsPage(main: HTMLElement): Promise<void> {
+  const message = h("p", { id: "domains-message", role: "status" });
+  const list = h("div", { id: "domains" });
+  fill(main, h("h2", {}, "Domains"), message, list);
+  const render = async () => {
+    const { items } = await api<Page<Data>>("GET", "/api/domains?limit=1000");
+    const details = await Promise.all(
+      items.map(async (domain) => {
+        const base = `/api/domains/${encodeURIComponent(String(domain.name))}`;
+        const [users, groups, services] = await Promise.all(
+          ["users", "groups", "services"].map((kind) =>
+            api<Page<Data>>("GET", `${base}/${kind}?limit=1000`),
+          ),
+        );
+        const toggle = h(
+          "button",
+          {
+            type: "button",
+            class: "run",
+            onclick: async () => {
+              try {
+                await api("POST", `${base}/${domain.running ? "stop" : "start"}`);
+                await render();
+              } catch (error) {
+                message.textContent = errorText(error);
+              }
+            },
+          },
+          domain.running ? "Stop" : "Start",
+        );
+        return h(
+          "section",
+          { class: "domain" },
+          h(
+            "h3",
+            {},
+            String(domain.name),
+            " ",
+            h("span", { class: "badge" }, domain.running ? "running" : "stopped"),
+            " ",
+            toggle,
+          ),
+          h("p", {}, show(domain.description)),
+          grid(
+            ["User", "Home", "Groups", "Enabled"],
+            (users?.items ?? []).map((u) => [
+              u.username,
+              u.homeDirectory,
+              (u.groups as string[] | undefined)?.join(", "),
+              u.enabled,
+            ]),
+          ),
+          grid(
+            ["Group", "Description"],
+            (groups?.items ?? []).map((g) => [g.name, g.description]),
+          ),
+          grid(
+            ["Service", "Protocol", "IP", "Port"],
+            (services?.items ?? []).map((s) => [s.id, s.protocol, s.ip, s.port]),
+          ),
+        );
+      }),
+    );
+    fill(list, ...(details.length ? details : [h("p", {}, "No domains.")]));
+  };
+  await render();
+}
+
+/** The triggers (R17) and, in local mode, their recent runs. */
+export async function triggersPage(main: HTMLElement): Promise<void> {
+  const { items } = await api<Page<Data>>("GET", "/api/triggers?limit=1000");
+  const runs = h("div", { id: "trigger-runs" });
+  fill(
+    main,
+    h("h2", {}, "Triggers"),
+    grid(
+      ["Trigger", "Description", "Event", "Enabled", "Condition", "Actions"],
+      items.map((t) => [
+        t.id,
+        t.description,
+        t.event,
+        t.enabled,
+        t.condition,
+        (t.actions as Data[])
+          .map((a) =>
+            a.type === "email"
+              ? `email ${(a.to as string[]).join(", ")}`
+              : `${show(a.method)} ${show(a.url)}`,
+          )
+          .join("; "),
+      ]),
+      "triggers-table",
+    ),
+    h("h3", {}, "Recent runs"),
+    runs,
+  );
+  try {
+    // Local mode keeps recent runs at /_local/trigger-runs; in the cloud they are in the logs.
+    const recent = await api<{ items: Data[] }>("GET", "/_local/trigger-runs");
+    fill(
+      runs,
+      grid(
+        ["Trigger", "At", "Outcome"],
+        recent.items
+          .slice(-50)
+          .reverse()
+          .map((run) => [run.triggerId, run.finishedAt, run.ok ? "ok" : "failed"]),
+      ),
+    );
+  } catch {
+    fill(
+      runs,
+      h("p", { class: "hint" }, "Runs are in the trigger-actions function's logs (CloudWatch)."),
+    );
+  }
+}

@@ -1,0 +1,231 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import chromium from "@sparticuz/chromium";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient } from "../../bin/api-client.ts";
+import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
+import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { apiError } from "../support/api.ts";
+import { waitFor } from "../support/wait.ts";
+
+/**
+ * The console (R23) in a real headless Chromium against the local runtime. Own runtime: these
+ * tests change production's failover settings (timeout, automatic sync) and run a full sync,
+ * which would race with the other test files on the shared one.
+ */
+const SCREENSHOTS = join(REPO_ROOT, "test", "browser", "screenshots");
+const HOSTILE = `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">`;
+
+let runtime: LocalRuntime;
+let production: AdminClient;
+let browser: Browser;
+let page: Page;
+
+type Settings = Record<string, unknown> & { timeoutMs: number; port: number; autoSync: boolean };
+
+const text = (selector: string) =>
+  page.$eval(selector, (element) => element.textContent ?? "").catch(() => "");
+
+/** Waits until the element's text satisfies `test` (the page updates it asynchronously). */
+async function waitForText(selector: string, test: (value: string) => boolean, what: string) {
+  await waitFor(async () => test(await text(selector)), 30_000, `${what} (${selector})`);
+}
+
+/** A property of the element (`value`, `disabled`), read in the page (no DOM types here). */
+const property = (selector: string, name: string) =>
+  page.evaluate(`document.querySelector(${JSON.stringify(selector)})?.${name}`);
+
+/** Types a value into an input as a person would (select all, type over it). */
+async function setValue(selector: string, value: string) {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press("Backspace");
+  await page.type(selector, value);
+}
+
+/** Loads the page afresh at `hash` (session storage keeps the sign-in) and waits for `ready`. */
+async function open(hash: string, ready: string) {
+  await page.goto("about:blank");
+  await page.goto(`${runtime.primary.url}/#${hash}`);
+  await page.waitForSelector(ready);
+}
+
+const shoot = (name: string) =>
+  page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  production = new AdminClient(runtime.primary.url, runtime.admin);
+  await production.request("PUT", "/api/domains/acme", { description: HOSTILE });
+  await production.request("PUT", "/api/domains/acme/users/alice", {
+    password: "alice-Passw0rd!",
+    homeDirectory: "/data/alice",
+  });
+  await production.request("PUT", "/api/domains/acme/services/sftp", {
+    protocol: "SFTP",
+    ip: "10.0.0.5",
+    port: 22,
+  });
+  await production.request("PUT", "/api/triggers/notify", {
+    event: "Failover Synchronization",
+    description: HOSTILE,
+    actions: [{ type: "email", to: ["ops@example.com"], subject: "sync" }],
+  });
+  browser = await puppeteer.launch({
+    executablePath: process.env.MFT_CHROMIUM ?? (await chromium.executablePath()),
+    args: chromium.args,
+    headless: true,
+  });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 900 });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runtime?.stop();
+});
+
+describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => {
+  it("is served by the admin API with a strict CSP, no framing, no sniffing", async () => {
+    const response = await page.goto(`${runtime.primary.url}/`);
+    expect(response?.status()).toBe(200);
+    const headers = response?.headers() ?? {};
+    expect(headers["content-type"]).toMatch(/^text\/html/);
+    expect(headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["content-security-policy"]).not.toContain("unsafe-inline");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    // No inline script in the page: everything runs from /console/console.js.
+    const inline = await page.evaluate(
+      "[...document.scripts].filter((script) => !script.src).map((script) => script.textContent)",
+    );
+    expect(inline).toEqual([]);
+  });
+
+  it("signs in with the admin credentials, kept in session storage only", async () => {
+    await page.goto(`${runtime.primary.url}/`);
+    await page.waitForSelector("#sign-in");
+    await page.type("#username", "admin");
+    await page.type("#password", "wrong-password");
+    await page.click("#sign-in button[type=submit]");
+    await waitForText("#sign-in-message", (value) => value.includes("Wrong"), "wrong password");
+    await shoot("sign-in");
+    await setValue("#password", runtime.admin.password);
+    await page.click("#sign-in button[type=submit]");
+    await page.waitForSelector("#failover-form");
+    await waitForText("#who", (value) => value === "Signed in as admin", "signed in");
+    const stored = await page.evaluate(
+      "({ session: Object.keys(sessionStorage), local: Object.keys(localStorage), cookie: document.cookie })",
+    );
+    expect(stored).toEqual({ session: ["mft-console-credentials"], local: [], cookie: "" });
+    expect(page.url()).not.toContain(runtime.admin.password);
+  });
+
+  it("changes the timeout and shows it saved", async () => {
+    await open("failover", "#failover-form");
+    await setValue("#field-timeoutMs", "15000");
+    await page.click("#save");
+    await waitForText("#form-message", (value) => value === "Saved.", "save");
+    expect((await production.request<Settings>("GET", "/api/failover")).timeoutMs).toBe(15000);
+    await open("failover", "#failover-form");
+    expect(await property("#field-timeoutMs", "value")).toBe("15000");
+    await shoot("failover");
+  });
+
+  it("shows the API's message next to a bad port, and saves nothing", async () => {
+    const before = await production.request<Settings>("GET", "/api/failover");
+    const expected = await apiError(
+      production.request("PUT", "/api/failover", {
+        ...before,
+        passwordSet: undefined,
+        port: 70000,
+      }),
+    );
+    expect(expected.message).toMatch(/^port: /);
+    await open("failover", "#failover-form");
+    await setValue("#field-timeoutMs", "20000");
+    await setValue("#field-port", "70000");
+    await page.click("#save");
+    await waitForText("#error-port", (value) => value !== "", "the port's message");
+    expect(await text("#error-port")).toBe(expected.message.slice("port: ".length));
+    expect(await text("#form-message")).toBe("");
+    expect(await production.request("GET", "/api/failover")).toEqual(before);
+    await shoot("failover-bad-port");
+  });
+
+  it("disables Synchronize State while automatic sync is on; once off, runs it to 100 % with the result", async () => {
+    expect((await production.request<Settings>("GET", "/api/failover")).autoSync).toBe(true);
+    await open("failover", "#failover-form");
+    expect(await property("#synchronize", "disabled")).toBe(true);
+    expect(await text("#synchronize-reason")).toContain("automatic synchronization is on");
+    // Unticking the box is not enough while the saved setting is still on.
+    await page.click("#field-autoSync");
+    expect(await property("#synchronize", "disabled")).toBe(true);
+    expect(await text("#synchronize-reason")).toContain("Save the settings first");
+    await page.click("#save");
+    await waitForText("#form-message", (value) => value === "Saved.", "save");
+    expect((await production.request<Settings>("GET", "/api/failover")).autoSync).toBe(false);
+    await waitFor(async () => (await property("#synchronize", "disabled")) === false, 10_000);
+    expect(await text("#synchronize-reason")).toBe("");
+    // Ticking it again disables it at once.
+    await page.click("#field-autoSync");
+    expect(await property("#synchronize", "disabled")).toBe(true);
+    await page.click("#field-autoSync");
+
+    await page.click("#synchronize");
+    await waitForText("#sync-result", (value) => value.startsWith("Synchronized"), "full sync");
+    expect(await text("#sync-progress-text")).toMatch(/^100 %/);
+    expect(await property("#sync-progress", "value")).toBe(100);
+    // The failover has what production has.
+    expect(
+      await new AdminClient(runtime.failover.url, runtime.admin).request(
+        "GET",
+        "/api/domains/acme",
+      ),
+    ).toMatchObject({ name: "acme" });
+    await shoot("failover-synchronized");
+  });
+
+  it("shows on the status page a change made through the API, by itself", async () => {
+    await open("status", "#status-facts");
+    const row = "#status-facts tr:nth-child(2) td";
+    await waitForText(row, (value) => value === "off", "automatic sync off");
+    const settings = await production.request<Settings>("GET", "/api/failover");
+    await production.request("PUT", "/api/failover", {
+      ...settings,
+      passwordSet: undefined,
+      autoSync: true,
+    });
+    await waitForText(row, (value) => value === "on", "automatic sync on, without a reload");
+    await waitForText(
+      "#status-facts tr:nth-child(15) td",
+      (value) => value.startsWith("succeeded"),
+      "last full sync",
+    );
+    await shoot("status");
+  });
+
+  it("shows a value containing <script> as text, and runs nothing", async () => {
+    await open("domains", ".domain");
+    await waitForText(".domain p", (value) => value.includes("<script>"), "the description");
+    expect(await text(".domain p")).toBe(
+      `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">`,
+    );
+    expect(await page.$$(".domain p script, .domain p img")).toEqual([]);
+    await shoot("domains");
+    await open("triggers", "#triggers-table");
+    expect(await text("#triggers-table tbody tr td:nth-child(1)")).toBe("notify");
+    expect(await text("#triggers-table tbody tr td:nth-child(2)")).toBe(HOSTILE);
+    await shoot("triggers");
+    expect(await page.evaluate("window.__pwned")).toBeUndefined();
+  });
+
+  it("verifies drift and shows the differences per domain", async () => {
+    await open("drift", "#verify");
+    await page.click("#verify");
+    await waitForText("#drift-message", (value) => /difference/.test(value), "verify");
+    await page.waitForSelector("#drift-table");
+    await shoot("drift");
+  });
+});

@@ -1,0 +1,55 @@
+import { execFile } from "node:child_process";
+import { inject } from "vitest";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where a call goes and with what environment (MFT_URL, MFT_ADMIN_PASSWORD, …). */
+export interface Target {
+  url: string;
+  password: string;
+  env?: Record<string, string>;
+}
+
+/** The test run's shared regions (production's URL). */
+export const shared = (): Target => ({
+  url: inject("primaryUrl"),
+  password: inject("adminPassword"),
+});
+
+/** Runs the installed CLI entry as a user would, as its own process. */
+export function cliOf(target: Target, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      "node",
+      ["bin/mft-failover.js", ...args],
+      {
+        // A call that hangs (a mutation, a server that never answers) ends as a failure.
+        timeout: 25_000,
+        killSignal: "SIGKILL",
+        env: {
+          ...process.env,
+          MFT_URL: target.url,
+          MFT_ADMIN_PASSWORD: target.password,
+          ...target.env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The CLI against the shared regions' production. */
+export const cli = (...args: string[]) => cliOf(shared(), ...args);
+
+/** The `{"error": …}` object a failed call prints on stderr with --json. */
+export function errorObject(result: CliResult): { code: string; message: string } {
+  const parsed = JSON.parse(result.stderr) as { error: { code: string; message: string } };
+  return parsed.error;
+}

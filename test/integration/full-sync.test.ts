@@ -53,7 +53,7 @@ async function fullSync(): Promise<FullSyncView> {
     "POST",
     "/api/failover/synchronize",
   );
-  return waitFor(
+  const view = await waitFor(
     async () => {
       const view = await production.request<FullSyncView>("GET", `/api/failover/syncs/${syncId}`);
       return view.state === "running" ? undefined : view;
@@ -61,6 +61,9 @@ async function fullSync(): Promise<FullSyncView> {
     60_000,
     `full sync ${syncId} to end`,
   );
+  // The run's record ends just before its execution releases the lock: wait for that too.
+  await runtime.primary.fullSync.wait(syncId);
+  return view;
 }
 
 /** Every replicated record of a region (tombstones included), by key. */

@@ -9,7 +9,7 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Exit codes: one meaning each, the same for every command (README "CLI"). */
+/** Exit codes: one meaning each, the same for every command (docs/interfaces.md, "The CLI"). */
 export const EXIT = {
   ok: 0,
   /** The server refused (an API error), or what the command checks or runs failed. */

@@ -15,7 +15,7 @@ const region = z
 /**
  * The one typed configuration of the cloud deployment. Both regions deploy the same stack;
  * which one is production is a runtime setting (SPEC R19), so "primary" and "failover" here
- * only name the two regions and the way the README wires them together.
+ * only name the two regions and the way docs/cloud.md wires them together.
  */
 export const cloudConfigSchema = z
   .object({

@@ -95,7 +95,7 @@ export class MftFailoverStack extends Stack {
       reason:
         "Not rotated automatically: the peer server stores this password in its failover settings " +
         "(R5), so a rotation must update the peer in the same step; it is an operator procedure " +
-        "(README: Deploy to AWS), not a rotation Lambda.",
+        "(docs/cloud.md), not a rotation Lambda.",
     });
 
     this.adminApi = this.pipeline

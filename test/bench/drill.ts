@@ -45,7 +45,7 @@ const STRAGGLERS_MS = 40_000;
 /** Production goes down at a random moment this long into the steady load after catch-up. */
 const DOWN_AFTER_MS: [number, number] = [5_000, 15_000];
 const ON_FAILOVER_MS = 15_000;
-/** Goals (README, issue 11). */
+/** Goals (docs/benchmarks.md, issue 11). */
 const GOALS = { rpoSeconds: 1, catchUpRatio: 10, drift: 0 };
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results", "drill.json");

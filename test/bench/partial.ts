@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createRequestCounter } from "../../infra/local/request-counter.ts";
 import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { topology } from "../../infra/topology.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
@@ -51,8 +52,8 @@ const PRICE = {
 const LAMBDA_MS = 100;
 /** Memory per function (infra/topology.ts): receive runs in the admin API's function. */
 const LAMBDA_GB = { capture: 0.25, forward: 0.25, receive: 0.5 };
-/** The local forward source's batches in flight (infra/local/pipeline.ts) and batch size. */
-const LOCAL_FORWARD_BATCHES = 4;
+/** The local forward source's batches in flight (infra/local/pipeline.ts: the cloud's maximum). */
+const LOCAL_FORWARD_BATCHES = topology.forward.source.maxConcurrency;
 const BATCH_SIZE = 10;
 
 const clock = new HybridClock();
@@ -402,7 +403,8 @@ export async function partial(): Promise<void> {
         perSecond: rate(held, catchUpMs),
         arrivalPerSecond: PACED_RATE_PER_SECOND,
         timesArrival: round(rate(held, catchUpMs) / PACED_RATE_PER_SECOND, 1),
-        /** Per batch of 10 in flight (4 side by side): receive, forward, HTTP hop, delete. */
+        batchesInFlight: LOCAL_FORWARD_BATCHES,
+        /** Per batch of 10 in flight: receive, forward, HTTP hop, delete. */
         forwardCycleMs: Math.round(forwardCycleMs),
         /** The local SQS receive's p50; one poller makes two per batch. */
         receiveP50Ms: round(receiveP50, 1),

@@ -59,6 +59,7 @@ interface PartialRun {
     readonly perSecond: number;
     readonly arrivalPerSecond: number;
     readonly timesArrival: number;
+    readonly batchesInFlight: number;
     readonly forwardCycleMs: number;
     readonly receiveP50Ms: number;
     readonly receiveLoopCapPerSecond: number;
@@ -108,7 +109,7 @@ function partialTable(runs: readonly PartialRun[]): string {
     ],
     [
       "where a batch's time goes (catch-up)",
-      `${r((run) => run.catchUp.forwardCycleMs)} ms per batch of 10 (4 side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50); the local source's one poller receives twice per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
+      `${r((run) => run.catchUp.forwardCycleMs)} ms per batch of 10 (${r((run) => run.catchUp.batchesInFlight)} side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50); the local source's one poller receives twice per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
       "—",
     ],
     [

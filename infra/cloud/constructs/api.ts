@@ -61,7 +61,7 @@ export interface ApiProps {
 /**
  * How long API Gateway keeps an authorizer answer per Authorization header value. With the
  * functions' secret cache (SECRET_CACHE_MS) it bounds how long an old admin password keeps
- * working after a rotation: the README promises 60 s.
+ * working after a rotation: docs/security.md promises 60 s.
  */
 export const AUTHORIZER_CACHE_SECONDS = 30;
 

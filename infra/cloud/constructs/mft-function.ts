@@ -146,7 +146,7 @@ export class MftFunction extends NodejsFunction {
     });
     acknowledge(this, `${NAG}::AwsSolutions-L1`, {
       reason:
-        "nodejs22.x on purpose: the code is tested on Node 20 and 22 (README prerequisites); " +
+        "nodejs22.x on purpose: the code is written for Node 20 and 22 and tested on 20 (README prerequisites); " +
         "moving to a newer runtime is a deliberate upgrade, not a lint fix.",
     });
   }

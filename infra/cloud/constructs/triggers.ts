@@ -83,7 +83,7 @@ export class Triggers extends Construct {
   readonly rulesFailures: Queue;
   /** The trigger rules' target dead-letter queue (TRIGGER_DLQ_ARN): events EventBridge could not deliver. */
   readonly deadLetters: Queue;
-  /** The Send Email topic when there is no `mailFrom` (subscriptions: README, Deploy to AWS). */
+  /** The Send Email topic when there is no `mailFrom` (subscriptions: docs/cloud.md). */
   readonly mailTopic?: Topic;
   readonly rulePrefix: string;
   /** `arn:<partition>:events:<region>:<account>:rule/<bus>/<prefix>*`: every trigger rule. */

@@ -186,7 +186,7 @@ function joins(segment: Segment, next: ConfigItem): boolean {
  * domain tombstones it applied. The rounds make the outcome the one of applying the changes one
  * by one in batch order: a key's runs go in order, a change no newer than an earlier domain
  * tombstone of its partition comes after that tombstone's cascade, and a domain tombstone comes
- * no earlier than the older changes of its partition before it.
+ * no earlier than the changes of its partition before it that are no newer than it.
  */
 function planRounds(changes: readonly Placed[]): Segment[][] {
   const segments = new Map<string, Segment[]>();
@@ -200,7 +200,8 @@ function planRounds(changes: readonly Placed[]): Segment[][] {
     for (const earlier of before) {
       if (isDomainTombstone(earlier.item) && item.version <= earlier.item.version)
         earliest = Math.max(earliest, earlier.round + 1);
-      if (isDomainTombstone(item) && earlier.item.version < item.version)
+      // Its cascade must meet what came before it, an equal version included (which survives).
+      if (isDomainTombstone(item) && earlier.item.version <= item.version)
         earliest = Math.max(earliest, earlier.round);
     }
     const ofKey = segments.get(keyOf(item)) ?? [];

@@ -102,7 +102,7 @@ export function createRouter(handlers: RouteHandlers) {
           },
         );
       }
-      // API Gateway's own parameters win over the match (as @middy/http-router did).
+      // API Gateway's own parameters win over the match.
       const params = validated(route.params, decoded({ ...found.groups, ...event.pathParameters }));
       const query = validated(route.query, event.queryStringParameters ?? {});
       return handlers[route.key]({

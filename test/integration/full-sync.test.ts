@@ -225,7 +225,15 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       reason: expect.stringMatching(/^copy: .*timed out or was stopped/),
     });
     expect(ended.finishedAt).not.toBeNull();
-    const events = runtime.primary.bus.events().filter((e) => e.detail.SyncId === cutOff);
+    // The event follows the record's end (the monitor writes the record, then publishes).
+    const events = await waitFor(
+      () => {
+        const found = runtime.primary.bus.events().filter((e) => e.detail.SyncId === cutOff);
+        return found.length > 0 ? found : undefined;
+      },
+      10_000,
+      "the cut-off run's event",
+    );
     expect(events.map((event) => event.detail)).toEqual([
       expect.objectContaining({ Success: false, Mode: "on-demand", Reason: ended.reason }),
     ]);

@@ -1164,6 +1164,20 @@ describe("triggers (R17)", () => {
 });
 
 /** The one state machine whose logical id starts with `prefix`. */
+/** One Step Functions execution metric of a state machine in an alarm's metric math. */
+const executionMetric = (id: string, metric: string) =>
+  Match.objectLike({
+    MetricStat: Match.objectLike({
+      Metric: {
+        Namespace: "AWS/States",
+        MetricName: metric,
+        Dimensions: [{ Name: "StateMachineArn", Value: { Ref: id } }],
+      },
+      Stat: "Sum",
+    }),
+    ReturnData: false,
+  });
+
 const stateMachineOf = (prefix: string) => {
   const id = idOf("AWS::StepFunctions::StateMachine", prefix);
   return { id, props: template.toJSON().Resources[id].Properties as Record<string, unknown> };
@@ -1295,18 +1309,7 @@ describe("full sync (Synchronize State, R11–R15)", () => {
 
   it("alarms on failed or timed-out executions", () => {
     const { id } = stateMachine();
-    const stat = (metric: string) =>
-      Match.objectLike({
-        MetricStat: Match.objectLike({
-          Metric: {
-            Namespace: "AWS/States",
-            MetricName: metric,
-            Dimensions: [{ Name: "StateMachineArn", Value: { Ref: id } }],
-          },
-          Stat: "Sum",
-        }),
-        ReturnData: false,
-      });
+    const stat = (metric: string) => executionMetric(id, metric);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
@@ -1471,18 +1474,7 @@ describe("failback (R19)", () => {
 
   it("alarms on failed, timed-out or aborted executions", () => {
     const { id } = stateMachine();
-    const stat = (metric: string) =>
-      Match.objectLike({
-        MetricStat: Match.objectLike({
-          Metric: {
-            Namespace: "AWS/States",
-            MetricName: metric,
-            Dimensions: [{ Name: "StateMachineArn", Value: { Ref: id } }],
-          },
-          Stat: "Sum",
-        }),
-        ReturnData: false,
-      });
+    const stat = (metric: string) => executionMetric(id, metric);
     const alarms = template.findResources("AWS::CloudWatch::Alarm", {
       Properties: {
         ComparisonOperator: "GreaterThanThreshold",

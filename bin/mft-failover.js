@@ -5,6 +5,17 @@
 import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
+// The functions run on nodejs24.x, and so does everything here: `npm ci` brings Node 24 (the
+// `node` package) and npm scripts and npx put it first on the PATH. Said in one line, not a stack.
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 24) {
+  console.error(
+    `mft-failover needs Node.js 24 or newer (this is ${process.version}): run it through npm ` +
+      "(npm start, npx mft-failover), which uses the Node 24 that npm ci installed, or install Node 24",
+  );
+  process.exit(1);
+}
+
 async function bundleIsFresh() {
   try {
     const inputs = new URL("./dist/inputs.json", import.meta.url);

@@ -52,9 +52,6 @@ import { startSqsServer } from "./sqs-server.ts";
 import { LocalStateMachine } from "./step-functions.ts";
 import { type LocalTriggers, startLocalTriggers, withLocalRoutes } from "./triggers.ts";
 
-// The SDK warns that its 2027 releases need Node 22; the versions pinned here support Node 20.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 /** Local mode's fixed AWS settings: DynamoDB Local wants alphanumeric keys; nothing leaves 127.0.0.1. */
 export const LOCAL_AWS = {
   region: "us-east-1",

@@ -1,28 +1,10 @@
 import type { Context } from "aws-lambda";
-import type { StateMachine as StateMachineType } from "aws-local-stepfunctions";
+import { StateMachine } from "aws-local-stepfunctions";
 import type { RunStarter } from "../../shared/ports.ts";
 import { lambdaContext } from "./lambda-context.ts";
 
-// aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 needs it before import.
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function") {
-  Object.defineProperty(Promise, "withResolvers", {
-    configurable: true,
-    writable: true,
-    value<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
-const { StateMachine } = await import("aws-local-stepfunctions");
-
-type Json = Parameters<StateMachineType["run"]>[0];
-type Definition = ConstructorParameters<typeof StateMachineType>[0];
+type Json = Parameters<StateMachine["run"]>[0];
+type Definition = ConstructorParameters<typeof StateMachine>[0];
 
 export interface LocalStateMachineOptions {
   /** The same definition object the CDK stack deploys. */
@@ -43,7 +25,7 @@ export interface LocalStateMachineOptions {
  * aws-local-stepfunctions, each Task bound to the handler code the Lambda runs.
  */
 export class LocalStateMachine implements RunStarter {
-  private readonly machine: StateMachineType;
+  private readonly machine: StateMachine;
   private readonly running = new Map<string, { abort(): void; done: Promise<unknown> }>();
 
   constructor(private readonly options: LocalStateMachineOptions) {

@@ -91,7 +91,7 @@ describe("compliance checks at synth", () => {
       "AwsSolutions::AwsSolutions-IAM5[Resource::<table>/index/*]", // CDK's table grant
       // trigger rules are made at run time: Put/Delete rule and targets on rule/<bus>/mft-trigger-*
       "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<region>:<account>:rule/<bus>/mft-trigger-*]",
-      "AwsSolutions::AwsSolutions-L1", // nodejs22.x on purpose
+      "AwsSolutions::AwsSolutions-L1", // the runtime is the Node major the suite runs on
       "AwsSolutions::AwsSolutions-SMG4", // admin password rotation is a two-server procedure
       "AwsSolutions::AwsSolutions-SQS3", // on-failure queues and the trigger rules' DLQ are DLQs
     ]);

@@ -224,12 +224,13 @@ describe("pipeline (R7–R10)", () => {
 });
 
 describe("functions", () => {
-  it("all run Node 22 on arm64 with source maps, tracing and their own log group", () => {
+  it("all run the Node.js major this suite runs on, on arm64 with source maps, tracing and their own log group", () => {
+    const suiteMajor = process.versions.node.split(".")[0];
     const functions = template.findResources("AWS::Lambda::Function");
     expect(Object.keys(functions)).toHaveLength(9);
     for (const { Properties } of Object.values(functions as Resources)) {
       expect(Properties).toMatchObject({
-        Runtime: "nodejs22.x",
+        Runtime: `nodejs${suiteMajor}.x`,
         Architectures: ["arm64"],
         TracingConfig: { Mode: "Active" },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },

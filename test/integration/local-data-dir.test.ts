@@ -79,7 +79,7 @@ describe("MFT_DATA_DIR", () => {
     const later = unique("later");
     await production.request("PUT", `/api/domains/${later}`, { description: "after restart" });
     await onFailover(standby, later);
-  });
+  }, 120_000); // two start-ups of a whole runtime, each waited for up to 60 s
 
   it("refuses the single shared database of earlier versions with a one-line reason", async () => {
     const dir = await dataDir();

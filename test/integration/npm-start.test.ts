@@ -51,7 +51,7 @@ describe("npm start", () => {
       5_000,
       "its last line",
     );
-  }, 120_000); // two start-ups of a whole runtime, each waited for up to 60 s
+  }, 120_000); // its own waits: the banner up to 60 s, then the stop
 
   it("exits non-zero at once, saying why, when Java is too old (a prerequisite)", async () => {
     // A `java` first on the PATH that reports version 11: DynamoDB Local needs 17.

@@ -46,10 +46,16 @@ Needs Java 17 or newer (DynamoDB Local).`,
       const { checkPrerequisites, LocalStartupError } = await import(
         "../../infra/local/dynamodb-local.ts"
       );
+      const { checkPortsFree } = await import("../../infra/local/ports.ts");
       const { startLocal } = await import("../../infra/local/runtime.ts");
       let runtime: Awaited<ReturnType<typeof startLocal>>;
       try {
         checkPrerequisites();
+        await checkPortsFree([
+          { port: options.primaryPort, name: "production, MFT_PRIMARY_PORT" },
+          { port: options.failoverPort, name: "failover, MFT_FAILOVER_PORT" },
+          { port: options.smtpPort ?? 0, name: "SMTP, MFT_SMTP_PORT" },
+        ]);
         runtime = await startLocal(options);
       } catch (error) {
         // A one-line reason (Java missing, port taken), without a stack.

@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -55,48 +56,11 @@ describe("npm start", () => {
 
   it("exits non-zero at once, saying why, when Java is too old (a prerequisite)", async () => {
     // A `java` first on the PATH that reports version 11: DynamoDB Local needs 17.
-    const bin = await mkdtemp(join(tmpdir(), "old-java-"));
-    onTestFinished(() => rm(bin, { recursive: true, force: true }));
-    await writeFile(
-      join(bin, "java"),
-      "#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n",
-      { mode: 0o755 },
-    );
+    const bin = await javaShim("echo 'openjdk version \"11.0.2\" 2019-01-15' >&2");
     const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
     const started = Date.now();
 
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        const npm = spawn("npm", ["start", "--silent"], {
-          detached: true,
-          env: {
-            ...process.env,
-            PATH: `${bin}:${process.env.PATH}`,
-            MFT_PRIMARY_PORT: String(primaryPort),
-            MFT_FAILOVER_PORT: String(failoverPort),
-            MFT_SEED: "0",
-          },
-        });
-        let stdout = "";
-        let stderr = "";
-        npm.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString();
-        });
-        npm.stderr.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        // No timer of its own: a process that keeps running fails the test by its timeout,
-        // and is ended then.
-        onTestFinished(() => {
-          try {
-            if (npm.pid) process.kill(-npm.pid, "SIGKILL");
-          } catch {
-            // Ended already.
-          }
-        });
-        npm.once("exit", (code) => resolve({ code, stdout, stderr }));
-      },
-    );
+    const result = await npmStartUntilExit(bin, primaryPort, failoverPort);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
@@ -106,4 +70,68 @@ describe("npm start", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await reachable(`http://127.0.0.1:${primaryPort}`)).toBe(false);
   });
+
+  it("names a port already in use, before it starts anything", async () => {
+    // The real java, behind a shim that logs how it was called: only `java -version` may run.
+    const calls = join(await mkdtemp(join(tmpdir(), "java-calls-")), "calls");
+    const bin = await javaShim(`echo "$*" >> ${calls}\nexec ${realJava()} "$@"`);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const failoverPort = (taken.address() as AddressInfo).port;
+
+    const result = await npmStartUntilExit(bin, await freePort(), failoverPort);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      `error: port ${failoverPort} is already in use (failover, MFT_FAILOVER_PORT)`,
+    );
+    expect((await readFile(calls, "utf8")).trim().split("\n")).toEqual(["-version"]);
+  });
 });
+
+/** A folder holding a `java` script with this body, to put first on the PATH. */
+async function javaShim(body: string): Promise<string> {
+  const bin = await mkdtemp(join(tmpdir(), "java-shim-"));
+  onTestFinished(() => rm(bin, { recursive: true, force: true }));
+  await writeFile(join(bin, "java"), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return bin;
+}
+
+function realJava(): string {
+  return execFileSync("sh", ["-c", "command -v java"], { encoding: "utf8" }).trim();
+}
+
+/** `npm start` with `bin` first on the PATH, run until it exits by itself. */
+function npmStartUntilExit(bin: string, primaryPort: number, failoverPort: number) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const npm = spawn("npm", ["start", "--silent"], {
+      detached: true,
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        MFT_PRIMARY_PORT: String(primaryPort),
+        MFT_FAILOVER_PORT: String(failoverPort),
+        MFT_SEED: "0",
+      },
+    });
+    let stdout = "";
+    let stderr = "";
+    npm.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    npm.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // No timer of its own: a process that keeps running fails the test by its timeout, and is
+    // ended then.
+    onTestFinished(() => {
+      try {
+        if (npm.pid) process.kill(-npm.pid, "SIGKILL");
+      } catch {
+        // Ended already.
+      }
+    });
+    npm.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}

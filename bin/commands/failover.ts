@@ -51,6 +51,8 @@ Fields:
   autoSync             forward every change as it happens (default false)
   suspendAfterSeconds  how long the failover may stay unreachable before automatic sync is
                        suspended (default 120)
+  autoResume           resume a suspended automatic sync by itself once the heartbeat
+                       reaches the failover again (default true)
   startAfterSync       start the domains on the failover after a full sync (default false)
   ipSubstitutions      [{"ip": "10.0.0.10", "substituteIp": "192.168.0.10"}]: services'
                        addresses as the failover uses them

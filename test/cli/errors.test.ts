@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { failoverSettingsInput } from "../../shared/model/schemas.ts";
 import { unique } from "../support/api.ts";
 import { cli, cliOf, errorObject, shared } from "./run.ts";
 
@@ -132,6 +133,13 @@ describe("errors that name their cause", () => {
     const result = await cliOf({ ...shared(), password: "" }, "domains", "list");
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("admin password is needed");
+  });
+
+  it("failover set --help names every failover setting", async () => {
+    const result = await cli("failover", "set", "--help");
+    expect(result.code).toBe(0);
+    const fields = Object.keys(failoverSettingsInput.shape);
+    expect(fields.filter((field) => !new RegExp(`\\b${field}\\b`).test(result.stdout))).toEqual([]);
   });
 
   it("--help exits 0 and lists the exit codes", async () => {

@@ -1,6 +1,9 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { plainWords } from "../errors.ts";
 import { condition } from "../events/condition.ts";
+
+z.config({ customError: plainWords });
 
 /** Names of domains, groups, services and triggers: what an MFT admin can type and a path can hold. */
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {

@@ -137,7 +137,7 @@ describe("store", () => {
 });
 
 describe("pipeline (R7–R10)", () => {
-  it("feeds capture from the stream with bisect, bounded retries, max age, an on-failure queue and partial batch responses", () => {
+  it("feeds capture from the stream with bisect, retries until the max age, an on-failure queue and partial batch responses", () => {
     const { stream } = topology.capture;
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: functionId("DynamoDB stream") },

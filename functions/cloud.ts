@@ -26,6 +26,8 @@ export function cloudServices() {
     TABLE_NAME: z.string().min(1),
     SERVER_ID: z.string().min(1),
     SECRET_PREFIX: z.string().min(1),
+    /** The stack's CloudWatch namespace, which its alarms watch. */
+    METRICS_NAMESPACE: z.string().min(1),
     QUEUE_URL: z.url(),
     DLQ_URL: z.url(),
     /** From the stack, not built here: ARNs differ by partition (aws, aws-cn, aws-us-gov). */
@@ -57,7 +59,7 @@ export function cloudServices() {
       env.QUEUE_ARN,
     ),
     events: new EventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME),
-    metrics: new PowertoolsMetricSink(),
+    metrics: new PowertoolsMetricSink(env.METRICS_NAMESPACE),
   });
   const sfn = new SFNClient({});
   return {

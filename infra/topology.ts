@@ -31,8 +31,14 @@ export const topology = {
       batchSize: 100,
       /** Lambda's stream poll interval locally; in AWS it is the service's own. */
       pollIntervalMs: 250,
-      maximumRetryAttempts: 10,
+      /**
+       * -1: retried until the record's maximum age, never skipped after a count. What capture
+       * gives up on is gone (the on-failure queue keeps only shard pointers, the stream keeps
+       * records 24 hours), so it keeps trying while the StreamIteratorAge alarm calls someone.
+       */
+      maximumRetryAttempts: -1,
       bisectBatchOnFunctionError: true,
+      /** The stream's retention: a record is retried as long as the stream holds it. */
       maximumRecordAgeSeconds: 24 * 3600,
       reportBatchItemFailures: true,
       startingPosition: "TRIM_HORIZON",

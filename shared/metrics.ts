@@ -1,6 +1,7 @@
 /**
- * The metrics the sync code publishes (namespace `MftFailover`). Each R22 alarm on this
- * namespace watches one of them; the infra tests check that every alarmed name is published.
+ * The metrics the sync code publishes (in the cloud, in the stack's namespace: its stackPrefix,
+ * `MftFailover` by default). Each R22 alarm on that namespace watches one of them; the infra
+ * tests check that every alarmed name is published.
  */
 export type MetricName =
   /** A `Failover Synchronization` event with `Success: false` (automatic or on-demand). */
@@ -14,6 +15,3 @@ export type MetricName =
 export interface MetricSink {
   publish(values: Partial<Record<MetricName, number>>): Promise<void>;
 }
-
-/** The CloudWatch namespace of every metric the handlers publish. */
-export const METRICS_NAMESPACE = "MftFailover";

@@ -16,6 +16,8 @@ import { createTriggerActionsHandler } from "./app.ts";
 const env = readEnv({
   TABLE_NAME: z.string().min(1),
   SERVER_ID: z.string().min(1),
+  /** The stack's CloudWatch namespace, which the TriggerActionsFailed alarm watches. */
+  METRICS_NAMESPACE: z.string().min(1),
   /** A verified SES identity: email goes through SES. */
   MAIL_FROM: z.email().optional(),
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
@@ -44,5 +46,5 @@ export const handler = createTriggerActionsHandler({
   mailer: mailer(),
   http: safeHttpSender({ allowHosts: env.HTTP_ALLOW_HOSTS ?? [] }),
   logger: new Logger({ serviceName: "mft-failover-trigger-actions" }),
-  metrics: new Metrics({ namespace: "MftFailover", serviceName: "trigger-actions" }),
+  metrics: new Metrics({ namespace: env.METRICS_NAMESPACE, serviceName: "trigger-actions" }),
 });

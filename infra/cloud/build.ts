@@ -1,4 +1,5 @@
 import type { App } from "aws-cdk-lib";
+import { Tracing } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { addComplianceChecks } from "./compliance.ts";
 import type { CloudConfig } from "./config.ts";
@@ -26,11 +27,14 @@ export function buildCloudApp(
       env: { region, ...(account ? { account } : {}) },
       description: `mft-failover server ${region} (initially ${role}); roles swap on failback`,
       alarmEmail: config.alarmEmail,
-      secretPrefix: config.secretPrefix,
+      stackPrefix: config.stackPrefix,
       ...(config.mailFrom ? { mailFrom: config.mailFrom } : {}),
       ...(config.sesConfigurationSet ? { sesConfigurationSet: config.sesConfigurationSet } : {}),
       ...(config.httpAllowHosts ? { httpAllowHosts: config.httpAllowHosts } : {}),
-      functionDefaults: { logRetention: config.logRetentionDays as RetentionDays },
+      functionDefaults: {
+        logRetention: config.logRetentionDays as RetentionDays,
+        tracing: config.tracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
+      },
       tags: { application: "mft-failover" },
     });
   const primary = stack(config.primaryRegion, "production");

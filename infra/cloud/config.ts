@@ -30,7 +30,12 @@ export const cloudConfigSchema = z
       .string()
       .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
       .optional(),
-    /** Stack names are `${stackPrefix}-${region}`. */
+    /**
+     * Stack names are `${stackPrefix}-${region}`. It also names what a stack shares with others
+     * in its account and region: its secrets are under `${stackPrefix}/` (the failover password
+     * is `${stackPrefix}/failover-password`) and its metrics in the CloudWatch namespace
+     * `${stackPrefix}`, so a staging deployment beside production needs only its own prefix.
+     */
     stackPrefix: z
       .string()
       .regex(
@@ -38,18 +43,30 @@ export const cloudConfigSchema = z
         "must be 1-30 letters, digits or '-', starting with a letter",
       )
       .default("MftFailover"),
-    /** Secrets Manager name prefix of the failover password (`${secretPrefix}failover-password`). */
-    secretPrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]+\/$/, "must be a Secrets Manager name prefix ending with '/'")
-      .default("mft-failover/"),
-    /** CloudWatch Logs retention of every log group, in days (Control Tower wants ≥ 365). */
+    /**
+     * CloudWatch Logs retention of every log group, in days: longer than anything the pipeline
+     * keeps (its queues: 14 days). An account that enforces Control Tower's CT.CLOUDWATCH.PR.2
+     * sets 365 or more.
+     * @default 30
+     */
     logRetentionDays: z.coerce
       .number()
       .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {
         message: `must be one of ${RETENTION_DAYS.join(", ")}`,
       })
-      .default(365),
+      .default(30),
+    /**
+     * X-Ray active tracing of every function (`true`, or `-c tracing=true`). Lambda then samples
+     * the first request each second and 5% beyond: for a trickle of changes nearly every
+     * invocation is a billed trace. Off, a function is traced only when a traced caller sampled
+     * it: the state machines (full sync, failback), which always trace, are seen with their tasks.
+     * @default false
+     */
+    tracing: z
+      .union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")], {
+        error: "must be true or false",
+      })
+      .default(false),
     /**
      * Trigger emails (R17) go through SES from this address, an identity (the address or its
      * domain) verified in both regions. Without it they go to an SNS topic the stack creates,
@@ -87,8 +104,8 @@ export const CONTEXT_KEYS = [
   "alarmEmail",
   "account",
   "stackPrefix",
-  "secretPrefix",
   "logRetentionDays",
+  "tracing",
   "mailFrom",
   "sesConfigurationSet",
   "httpAllowHosts",

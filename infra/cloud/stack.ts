@@ -19,10 +19,12 @@ export interface MftFailoverStackProps extends StackProps {
   /** Who the alarms email. */
   readonly alarmEmail: string;
   /**
-   * Secrets Manager name prefix of the failover password (`${secretPrefix}failover-password`).
-   * @default "mft-failover/"
+   * What names this deployment among others in the account and region (the config's
+   * stackPrefix): its secrets are under `${stackPrefix}/` and its metrics in the namespace
+   * `${stackPrefix}`, so two deployments side by side share neither.
+   * @default "MftFailover"
    */
-  readonly secretPrefix?: string;
+  readonly stackPrefix?: string;
   /**
    * Trigger emails (R17) through SES from this verified identity.
    * @default - through an SNS topic the stack creates (output MailTopicArn)
@@ -67,7 +69,9 @@ export class MftFailoverStack extends Stack {
   constructor(scope: Construct, id: string, props: MftFailoverStackProps) {
     super(scope, id, props);
     const serverId = this.region;
-    const secretPrefix = props.secretPrefix ?? "mft-failover/";
+    const stackPrefix = props.stackPrefix ?? "MftFailover";
+    const secretPrefix = `${stackPrefix}/`;
+    const metricsNamespace = stackPrefix;
 
     this.key = new StackKey(this, "Key");
     this.functionDefaults = { ...props.functionDefaults, logKey: this.key.key };
@@ -77,6 +81,7 @@ export class MftFailoverStack extends Stack {
       table: this.store.table,
       eventBus: this.events.bus,
       secretPrefix,
+      metricsNamespace,
       serverId,
       functionDefaults: this.functionDefaults,
     });
@@ -166,10 +171,9 @@ export class MftFailoverStack extends Stack {
     this.alarms = new Alarms(this, "Alarms", {
       email: props.alarmEmail,
       topicKey: this.key.key,
-      deadLetterQueues: {
-        ForwardDeadLetters: this.pipeline.deadLetterQueue,
-        CaptureFailures: this.pipeline.captureFailures,
-      },
+      metricsNamespace,
+      deadLetterQueues: { ForwardDeadLetters: this.pipeline.deadLetterQueue },
+      captureFailures: this.pipeline.captureFailures,
       queue: this.pipeline.queue,
       streamConsumer: this.pipeline.capture,
     });
@@ -178,6 +182,7 @@ export class MftFailoverStack extends Stack {
       table: this.store.table,
       eventBus: this.events.bus,
       topicKey: this.key.key,
+      metricsNamespace,
       serverId,
       ...(props.mailFrom ? { mailFrom: props.mailFrom } : {}),
       ...(props.sesConfigurationSet ? { sesConfigurationSet: props.sesConfigurationSet } : {}),

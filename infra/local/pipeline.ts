@@ -134,6 +134,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     batchSize: stream.batchSize,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
+    maximumRecordAgeSeconds: stream.maximumRecordAgeSeconds,
     bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
     // From the start of the stream (24 h) at every start of the process: the local queue lives
     // in memory, so after a restart (MFT_DATA_DIR) replaying is what loses nothing; the version
@@ -145,7 +146,10 @@ export async function startPipeline(options: PipelineOptions): Promise<{
       positions[shardId] = sequenceNumber;
     },
     onFailure: (records, reason) =>
-      logger.error("stream records dropped after retries", { count: records.length, reason }),
+      logger.error("stream records dropped after retries: run failover repair", {
+        count: records.length,
+        reason,
+      }),
     onError: (error) =>
       logger.warn("capture failed; the batch is retried", { error: String(error) }),
   });

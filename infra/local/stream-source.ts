@@ -24,8 +24,15 @@ export interface StreamSourceOptions {
   readonly startingPosition?: "TRIM_HORIZON" | "LATEST";
   /** Delay between GetRecords calls that return nothing (Lambda polls 4 times a second). */
   readonly pollIntervalMs?: number;
-  /** Retries of a failing batch before `onFailure` gets it; -1 (Lambda's default): forever. */
+  /** Retries of a failing batch before `onFailure` gets it; -1 (Lambda's default): no limit. */
   readonly maximumRetryAttempts?: number;
+  /**
+   * A failing batch whose oldest record is older than this (by its ApproximateCreationDateTime)
+   * goes to `onFailure` instead of another retry; -1 (Lambda's default): no limit.
+   */
+  readonly maximumRecordAgeSeconds?: number;
+  /** The clock a record's age is measured with (epoch milliseconds). */
+  readonly now?: () => number;
   /** Split a batch in two when the handler throws, to isolate the bad record. */
   readonly bisectBatchOnFunctionError?: boolean;
   /** First delay before retrying a batch; it doubles on each consecutive failure (capped). */
@@ -85,6 +92,8 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const maximumRetryAttempts = options.maximumRetryAttempts ?? -1;
+  const maximumRecordAgeSeconds = options.maximumRecordAgeSeconds ?? -1;
+  const now = options.now ?? Date.now;
   const retryBackoffMs = options.retryBackoffMs ?? 500;
   const onError = options.onError ?? ((error) => console.error("[stream-source]", error));
   const stopping = new AbortController();
@@ -222,19 +231,37 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     // Lambda checkpoints before the lowest failed sequence number and retries from there.
     await checkpoint(reader, batch.records.slice(0, failure.retryFrom));
     const rest = batch.records.slice(failure.retryFrom);
-    if (failure.thrown && options.bisectBatchOnFunctionError && rest.length > 1) {
+    const bisect = failure.thrown && options.bisectBatchOnFunctionError && rest.length > 1;
+    const condition = bisect ? undefined : givenUp(batch, rest);
+    if (bisect) {
       const half = Math.ceil(rest.length / 2);
       reader.pending.unshift(
         { records: rest.slice(0, half), attempts: batch.attempts },
         { records: rest.slice(half), attempts: batch.attempts },
       );
-    } else if (maximumRetryAttempts >= 0 && batch.attempts >= maximumRetryAttempts) {
-      await options.onFailure?.(rest, `Retry attempts exhausted: ${failure.reason}`);
+    } else if (condition) {
+      await options.onFailure?.(rest, `${condition}: ${failure.reason}`);
       return checkpoint(reader, rest);
     } else {
       reader.pending.unshift({ records: rest, attempts: batch.attempts + 1 });
     }
     await sleep(backoff(++reader.failures));
+  }
+
+  /** Why a failed batch is not retried (Lambda's on-failure conditions), if it is not. */
+  function givenUp(batch: Batch, rest: DynamoDBRecord[]): string | undefined {
+    const created = rest[0]?.dynamodb?.ApproximateCreationDateTime;
+    if (
+      maximumRecordAgeSeconds >= 0 &&
+      created !== undefined &&
+      now() - created * 1000 > maximumRecordAgeSeconds * 1000
+    ) {
+      return "Record age exceeded";
+    }
+    if (maximumRetryAttempts >= 0 && batch.attempts >= maximumRetryAttempts) {
+      return "Retry attempts exhausted";
+    }
+    return undefined;
   }
 
   async function invoke(records: DynamoDBRecord[]): Promise<Failure | undefined> {

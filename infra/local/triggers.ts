@@ -197,6 +197,7 @@ export function startLocalTriggers(deps: LocalTriggersDeps): LocalTriggers {
         batchSize: stream.batchSize,
         pollIntervalMs: topology.capture.stream.pollIntervalMs,
         maximumRetryAttempts: stream.maximumRetryAttempts,
+        maximumRecordAgeSeconds: stream.maximumRecordAgeSeconds,
         bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
         startingPosition: stream.startingPosition,
         checkpoint: { ...positions },

@@ -1,9 +1,16 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS_NAMESPACE, type MetricSink } from "../metrics.ts";
+import type { MetricSink } from "../metrics.ts";
 
-/** Metrics as CloudWatch embedded-metric-format log lines, written at once (Powertools). */
+/**
+ * Metrics as CloudWatch embedded-metric-format log lines, written at once (Powertools), in the
+ * stack's namespace (METRICS_NAMESPACE: two stacks in one region must not mix their metrics).
+ */
 export class PowertoolsMetricSink implements MetricSink {
-  private readonly metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+  private readonly metrics: Metrics;
+
+  constructor(namespace: string) {
+    this.metrics = new Metrics({ namespace });
+  }
 
   async publish(values: Parameters<MetricSink["publish"]>[0]): Promise<void> {
     for (const [name, value] of Object.entries(values)) {

@@ -102,6 +102,7 @@ describe("compliance checks at synth", () => {
     const rules = new Set(guard?.suppressedViolations?.map((v) => v.ruleName));
     expect([...rules].sort()).toEqual([
       "api_gw_v2_authorization_type_configured_check", // CT.APIGATEWAY.PR.5: GET /health
+      "cloudwatch_log_group_retention_period_check", // CT.CLOUDWATCH.PR.2: logRetentionDays 30 by default
       "lambda_function_public_access_prohibited_check", // CT.LAMBDA.PR.2: SourceArn is an Fn::Join (API, trigger rules)
       "lambda_inside_vpc_check", // CT.LAMBDA.PR.3: no VPC (no private resources)
     ]);

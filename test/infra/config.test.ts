@@ -29,9 +29,24 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
     expect(fromContext(minimal)()).toEqual({
       ...minimal,
       stackPrefix: "MftFailover",
-      secretPrefix: "mft-failover/",
-      logRetentionDays: 365,
+      logRetentionDays: 30,
+      tracing: false,
     });
+  });
+
+  it("takes tracing as a boolean in a file or true/false with -c (issue 23.6)", () => {
+    expect(fromContext({ ...minimal, tracing: "true" })()).toMatchObject({ tracing: true });
+    expect(fromContext({ ...minimal, tracing: "false" })()).toMatchObject({ tracing: false });
+    const file = JSON.stringify({ ...minimal, tracing: true });
+    expect(fromContext({ config: "c.json" }, { "c.json": file })()).toMatchObject({
+      tracing: true,
+    });
+    expect(fromContext({ ...minimal, tracing: "yes" })).toThrow(/tracing: must be true or false/);
+  });
+
+  it("has no secretPrefix: secrets are named by the stackPrefix (issue 23.5)", () => {
+    const file = JSON.stringify({ ...minimal, secretPrefix: "mft-failover/" });
+    expect(fromContext({ config: "c.json" }, { "c.json": file })).toThrow(/secretPrefix/);
   });
 
   it("reads a config file and lets single keys override it", () => {
@@ -121,6 +136,7 @@ describe("the Triggers construct's allow-list for HTTP actions", () => {
       }),
       eventBus: new EventBus(stack, "Bus"),
       topicKey: new Key(stack, "Key"),
+      metricsNamespace: "MftFailover",
       ...(httpAllowHosts ? { httpAllowHosts } : {}),
     });
     return Template.fromStack(stack);

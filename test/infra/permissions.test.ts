@@ -6,11 +6,13 @@ import { AdminClient } from "../../bin/api-client.ts";
 import {
   createCommandRecorder,
   enterInvocation,
+  invocationScope,
   type RecordedCall,
 } from "../../infra/local/request-counter.ts";
 import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
 import { waitFor } from "../support/wait.ts";
-import { testApp } from "./cloud-app.ts";
+import { testApp, testConfig } from "./cloud-app.ts";
 
 // What the first real deploy would break on (issue 14, scope 3): every AWS SDK call a function
 // makes while local mode runs a workload through the same handlers is recorded per function,
@@ -18,6 +20,8 @@ import { testApp } from "./cloud-app.ts";
 // synthesized template; every environment variable a handler requires is set by the stack.
 // Local mode's SDK calls are DynamoDB, its streams and SQS (events, secrets, Step Functions
 // and Lambda have local adapters without the SDK; test/infra/stack.test.ts pins those grants).
+// Secrets are checked too: each SecretStore call a function makes locally is the Secrets Manager
+// call it makes in the cloud, on the secret's ARN as IAM sees it (issue 23.3).
 
 // Each local invocation context names its function: SDK calls made from it carry that name.
 vi.mock("../../infra/local/lambda-context.ts", async (original) => {
@@ -108,8 +112,14 @@ function needOf(call: Pick<RecordedCall, "command" | "input">): Need {
   }
 }
 
+/** IAM's wildcards: `*` any run of characters, `?` exactly one. */
 const glob = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  ).test(value);
 
 /** The stack's function and role, its environment, and the logical ids of its resources. */
 function functionOf(resources: Resources, id: string) {
@@ -163,6 +173,71 @@ function missingGrants(resources: Resources, fn: string, needs: Need[]): string[
   return [...new Set(missing)].sort();
 }
 
+/** One SecretStore call made for a local function: in the cloud, a Secrets Manager call. */
+interface SecretCall {
+  readonly fn: string;
+  readonly method: "get" | "refresh" | "put";
+  readonly name: string;
+}
+
+/** The Secrets Manager actions of a SecretStore call (SecretsManagerSecretStore). */
+const SECRET_ACTIONS: Record<SecretCall["method"], string[]> = {
+  get: ["secretsmanager:GetSecretValue"],
+  refresh: ["secretsmanager:GetSecretValue"],
+  // PutSecretValue, and CreateSecret when the secret does not exist yet.
+  put: ["secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"],
+};
+
+/**
+ * A statement's resource as text, the stack's pseudo parameters filled in; anything else
+ * unresolved (another resource's attribute) matches no ARN.
+ */
+function arnText(resource: unknown, region: string): string {
+  if (typeof resource === "string") return resource;
+  const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
+  if (join) return join[1].map((part) => arnText(part, region)).join(join[0]);
+  const ref = (resource as { Ref?: string }).Ref;
+  const pseudo: Record<string, string> = {
+    "AWS::Partition": "aws",
+    "AWS::Region": region,
+    "AWS::AccountId": testConfig.account ?? "",
+  };
+  return (ref && pseudo[ref]) ?? "\u0000";
+}
+
+/**
+ * The secret calls of `fn` that its role does not allow, as `action on ARN`. Each secret is
+ * checked by both ARNs IAM may see: the name alone (a secret that does not exist yet: the
+ * first `PUT /api/failover`) and the name with Secrets Manager's random 6-character suffix.
+ */
+function missingSecretGrants(
+  resources: Resources,
+  fn: string,
+  calls: readonly SecretCall[],
+  region: string = testConfig.primaryRegion,
+): string[] {
+  if (calls.length === 0) return [];
+  const { statements, variables } = functionOf(resources, FUNCTIONS[fn]?.id ?? fn);
+  const prefix = variables.SECRET_PREFIX;
+  if (typeof prefix !== "string") return [`SECRET_PREFIX of ${fn} is not a name`];
+  const missing: string[] = [];
+  for (const { method, name } of calls) {
+    const arn = `arn:aws:secretsmanager:${region}:${testConfig.account}:secret:${prefix}${name}`;
+    for (const resource of [arn, `${arn}-AbC123`]) {
+      for (const action of SECRET_ACTIONS[method]) {
+        const granted = statements.some(
+          (statement) =>
+            (statement.Effect === undefined || statement.Effect === "Allow") &&
+            [statement.Action].flat().some((pattern) => glob(pattern, action)) &&
+            [statement.Resource].flat().some((target) => glob(arnText(target, region), resource)),
+        );
+        if (!granted) missing.push(`${action} on ${resource}`);
+      }
+    }
+  }
+  return [...new Set(missing)].sort();
+}
+
 /** Modules a handler loads (relative imports, followed), its own file first. */
 function modulesOf(entry: string): string[] {
   const seen = new Set<string>();
@@ -201,6 +276,23 @@ function requiredEnv(entry: string): string[] {
 let runtime: LocalRuntime;
 const recorder = createCommandRecorder();
 let resources: Resources;
+const secretCalls: SecretCall[] = [];
+
+// Local mode's SecretStore (a file) records each call with the function it was made for.
+for (const method of ["get", "refresh", "put"] as const) {
+  const original = FileSecretStore.prototype[method] as (
+    this: FileSecretStore,
+    ...args: [string, string]
+  ) => Promise<string | undefined>;
+  vi.spyOn(FileSecretStore.prototype, method).mockImplementation(function (
+    this: FileSecretStore,
+    ...args: [string, string]
+  ) {
+    const fn = invocationScope.getStore();
+    if (fn !== undefined) secretCalls.push({ fn, method, name: args[0] });
+    return original.apply(this, args);
+  } as never);
+}
 
 beforeAll(async () => {
   const { primary } = testApp({ checks: false });
@@ -267,7 +359,20 @@ beforeAll(async () => {
     60_000,
     "the full sync",
   );
-}, 180_000);
+  // A failback: the admin API stores production's password, the failback task reads it (R19).
+  const { failbackId } = await production.request<{ failbackId: string }>(
+    "POST",
+    "/api/failover/failback",
+    {},
+  );
+  await waitFor(
+    async () =>
+      (await production.request<{ state: string }>("GET", `/api/failover/failbacks/${failbackId}`))
+        .state !== "running",
+    60_000,
+    "the failback",
+  );
+}, 240_000);
 
 afterAll(async () => {
   await runtime?.stop();
@@ -319,6 +424,51 @@ describe("IAM: every SDK call a function makes is allowed by its role (issue 14)
     const missing = missingGrants(stripped, "forward", needs);
     expect(missing).not.toEqual([]);
     for (const grant of missing) expect(grant).toMatch(/^sqs:/);
+  });
+});
+
+describe("IAM: every secret a function reads or writes is allowed by its role (issue 23.3)", () => {
+  const callsOf = (fn: string) => secretCalls.filter((call) => call.fn === fn);
+
+  it("records the secret calls of the API, forward, full sync and failback", () => {
+    const seen = new Set(secretCalls.map(({ fn, method, name }) => `${fn} ${method} ${name}`));
+    expect([...seen]).toEqual(
+      expect.arrayContaining([
+        "admin-api put failover-password",
+        "admin-api get failover-password",
+        "admin-api put failback-production-password",
+        "forward get failover-password",
+        "full-sync get failover-password",
+        "failback get failback-production-password",
+      ]),
+    );
+  });
+
+  it.each(Object.keys(FUNCTIONS))(
+    "%s: its role grants each secret call, by the ARN with and without the suffix",
+    (fn) => {
+      expect(missingSecretGrants(resources, fn, callsOf(fn))).toEqual([]);
+    },
+  );
+
+  it("fails on a grant that names only the suffixed ARN (the check can fail)", () => {
+    const stripped: Resources = structuredClone(resources);
+    for (const r of Object.values(stripped)) {
+      if (r.Type !== "AWS::IAM::Policy") continue;
+      const document = r.Properties.PolicyDocument as { Statement: Statement[] };
+      for (const statement of document.Statement) {
+        const targets = [statement.Resource].flat();
+        statement.Resource = targets.filter(
+          (target) => !/:secret:[^"]*password"/.test(JSON.stringify(target)),
+        );
+      }
+    }
+    const missing = missingSecretGrants(stripped, "admin-api", callsOf("admin-api"));
+    const prefix = functionOf(resources, "AdminApi").variables.SECRET_PREFIX as string;
+    expect(missing).toContain(
+      `secretsmanager:PutSecretValue on arn:aws:secretsmanager:${testConfig.primaryRegion}:${testConfig.account}:secret:${prefix}failover-password`,
+    );
+    expect(missing.every((grant) => !grant.endsWith("-AbC123"))).toBe(true);
   });
 });
 

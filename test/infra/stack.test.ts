@@ -6,7 +6,6 @@ import { routeList } from "../../functions/admin-api/routes.ts";
 import { failbackDefinition } from "../../functions/failback/definition.ts";
 import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
-import { METRICS_NAMESPACE } from "../../infra/cloud/constructs/alarms.ts";
 import {
   FAILBACK_PRODUCTION_PASSWORD_SECRET,
   FAILBACK_TASK_ARN,
@@ -25,6 +24,9 @@ import { testApp, testConfig } from "./cloud-app.ts";
 import { metricsPublishedIn, publishedMetrics, secretStoreUses } from "./source-scan.ts";
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
+
+/** The stack's metrics namespace: its stackPrefix (issue 23.5). */
+const METRICS_NAMESPACE = testConfig.stackPrefix;
 
 let template: Template;
 let failoverTemplate: Template;
@@ -135,7 +137,7 @@ describe("store", () => {
 });
 
 describe("pipeline (R7–R10)", () => {
-  it("feeds capture from the stream with bisect, bounded retries, max age, an on-failure queue and partial batch responses", () => {
+  it("feeds capture from the stream with bisect, retries until the max age, an on-failure queue and partial batch responses", () => {
     const { stream } = topology.capture;
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: functionId("DynamoDB stream") },
@@ -224,7 +226,7 @@ describe("pipeline (R7–R10)", () => {
 });
 
 describe("functions", () => {
-  it("all run the Node.js major this suite runs on, on arm64 with source maps, tracing and their own log group", () => {
+  it("all run the Node.js major this suite runs on, on arm64 with source maps, tracing as configured and their own log group", () => {
     const suiteMajor = process.versions.node.split(".")[0];
     const functions = template.findResources("AWS::Lambda::Function");
     expect(Object.keys(functions)).toHaveLength(9);
@@ -232,7 +234,8 @@ describe("functions", () => {
       expect(Properties).toMatchObject({
         Runtime: `nodejs${suiteMajor}.x`,
         Architectures: ["arm64"],
-        TracingConfig: { Mode: "Active" },
+        // The config's tracing, off by default: traced when a traced caller sampled (issue 23.6).
+        TracingConfig: { Mode: "PassThrough" },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
         Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps" } },
       });
@@ -267,6 +270,7 @@ describe("functions", () => {
       "TABLE_NAME",
       "SERVER_ID",
       "SECRET_PREFIX",
+      "METRICS_NAMESPACE",
       "QUEUE_URL",
       "QUEUE_ARN",
       "DLQ_URL",
@@ -296,7 +300,7 @@ describe("functions", () => {
           "TRIGGER_DLQ_ARN",
         ],
       ],
-      ["Trigger actions", ["TABLE_NAME", "SERVER_ID", "MAIL_TOPIC_ARN"]],
+      ["Trigger actions", ["TABLE_NAME", "SERVER_ID", "METRICS_NAMESPACE", "MAIL_TOPIC_ARN"]],
     ];
     for (const [prefix, names] of contracts) {
       const { props } = only(
@@ -374,7 +378,9 @@ describe("functions", () => {
       .filter((s) =>
         [s.Resource]
           .flat()
-          .some((r) => JSON.stringify(r).includes(`:secret:mft-failover/${name}-??????"`)),
+          .some((r) =>
+            JSON.stringify(r).includes(`:secret:${testConfig.stackPrefix}/${name}-??????"`),
+          ),
       )
       .map((s) => s.Action);
   const readSecret = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];

@@ -177,6 +177,40 @@ describe("startStreamSource", () => {
     expect(failures).toEqual([{ keys: ["bad"], reason: "Retry attempts exhausted: boom" }]);
   });
 
+  it("with no retry limit (-1), retries a batch until its oldest record is older than maximumRecordAgeSeconds, then hands it to onFailure", async () => {
+    const { tableName, streamArn } = await createTable();
+    await put(tableName, "bad", "good");
+    const calls: string[] = [];
+    const failures: { keys: unknown[]; reason: string }[] = [];
+    // DynamoDB Local truncates creation times (to the minute): the clock jumps ahead instead.
+    let ahead = 0;
+    await start({
+      streamArn,
+      batchSize: 1,
+      // Topology's capture: no count, only the record's age ends the retries (issue 23.4).
+      maximumRetryAttempts: -1,
+      maximumRecordAgeSeconds: 600,
+      now: () => Date.now() + ahead,
+      onError: quiet,
+      handler: async ({ Records }) => {
+        const keys = Records.map(pkOf);
+        calls.push(keys.join());
+        if (keys.includes("bad")) throw new Error("boom");
+      },
+      onFailure: (records, reason) => {
+        failures.push({ keys: records.map(pkOf), reason });
+      },
+    });
+
+    await waitFor(() => calls.length >= 5, 10_000, "five tries of the failing record");
+    expect(new Set(calls)).toEqual(new Set(["bad"]));
+    expect(failures).toEqual([]);
+    ahead = 3_600_000;
+    await waitFor(() => calls.includes("good"), 10_000, "the record after the expired one");
+    expect(calls.at(-1)).toBe("good");
+    expect(failures).toEqual([{ keys: ["bad"], reason: "Record age exceeded: boom" }]);
+  });
+
   it("bisects a failing batch to isolate the bad record", async () => {
     const { tableName, streamArn } = await createTable();
     await put(tableName, "a", "b", "poison", "c");

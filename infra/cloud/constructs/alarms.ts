@@ -15,10 +15,7 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-
-import { METRICS_NAMESPACE } from "../../../shared/metrics.ts";
-
-export { METRICS_NAMESPACE };
+import { topology } from "../../topology.ts";
 
 export interface AlarmSpec {
   readonly description: string;
@@ -35,8 +32,15 @@ export interface AlarmsProps {
   readonly email: string;
   /** Encrypts the topic; its policy must let cloudwatch.amazonaws.com use it (StackKey does). */
   readonly topicKey: IKey;
+  /** The CloudWatch namespace the functions publish their metrics in (METRICS_NAMESPACE). */
+  readonly metricsNamespace: string;
   /** Dead-letter queues by alarm id: any message in one is an alarm (R9, R10). */
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
+  /**
+   * The stream's on-failure queue: capture gave up on records at their maximum age, and they
+   * are gone from the stream (it keeps only their shard pointers): the CaptureFailures alarm.
+   */
+  readonly captureFailures: IQueue;
   /** The queue whose oldest message's age is watched (R20 lag; also grows while suspended). */
   readonly queue: IQueue;
   /** The function reading the table's stream (its IteratorAge). */
@@ -60,10 +64,12 @@ export interface AlarmsProps {
 export class Alarms extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
+  readonly metricsNamespace: string;
   private readonly maxIteratorAge: Duration;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
+    this.metricsNamespace = props.metricsNamespace;
     this.topic = new Topic(this, "Topic", {
       displayName: "mft-failover alarms",
       masterKey: props.topicKey,
@@ -102,6 +108,12 @@ export class Alarms extends Construct {
         "A dead-letter queue holds messages: changes that did not reach the failover (R9, R10). Inspect, then POST /api/failover/resume or run a full sync.",
       );
     }
+    const maxAgeHours = topology.capture.stream.maximumRecordAgeSeconds / 3600;
+    this.addDeadLetters(
+      "CaptureFailures",
+      props.captureFailures,
+      `Capture gave up on stream records after retrying them for their maximum age (${maxAgeHours} h; StreamIteratorAge alarmed long before): those changes never reached the queue, and this queue holds only their shard pointers, so resume cannot bring them back. Run \`mft-failover failover verify\`, then \`failover repair\` (R21), then purge this queue.`,
+    );
 
     this.maxIteratorAge = props.maxIteratorAge ?? Duration.minutes(1);
     this.addIteratorAge(
@@ -125,7 +137,7 @@ export class Alarms extends Construct {
 
     this.add("SyncFailures", {
       description: "A Failover Synchronization event reported Success: false (R9, R16).",
-      metric: insights("SUM", "SyncFailures"),
+      metric: this.insights("SUM", "SyncFailures"),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // Published when a sync fails; nothing published means nothing failed.
@@ -135,7 +147,7 @@ export class Alarms extends Construct {
     this.add("HeartbeatMissed", {
       description:
         "The heartbeat was not applied on the failover within two intervals (R20): the failover is unreachable or sync is stuck; see GET /api/failover/status.",
-      metric: insights("MAX", "HeartbeatMissed"),
+      metric: this.insights("MAX", "HeartbeatMissed"),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // The monitor publishes 0 or 1 every heartbeat, but only while the failover module and
@@ -147,7 +159,7 @@ export class Alarms extends Construct {
 
     this.add("Drift", {
       description: "The failover differs from production (R21): see GET /api/failover/drift.",
-      metric: insights("MAX", "Drift"),
+      metric: this.insights("MAX", "Drift"),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       // Published only when a verification runs: keep the last verdict until the next one
@@ -222,18 +234,18 @@ export class Alarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
-}
 
-/**
- * A Metrics Insights query over the whole namespace, whatever the dimensions: Powertools adds
- * a `service` dimension named after each handler, and the alarm must not depend on which
- * handler (forward, full sync, verify, trigger-actions) publishes the metric.
- */
-export function insights(aggregate: "SUM" | "MAX", metricName: string): MathExpression {
-  return new MathExpression({
-    expression: `SELECT ${aggregate}(${metricName}) FROM "${METRICS_NAMESPACE}"`,
-    usingMetrics: {},
-    period: Duration.minutes(5),
-    label: metricName,
-  });
+  /**
+   * A Metrics Insights query over the stack's whole namespace, whatever the dimensions:
+   * Powertools adds a `service` dimension named after each handler, and the alarm must not
+   * depend on which handler (forward, full sync, verify, trigger-actions) publishes the metric.
+   */
+  insights(aggregate: "SUM" | "MAX", metricName: string): MathExpression {
+    return new MathExpression({
+      expression: `SELECT ${aggregate}(${metricName}) FROM "${this.metricsNamespace}"`,
+      usingMetrics: {},
+      period: Duration.minutes(5),
+      label: metricName,
+    });
+  }
 }

@@ -14,12 +14,12 @@ import {
 } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG } from "../compliance.ts";
 import { gatewayRoutes } from "../routes.ts";
+import { stackLogGroup } from "./log-group.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
 
 /** The receiving side's routes, called by the peer only (SPEC §8). */
@@ -101,9 +101,10 @@ export class Api extends Construct {
       description: "mft-failover admin API (SPEC §8)",
       createDefaultStage: false,
     });
-    const accessLogs = new LogGroup(this, "AccessLogs", {
-      retention: props.functionDefaults?.logRetention ?? RetentionDays.ONE_YEAR,
-      ...(props.functionDefaults?.logKey ? { encryptionKey: props.functionDefaults.logKey } : {}),
+    // API Gateway delivers access logs itself (vended log delivery).
+    const accessLogs = stackLogGroup(this, "AccessLogs", {
+      defaults: props.functionDefaults ?? {},
+      vended: { service: "apigateway", name: "AccessLogs" },
     });
     this.stage = this.httpApi.addStage("DefaultStage", {
       stageName: "$default",

@@ -12,11 +12,12 @@ import {
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { acknowledge, GUARD, NAG } from "../compliance.ts";
+import { stackLogGroup } from "./log-group.ts";
 
 /** The repository root: entries in infra/topology.ts are relative to it. */
 export const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -39,10 +40,17 @@ const BUNDLED_FILES: Readonly<Record<string, (outputDir: string) => string[]>> =
 /** What every function of one stack shares; the stack decides, the functions follow. */
 export interface MftFunctionDefaults {
   /**
-   * Retention of each function's log group.
-   * @default RetentionDays.ONE_YEAR (Control Tower CT.CLOUDWATCH.PR.2)
+   * Retention of each function's log group (and the stack's other log groups).
+   * @default DEFAULT_LOG_RETENTION (a month; Control Tower's CT.CLOUDWATCH.PR.2 wants a year)
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * X-Ray for each function. `ACTIVE` samples on its own: the first request each second and
+   * 5% beyond, which for a trickle of changes is nearly every one, each a billed trace.
+   * `PASS_THROUGH` traces only what a traced caller sampled (the state machines' tasks).
+   * @default Tracing.PASS_THROUGH
+   */
+  readonly tracing?: Tracing;
   /**
    * KMS key that encrypts each function's log group (its policy must let CloudWatch Logs use it).
    * @default - CloudWatch Logs' own encryption
@@ -77,7 +85,7 @@ export type QueueAccess = "send" | "consume" | "attributes";
 
 /**
  * Every Lambda of the stack, with its shared defaults in one place: Node 24 on arm64, ESM
- * bundled locally by esbuild (no Docker), source maps on, X-Ray tracing, its own log group
+ * bundled locally by esbuild (no Docker), source maps on, X-Ray as configured, its own log group
  * with retention, and its own role that starts with nothing but writing to that log group.
  * The `bind*` helpers grant least privilege and set the environment variable in one call, so a
  * handler's env contract and its permissions cannot drift apart.
@@ -86,10 +94,7 @@ export class MftFunction extends NodejsFunction {
   readonly executionRole: Role;
 
   constructor(scope: Construct, id: string, props: MftFunctionProps) {
-    const logGroup = new LogGroup(scope, `${id}Logs`, {
-      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
-      ...(props.logKey ? { encryptionKey: props.logKey } : {}),
-    });
+    const logGroup = stackLogGroup(scope, `${id}Logs`, { defaults: props });
     const role = new Role(scope, `${id}Role`, {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `Execution role of ${id}: its log group plus what its bind* calls grant`,
@@ -104,7 +109,7 @@ export class MftFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       timeout: Duration.seconds(props.timeoutSeconds),
       memorySize: props.memoryMb,
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing ?? Tracing.PASS_THROUGH,
       role,
       logGroup,
       ...(props.description ? { description: props.description } : {}),
@@ -222,17 +227,21 @@ export class MftFunction extends NodejsFunction {
   /**
    * `SECRET_PREFIX` plus access to the named secrets under it (the SecretStore's
    * `${prefix}${name}`). The secrets are created at run time (PUT /api/failover), so the grant
-   * names them by ARN pattern: the name plus Secrets Manager's 6-character suffix.
+   * names each by ARN pattern twice: with Secrets Manager's 6-character suffix (a secret that
+   * exists) and without it (one that does not exist yet: IAM then sees the bare name, and
+   * without that grant the store's first read or write is AccessDenied, not ResourceNotFound).
    */
   bindSecretPrefix(prefix: string, names: readonly string[], access: "read" | "readWrite"): this {
     const stack = Stack.of(this);
-    const resources = names.map((name) =>
-      stack.formatArn({
-        service: "secretsmanager",
-        resource: "secret",
-        resourceName: `${prefix}${name}-??????`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
+    const resources = names.flatMap((name) =>
+      [`${prefix}${name}`, `${prefix}${name}-??????`].map((resourceName) =>
+        stack.formatArn({
+          service: "secretsmanager",
+          resource: "secret",
+          resourceName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ),
     );
     const actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
     if (access === "readWrite") {

@@ -27,6 +27,7 @@ const LIST_MAPPINGS_REASON =
 export type ServerAddress =
   | "SERVER_ID"
   | "SECRET_PREFIX"
+  | "METRICS_NAMESPACE"
   | "QUEUE_URL"
   | "QUEUE_ARN"
   | "DLQ_URL"
@@ -41,6 +42,8 @@ export interface PipelineProps {
   readonly eventBus: IEventBus;
   /** The SecretStore's Secrets Manager name prefix (forward reads the failover password). */
   readonly secretPrefix: string;
+  /** The CloudWatch namespace the functions publish their metrics in (the alarms watch it). */
+  readonly metricsNamespace: string;
   /**
    * This server's id (SERVER_ID), the origin of its changes.
    * @default - the stack's region
@@ -125,6 +128,7 @@ export class Pipeline extends Construct {
     this.addresses = {
       SERVER_ID: serverId,
       SECRET_PREFIX: props.secretPrefix,
+      METRICS_NAMESPACE: props.metricsNamespace,
       QUEUE_URL: this.queue.queueUrl,
       // The ARNs from the stack, not rebuilt from a URL in code: an ARN's partition (aws,
       // aws-cn, aws-us-gov) is not in the URL (the DLQ redrive and the mapping lookup use them).

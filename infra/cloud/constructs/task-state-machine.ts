@@ -1,6 +1,4 @@
-import { Fn, Stack } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
   DefinitionBody,
   LogLevel,
@@ -9,10 +7,11 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import { acknowledge, NAG } from "../compliance.ts";
+import { stackLogGroup, VENDED_LOGS } from "./log-group.ts";
 import type { MftFunction, MftFunctionDefaults } from "./mft-function.ts";
 
 /** Where Step Functions' execution logs go: vended log delivery needs no resource policy there. */
-export const VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/";
+export const VENDED_LOGS_PREFIX = `${VENDED_LOGS}states/`;
 
 export interface TaskStateMachineProps {
   /** Names the log group (`…-{name}-…`). */
@@ -33,17 +32,10 @@ export interface TaskStateMachineProps {
  */
 export function taskStateMachine(scope: Construct, props: TaskStateMachineProps) {
   const { defaults, task } = props;
-  // Step Functions logs through CloudWatch Logs' vended log delivery, which adds a resource
-  // policy for each log group it is given unless the name is under /aws/vendedlogs/; that
-  // account-wide policy is limited to 5,120 characters, and past it logging setup fails.
-  // The name ends with part of the stack's id: a log group retained by a deleted stack does
-  // not block deploying it again.
-  const stack = Stack.of(scope);
-  const stackIdSuffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stackId))));
-  const logGroup = new LogGroup(scope, "Logs", {
-    logGroupName: `${VENDED_LOGS_PREFIX}${stack.stackName}-${props.name}-${stackIdSuffix}`,
-    retention: defaults.logRetention ?? RetentionDays.ONE_YEAR,
-    ...(defaults.logKey ? { encryptionKey: defaults.logKey } : {}),
+  // Step Functions logs through CloudWatch Logs' vended log delivery.
+  const logGroup = stackLogGroup(scope, "Logs", {
+    defaults,
+    vended: { service: "states", name: props.name },
   });
 
   const stateMachine = new StateMachine(scope, "StateMachine", {

@@ -15,7 +15,7 @@ import { allowHostList } from "../../../shared/events/safe-http.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../../shared/model/items.ts";
 import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG, nagResource } from "../compliance.ts";
-import { type Alarms, insights, METRICS_NAMESPACE } from "./alarms.ts";
+import type { Alarms } from "./alarms.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
 
 /** The default start of every trigger rule's name (functions/trigger-rules reads the same default). */
@@ -34,6 +34,8 @@ export interface TriggersProps {
   readonly eventBus: IEventBus;
   /** Encrypts the SNS mail topic (when there is one): the stack key. */
   readonly topicKey: IKey;
+  /** The CloudWatch namespace trigger-actions publishes TriggerActionsFailed in. */
+  readonly metricsNamespace: string;
   /**
    * This server's id (SERVER_ID).
    * @default - the stack's region
@@ -156,6 +158,7 @@ export class Triggers extends Construct {
       description: "Trigger actions: a trigger rule's event → Send Email / HTTP request (R17)",
     })
       .bindServerId(serverId)
+      .bindEnv("METRICS_NAMESPACE", props.metricsNamespace)
       // Loads the trigger (GetItem); nothing else in the table.
       .bindTable(props.table, "lookup");
     if (allowHosts.data.length > 0) {
@@ -300,8 +303,8 @@ export class Triggers extends Construct {
    */
   addAlarms(alarms: Alarms): void {
     alarms.add("TriggerActionsFailed", {
-      description: `A trigger's Send Email or HTTP action failed after its retries (R17): see trigger-actions' log ("trigger actions failed"); ${METRICS_NAMESPACE}/TriggerActionsFailed.`,
-      metric: insights("SUM", "TriggerActionsFailed"),
+      description: `A trigger's Send Email or HTTP action failed after its retries (R17): see trigger-actions' log ("trigger actions failed"); ${alarms.metricsNamespace}/TriggerActionsFailed.`,
+      metric: alarms.insights("SUM", "TriggerActionsFailed"),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       // Published on every trigger run (0 when all succeeded); no run means nothing failed.

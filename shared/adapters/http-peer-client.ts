@@ -56,6 +56,9 @@ export class HttpPeerClient implements PeerClient {
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        // Never followed: it would re-send the call, credentials and batch, to wherever it
+        // points, plain http too (R5, R25).
+        redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
@@ -63,6 +66,13 @@ export class HttpPeerClient implements PeerClient {
     }
     const text = await response.text();
     if (response.ok) return text ? JSON.parse(text) : undefined;
+    if (response.status >= 300 && response.status < 400) {
+      throw new PeerError(
+        "http",
+        `the failover answered ${response.status}, a redirect to ${redirectTarget(response, this.baseUrl)}: redirects are not followed; set host, port and useTls to the failover's endpoint`,
+        false,
+      );
+    }
     const message = errorMessage(text) ?? response.statusText;
     if (response.status === 401 || response.status === 403) {
       throw new PeerError("auth", "the failover refused the credentials", false);
@@ -70,6 +80,18 @@ export class HttpPeerClient implements PeerClient {
     if (response.status === 409) throw new PeerError("loop", message, false);
     const retryable = response.status >= 500 || response.status === 429;
     throw new PeerError("http", `the failover answered ${response.status}: ${message}`, retryable);
+  }
+}
+
+/** Where a redirect points, without any user info or query it carries. */
+function redirectTarget(response: Response, baseUrl: string): string {
+  const location = response.headers.get("location");
+  if (!location) return "nowhere (no Location)";
+  try {
+    const url = new URL(location, baseUrl);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return "an invalid Location";
   }
 }
 

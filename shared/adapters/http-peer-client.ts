@@ -44,9 +44,11 @@ export class HttpPeerClient implements PeerClient {
 
   /** Any /api/sync route (the full sync uses more of them). */
   async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const step = `${method} ${path}`;
     const left = this.deadline === undefined ? Infinity : this.deadline - Date.now();
-    if (left <= 0) throw new PeerError("timeout", "no time left to call the failover", true);
-    const timeoutMs = Math.min(this.target.timeoutMs, left);
+    if (left <= 0)
+      throw new PeerError("timeout", `${step}: no time left to call the failover`, true);
+    const timeoutMs = Math.min(this.target.timeoutMs, Math.floor(left));
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -62,7 +64,7 @@ export class HttpPeerClient implements PeerClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw classify(error, this.target, timeoutMs);
+      throw classify(error, this.target, step, timeoutMs);
     }
     const text = await response.text();
     if (response.ok) return text ? JSON.parse(text) : undefined;
@@ -103,11 +105,20 @@ function errorMessage(text: string): string | undefined {
   }
 }
 
-function classify(error: unknown, target: Target, timeoutMs: number): PeerError {
+function classify(error: unknown, target: Target, step: string, timeoutMs: number): PeerError {
   const where = `${target.host}:${target.port}`;
   const name = (error as { name?: string }).name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new PeerError("timeout", `no answer from ${where} within ${timeoutMs} ms`, true);
+    // Cut short by the caller's own limit (an admin API call answers within API Gateway's).
+    const cut =
+      timeoutMs < target.timeoutMs
+        ? `, all the time its caller had left (timeoutMs is ${target.timeoutMs})`
+        : "";
+    return new PeerError(
+      "timeout",
+      `${step}: no answer from ${where} within ${timeoutMs} ms${cut}`,
+      true,
+    );
   }
   const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? "");
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {

@@ -136,12 +136,7 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
     },
     "GET /api/failover": async () => json(200, await failover.view()),
     "PUT /api/failover": async (request) =>
-      json(
-        200,
-        await failover.put(jsonBody(request.event), (settings, credentials) =>
-          sync.checkAutoSync(bounded(request), settings, credentials),
-        ),
-      ),
+      json(200, await sync.saveFailoverSettings(bounded(request), jsonBody(request.event))),
     "POST /api/failover/test": async (request) =>
       json(200, await sync.testConnection(bounded(request))),
     "GET /api/failover/status": async () => json(200, await sync.failoverStatus(deps)),

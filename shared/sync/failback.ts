@@ -8,7 +8,7 @@ import { peerName } from "./forward.ts";
 import { RunLock } from "./full/records.ts";
 import { type TaskError, reasonOf as taskReason } from "./full/tasks.ts";
 import type { MonitorDeps } from "./monitor.ts";
-import { checkAutoSync, resumeSync } from "./operations.ts";
+import { resumeSync, saveFailoverSettings } from "./operations.ts";
 import { verify } from "./verify.ts";
 
 /**
@@ -306,9 +306,7 @@ export function failbackTasks(deps: FailbackDeps) {
     },
 
     async reenableProduction(run) {
-      await deps.failover.put(run.saved, (settings, credentials) =>
-        checkAutoSync(deps, settings, credentials),
-      );
+      await saveFailoverSettings(deps, run.saved);
       if ((await deps.status.state()).state === "suspended") await resumeSync(deps);
       const now = await deps.failover.get();
       if (now.enabled !== run.saved.enabled || now.autoSync !== run.saved.autoSync)

@@ -12,7 +12,8 @@ import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { HttpPeerClient } from "../../shared/adapters/http-peer-client.ts";
 import { fixedAdmin } from "../../shared/auth/admin.ts";
 import { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
-import type { BulkStore, SecretStore } from "../../shared/ports.ts";
+import type { BulkStore } from "../../shared/ports.ts";
+import { MemorySecrets } from "../support/memory-secrets.ts";
 import { MemoryStore } from "../support/memory-store.ts";
 
 /** A failover that accepts connections and never answers. */
@@ -27,19 +28,6 @@ afterAll(async () => {
   hung.closeAllConnections();
   await new Promise((resolve) => hung.close(resolve));
 });
-
-class Secrets implements SecretStore {
-  private readonly values = new Map<string, string>();
-  async get(name: string) {
-    return this.values.get(name);
-  }
-  async refresh(name: string) {
-    return this.values.get(name);
-  }
-  async put(name: string, value: string) {
-    this.values.set(name, value);
-  }
-}
 
 const admin = { username: "admin", password: "Admin-Passw0rd" };
 
@@ -63,7 +51,7 @@ const request = (path: string, waitedMs: number) => ({
 
 /** Failover settings pointing at the hung failover, with a timeoutMs past the gateway's limit. */
 async function settings() {
-  const failover = new FailoverSettingsService(new MemoryStore(), new Secrets());
+  const failover = new FailoverSettingsService(new MemoryStore(), new MemorySecrets());
   await failover.put({
     enabled: true,
     host: "127.0.0.1",

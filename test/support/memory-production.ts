@@ -1,4 +1,5 @@
 import { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
+import { domainKey } from "../../shared/model/items.ts";
 import type { FailoverSettings } from "../../shared/model/schemas.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import type {
@@ -12,6 +13,17 @@ import { PeerError } from "../../shared/sync/peer.ts";
 import { SyncStatusStore } from "../../shared/sync/status.ts";
 import { MemorySecrets } from "./memory-secrets.ts";
 import { MemoryStore } from "./memory-store.ts";
+
+/** A received queue message carrying a change of domain `domain`. */
+export const queuedChange = (domain: string) => ({
+  body: JSON.stringify({
+    item: { ...domainKey(domain), kind: "domain", domain, version: 1, updatedAt: 1, data: {} },
+  }),
+  groupId: domain,
+  deduplicationId: domain,
+  receiptHandle: `handle-${domain}`,
+  receiveCount: 1,
+});
 
 export const HELLO: PeerHello = { serverId: "failover", protocol: 3, autoSync: false };
 

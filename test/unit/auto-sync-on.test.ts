@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
-import { domainKey } from "../../shared/model/items.ts";
-import type { PeerHello } from "../../shared/ports.ts";
 import { forwardBatch } from "../../shared/sync/forward.ts";
 import { requestFullSync } from "../../shared/sync/full/api.ts";
 import { fullSyncHolder } from "../../shared/sync/full/records.ts";
 import { resumeSync, saveFailoverSettings } from "../../shared/sync/operations.ts";
-import { HELLO, memoryProduction } from "../support/memory-production.ts";
+import { HELLO, memoryProduction, queuedChange } from "../support/memory-production.ts";
 
 const SETTINGS = {
   enabled: true,
@@ -16,22 +14,38 @@ const SETTINGS = {
   suspendAfterSeconds: 120,
 };
 
-const change = (domain: string) => ({
-  body: JSON.stringify({
-    item: { ...domainKey(domain), kind: "domain", domain, version: 1, updatedAt: 1, data: {} },
-  }),
-  groupId: domain,
-  deduplicationId: domain,
-  receiptHandle: `handle-${domain}`,
-  receiveCount: 1,
-});
-
 /** A production server whose failover fails every batch with a 503. */
 function production() {
   const server = memoryProduction();
   const forward = (domain: string) =>
-    forwardBatch(server.deps, [change(domain)], Date.now() + 10_000);
+    forwardBatch(server.deps, [queuedChange(domain)], Date.now() + 10_000);
   return { ...server, forward };
+}
+
+/** A point where a call waits until the test opens it; `reached` once the call got there. */
+function gate() {
+  let arrive = () => {};
+  let open = () => {};
+  const reached = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    reached,
+    open: () => open(),
+    pass: () => {
+      arrive();
+      return opened;
+    },
+  };
+}
+
+/** What R11 forbids: automatic sync on while a full sync holds the lock. */
+async function bothOn({ deps }: ReturnType<typeof production>) {
+  const on = (await deps.failover.get()).autoSync;
+  return on && (await fullSyncHolder(deps.store, deps.now)) !== undefined;
 }
 
 async function refusal(call: Promise<unknown>): Promise<AppError | undefined> {
@@ -83,27 +97,19 @@ describe("turning automatic sync on and a full sync exclude each other (R11)", (
   it("a full sync requested while the failover's answer to the loop check is held is refused", async () => {
     const server = production();
     await saveFailoverSettings(server.deps, { ...SETTINGS, autoSync: false });
-    let answer: (hello: PeerHello) => void = () => {};
-    let asked: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      asked = resolve;
-    });
-    server.peer.hello = () => {
-      asked();
-      return new Promise((resolve) => {
-        answer = resolve;
-      });
+    const answer = gate();
+    server.peer.hello = async () => {
+      await answer.pass();
+      return HELLO;
     };
 
     const turningOn = refusal(saveFailoverSettings(server.deps, { ...SETTINGS, autoSync: true }));
-    await held;
+    await answer.reached;
     const fullSync = await refusal(requestFullSync(server.deps));
-    answer(HELLO);
+    answer.open();
     const autoSync = await turningOn;
 
-    const on = (await server.deps.failover.get()).autoSync;
-    const running = await fullSyncHolder(server.deps.store, server.deps.now);
-    expect(on && running !== undefined).toBe(false);
+    expect(await bothOn(server)).toBe(false);
     // The one that began first wins: automatic sync is on, the full sync was refused.
     expect(autoSync).toBeUndefined();
     expect(fullSync).toMatchObject({ status: 409 });
@@ -116,35 +122,24 @@ describe("turning automatic sync on and a full sync exclude each other (R11)", (
     // Hold the full sync right after it read the settings (its next read is the last run's).
     const store = server.deps.store;
     const getLocal = store.getLocal.bind(store);
-    let resume: () => void = () => {};
-    let reached: () => void = () => {};
-    const atLastRun = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
+    const lastRun = gate();
     store.getLocal = async <T>(name: string) => {
-      if (name === "fullsync/last") {
-        reached();
-        await new Promise<void>((resolve) => {
-          resume = resolve;
-        });
-      }
+      if (name === "fullsync/last") await lastRun.pass();
       return getLocal<T>(name);
     };
 
     const fullSync = refusal(requestFullSync(server.deps));
-    await atLastRun;
+    await lastRun.reached;
     store.getLocal = getLocal;
     const autoSync = await refusal(
       saveFailoverSettings(server.deps, { ...SETTINGS, autoSync: true }),
     );
-    resume();
+    lastRun.open();
     const refused = await fullSync;
 
-    const on = (await server.deps.failover.get()).autoSync;
-    const running = await fullSyncHolder(server.deps.store, server.deps.now);
-    expect(on && running !== undefined).toBe(false);
+    expect(await bothOn(server)).toBe(false);
     expect(autoSync).toBeUndefined();
     expect(refused).toMatchObject({ status: 409 });
-    expect(running).toBeUndefined();
+    expect(await fullSyncHolder(server.deps.store, server.deps.now)).toBeUndefined();
   });
 });

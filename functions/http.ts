@@ -8,6 +8,7 @@ import type {
 import type { AdminAuth } from "../shared/auth/admin.ts";
 import { AppError, invalid, unauthorized } from "../shared/errors.ts";
 import type { Credentials } from "../shared/ports.ts";
+import { PeerError } from "../shared/sync/peer.ts";
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -82,8 +83,9 @@ export function basicAuth(
 }
 
 /**
- * Every error becomes `{"error":{"code","message"}}`: AppErrors and middy's 4xx as they are,
- * anything else as a 500 whose details go to the log only, never to the caller.
+ * Every error becomes `{"error":{"code","message"}}`: AppErrors and middy's 4xx as they are, a
+ * failed call to the failover as a 502 (504: no answer in time) naming the call, anything else
+ * as a 500 whose details go to the log only, never to the caller.
  */
 export function jsonErrors(logger: Logger): HttpMiddleware {
   return {
@@ -102,6 +104,13 @@ export function jsonErrors(logger: Logger): HttpMiddleware {
             "www-authenticate": 'Basic realm="mft"',
           };
         }
+        return;
+      }
+      // The failover did not answer (in time): say which call, as a gateway would (502/504).
+      if (error instanceof PeerError) {
+        request.response = json(error.failure === "timeout" ? 504 : 502, {
+          error: { code: `failover_${error.failure}`, message: error.message },
+        });
         return;
       }
       const status = (error as { statusCode?: unknown } | null)?.statusCode;

@@ -1,4 +1,5 @@
 import { FORWARD_RETRY } from "../shared/sync/forward.ts";
+import { GATEWAY_LIMIT_MS } from "../shared/sync/peer.ts";
 
 /**
  * Which function is fed by what, with batch sizes, retries and timeouts: the one description
@@ -8,7 +9,7 @@ import { FORWARD_RETRY } from "../shared/sync/forward.ts";
 export const topology = {
   adminApi: {
     entry: "functions/admin-api/handler.ts",
-    timeoutSeconds: 29, // API Gateway's integration limit
+    timeoutSeconds: GATEWAY_LIMIT_MS / 1000, // API Gateway's integration limit
     memoryMb: 512,
     /**
      * API Gateway throttle of each receiving-side route (`POST /api/sync/events` and

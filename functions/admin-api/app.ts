@@ -12,7 +12,7 @@ import * as fullSync from "../../shared/sync/full/api.ts";
 import * as fullReceive from "../../shared/sync/full/receive.ts";
 import { checkDrift } from "../../shared/sync/monitor.ts";
 import * as sync from "../../shared/sync/operations.ts";
-import { withDeadline } from "../../shared/sync/peer.ts";
+import { answerDeadline, withDeadline } from "../../shared/sync/peer.ts";
 import { takeOver } from "../../shared/sync/takeover.ts";
 import { digestsPage, recordsPage, repair } from "../../shared/sync/verify.ts";
 import {
@@ -98,9 +98,12 @@ function crud<const B extends string, const I extends string>(
 /** A handler for each route of the table (./routes.ts): one missing does not compile. */
 export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
   const { config, failover } = deps;
-  // Calls to the failover end a second before this invocation would (API Gateway's 29 s).
-  const bounded = (context: Context) =>
-    withDeadline(deps, Date.now() + context.getRemainingTimeInMillis() - 1000);
+  // Calls to the failover end in time for the answer to make API Gateway's 29 s (R6).
+  const bounded = ({ event, context }: Pick<RouteRequest, "event" | "context">) =>
+    withDeadline(
+      deps,
+      answerDeadline(event.requestContext.timeEpoch, context.getRemainingTimeInMillis()),
+    );
   const runState =
     (running: boolean) =>
     async ({ params }: RouteRequest) =>
@@ -132,19 +135,14 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
       return json(created ? 201 : 200, item);
     },
     "GET /api/failover": async () => json(200, await failover.view()),
-    "PUT /api/failover": async ({ event, context }) =>
-      json(
-        200,
-        await failover.put(jsonBody(event), (settings, credentials) =>
-          sync.checkAutoSync(bounded(context), settings, credentials),
-        ),
-      ),
-    "POST /api/failover/test": async ({ context }) =>
-      json(200, await sync.testConnection(bounded(context))),
+    "PUT /api/failover": async (request) =>
+      json(200, await sync.saveFailoverSettings(bounded(request), jsonBody(request.event))),
+    "POST /api/failover/test": async (request) =>
+      json(200, await sync.testConnection(bounded(request))),
     "GET /api/failover/status": async () => json(200, await sync.failoverStatus(deps)),
     "POST /api/failover/resume": async () => json(200, await sync.resumeSync(deps)),
-    "GET /api/failover/drift": async ({ context }) => json(200, await checkDrift(bounded(context))),
-    "POST /api/failover/repair": async ({ context }) => json(202, await repair(bounded(context))),
+    "GET /api/failover/drift": async (request) => json(200, await checkDrift(bounded(request))),
+    "POST /api/failover/repair": async (request) => json(202, await repair(bounded(request))),
     "POST /api/failover/synchronize": async () => json(202, await fullSync.requestFullSync(deps)),
     "GET /api/failover/syncs/{syncId}": async ({ params }) =>
       json(200, await fullSync.fullSyncView(deps, params.syncId as string)),

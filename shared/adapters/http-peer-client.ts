@@ -44,9 +44,11 @@ export class HttpPeerClient implements PeerClient {
 
   /** Any /api/sync route (the full sync uses more of them). */
   async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const step = `${method} ${path}`;
     const left = this.deadline === undefined ? Infinity : this.deadline - Date.now();
-    if (left <= 0) throw new PeerError("timeout", "no time left to call the failover", true);
-    const timeoutMs = Math.min(this.target.timeoutMs, left);
+    if (left <= 0)
+      throw new PeerError("timeout", `${step}: no time left to call the failover`, true);
+    const timeoutMs = Math.min(this.target.timeoutMs, Math.floor(left));
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -56,13 +58,23 @@ export class HttpPeerClient implements PeerClient {
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        // Never followed: it would re-send the call, credentials and batch, to wherever it
+        // points, plain http too (R5, R25).
+        redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw classify(error, this.target, timeoutMs);
+      throw classify(error, this.target, step, timeoutMs);
     }
     const text = await response.text();
     if (response.ok) return text ? JSON.parse(text) : undefined;
+    if (response.status >= 300 && response.status < 400) {
+      throw new PeerError(
+        "http",
+        `the failover answered ${response.status}, a redirect to ${redirectTarget(response, this.baseUrl)}: redirects are not followed; set host, port and useTls to the failover's endpoint`,
+        false,
+      );
+    }
     const message = errorMessage(text) ?? response.statusText;
     if (response.status === 401 || response.status === 403) {
       throw new PeerError("auth", "the failover refused the credentials", false);
@@ -70,6 +82,18 @@ export class HttpPeerClient implements PeerClient {
     if (response.status === 409) throw new PeerError("loop", message, false);
     const retryable = response.status >= 500 || response.status === 429;
     throw new PeerError("http", `the failover answered ${response.status}: ${message}`, retryable);
+  }
+}
+
+/** Where a redirect points, without any user info or query it carries. */
+function redirectTarget(response: Response, baseUrl: string): string {
+  const location = response.headers.get("location");
+  if (!location) return "nowhere (no Location)";
+  try {
+    const url = new URL(location, baseUrl);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return "an invalid Location";
   }
 }
 
@@ -81,11 +105,20 @@ function errorMessage(text: string): string | undefined {
   }
 }
 
-function classify(error: unknown, target: Target, timeoutMs: number): PeerError {
+function classify(error: unknown, target: Target, step: string, timeoutMs: number): PeerError {
   const where = `${target.host}:${target.port}`;
   const name = (error as { name?: string }).name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new PeerError("timeout", `no answer from ${where} within ${timeoutMs} ms`, true);
+    // Cut short by the caller's own limit (an admin API call answers within API Gateway's).
+    const cut =
+      timeoutMs < target.timeoutMs
+        ? `, all the time its caller had left (timeoutMs is ${target.timeoutMs})`
+        : "";
+    return new PeerError(
+      "timeout",
+      `${step}: no answer from ${where} within ${timeoutMs} ms${cut}`,
+      true,
+    );
   }
   const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? "");
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {

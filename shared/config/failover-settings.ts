@@ -7,6 +7,12 @@ const PASSWORD = "failover-password";
 
 export const defaultFailoverSettings: FailoverSettings = failoverSettingsInput.parse({});
 
+type Target = Pick<FailoverSettings, "host" | "port" | "useTls" | "username">;
+
+/** R25: what the stored password was given for; `to` differs from `from` in these fields. */
+export const targetChanges = (from: Target, to: Target) =>
+  (["host", "port", "useTls", "username"] as const).filter((field) => from[field] !== to[field]);
+
 /** Settings > Failover (R5): local to this server (R3), the password write-only (R4). */
 export class FailoverSettingsService {
   constructor(
@@ -38,10 +44,7 @@ export class FailoverSettingsService {
     // R25: the stored password goes only where it was given for; a new target needs it again,
     // before anything (the loop check, test connection) could send it there. No host: no target.
     if (password === undefined && settings.host !== undefined) {
-      const current = await this.get();
-      const moved = (["host", "port", "useTls", "username"] as const).filter(
-        (field) => settings[field] !== current[field],
-      );
+      const moved = targetChanges(await this.get(), settings);
       if (moved.length > 0 && (await this.secrets.get(PASSWORD)) !== undefined) {
         throw invalid(
           "password",

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { targetChanges } from "../config/failover-settings.ts";
 import { AppError, conflict, fromZodError, invalid, notFound } from "../errors.ts";
 import { type FailoverSettings, host, port, username } from "../model/schemas.ts";
-import type { FullSyncPeer, RunStarter, SecretStore } from "../ports.ts";
+import type { Credentials, FullSyncPeer, RunStarter, SecretStore } from "../ports.ts";
 import { announce, type SyncEventDetail } from "./events.ts";
 import { peerName } from "./forward.ts";
 import { RunLock } from "./full/records.ts";
 import { type TaskError, reasonOf as taskReason } from "./full/tasks.ts";
 import type { MonitorDeps } from "./monitor.ts";
-import { checkAutoSync, resumeSync } from "./operations.ts";
+import { resumeSync, saveFailoverSettings } from "./operations.ts";
 import { verify } from "./verify.ts";
 
 /**
@@ -118,6 +119,8 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
     // or was stopped): it resumes like a failed one.
     if (previous.state === "succeeded")
       throw conflict(`failback ${request.resume} succeeded; only a failed run resumes`);
+    const moved = targetChanges(previous.saved, await deps.failover.get());
+    if (moved.length > 0) throw conflict(retargeted(previous, moved));
     // The failed step starts over (step 3: with a new full sync). After a failed verify the
     // copy did not make both sides equal: copy again, from pointing the failover at production.
     const { finishedAt: _end, syncId, ...rest } = previous;
@@ -201,9 +204,7 @@ export function failbackTasks(deps: FailbackDeps) {
 
   /** The failover's admin API, reached with production's saved failover settings. */
   async function failover(run: FailbackRun): Promise<FullSyncPeer> {
-    const credentials = await deps.failover.peerCredentials(run.saved);
-    if (!credentials) throw new FailbackError("production has no failover password any more");
-    return deps.peerFor(run.saved, credentials);
+    return deps.peerFor(run.saved, await failoverCredentials(deps, run));
   }
 
   /** Each step: done, or not yet (call again), with what to record on the run. */
@@ -291,6 +292,8 @@ export function failbackTasks(deps: FailbackDeps) {
     },
 
     async verify(run) {
+      // Verify reads the failover with the stored password: only while it is still the run's.
+      await failoverCredentials(deps, run);
       const report = await verify(deps, run.saved);
       if (report.differences > 0) {
         const first = report.domains.flatMap((d) =>
@@ -306,9 +309,7 @@ export function failbackTasks(deps: FailbackDeps) {
     },
 
     async reenableProduction(run) {
-      await deps.failover.put(run.saved, (settings, credentials) =>
-        checkAutoSync(deps, settings, credentials),
-      );
+      await saveFailoverSettings(deps, run.saved);
       if ((await deps.status.state()).state === "suspended") await resumeSync(deps);
       const now = await deps.failover.get();
       if (now.enabled !== run.saved.enabled || now.autoSync !== run.saved.autoSync)
@@ -352,6 +353,23 @@ export function failbackTasks(deps: FailbackDeps) {
     },
   };
 }
+
+/**
+ * R25: the stored failover password was given for the failover production's settings point at
+ * now. The run reaches the failover it began with only while that is still the one; else the
+ * password must be given for it again (its settings pointed back at it).
+ */
+async function failoverCredentials(deps: FailbackDeps, run: FailbackRun): Promise<Credentials> {
+  const current = await deps.failover.get();
+  const moved = targetChanges(run.saved, current);
+  if (moved.length > 0) throw new FailbackError(retargeted(run, moved));
+  const credentials = await deps.failover.peerCredentials(current);
+  if (!credentials) throw new FailbackError("production has no failover password any more");
+  return credentials;
+}
+
+const retargeted = (run: FailbackRun, moved: readonly string[]) =>
+  `production's failover settings no longer point at ${peerName(run.saved)}, the failover failback ${run.failbackId} began with (${moved.join(", ")} changed), so the stored password is not that failover's: point them at it again with its password (PUT /api/failover), then resume`;
 
 /** Records the run at `step`, in `state`. */
 async function update(

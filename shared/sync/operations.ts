@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { FailoverSettingsService } from "../config/failover-settings.ts";
 import { AppError, conflict, fromZodError, invalid } from "../errors.ts";
@@ -13,7 +14,7 @@ import type {
 } from "../ports.ts";
 import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
-import { fullSyncHolder } from "./full/records.ts";
+import { lockHolderText, RunLock, TURNING_ON } from "./full/records.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 import { lastTakeover } from "./takeover.ts";
@@ -27,6 +28,7 @@ export interface SyncOperationsDeps {
   readonly status: SyncStatusStore;
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
+  readonly now?: () => number;
   /** A client of the failover; its calls end before `deadline` (epoch ms) when one is given. */
   readonly peerFor: (
     settings: FailoverSettings,
@@ -104,22 +106,48 @@ export async function testConnection(deps: SyncOperationsDeps) {
   }
 }
 
+/** How long turning automatic sync on may hold the full-sync lock: past any admin call. */
+const TURNING_ON_TTL_MS = 60_000;
+
 /**
- * Before automatic sync is turned on: not while a full sync runs (its copy would overwrite
- * newer changes, R11), and not to a failover that automatically syncs itself (R18: a loop).
+ * `PUT /api/failover` (and failback's last step). Automatic sync on and a full sync exclude each
+ * other (R11) through the full-sync lock: turning it on holds the lock from its checks until the
+ * settings are saved, and a full sync reads the settings again once it holds the lock. So a full
+ * sync that takes the lock first makes this a 409, and one that comes later sees automatic sync
+ * on. Before saving, a failover that syncs out itself is refused (R18: a loop). Turning automatic
+ * sync on starts the outage window afresh (R9).
  */
-export async function checkAutoSync(
+export async function saveFailoverSettings(deps: SyncOperationsDeps, body: unknown) {
+  const before = await deps.failover.get();
+  const lock = new RunLock(deps.store, deps.now);
+  const claim = `${TURNING_ON}${randomUUID()}`;
+  let claimed = false;
+  try {
+    const saved = await deps.failover.put(body, async (settings, credentials) => {
+      if (!settings.enabled || !settings.autoSync) return;
+      const taken = await lock.acquire(claim, TURNING_ON_TTL_MS);
+      if (!taken.ok) {
+        throw conflict(
+          `${lockHolderText(taken.holder)}; turn automatic sync on once it has finished (R11)`,
+        );
+      }
+      claimed = true;
+      await refuseLoop(deps, settings, credentials);
+    });
+    const wasOn = before.enabled && before.autoSync;
+    if (saved.enabled && saved.autoSync && !wasOn) await deps.status.forgetUnreachable();
+    return saved;
+  } finally {
+    if (claimed) await lock.release(claim);
+  }
+}
+
+/** A failover that automatically syncs itself would make a loop (R18). */
+async function refuseLoop(
   deps: SyncOperationsDeps,
   settings: FailoverSettings,
   credentials?: Credentials,
 ) {
-  if (!settings.enabled || !settings.autoSync) return;
-  const running = await fullSyncHolder(deps.store);
-  if (running) {
-    throw conflict(
-      `full sync ${running} is running; turn automatic sync on once it has finished (R11)`,
-    );
-  }
   if (settings.host === undefined || !credentials) return;
   let answer: PeerHello;
   try {
@@ -191,6 +219,8 @@ export async function resumeSync(deps: SyncOperationsDeps) {
     throw conflict("automatic sync is off; turn it on in the failover settings");
   const { since } = await deps.status.state();
   await deps.queue.redrive();
+  // The outage that suspended sync is over as far as R9 counts: the window starts afresh.
+  await deps.status.forgetUnreachable();
   await deps.status.activate();
   await deps.forwarding.resume();
   // What was put aside while suspended is handed out again now, not when its hold ends.

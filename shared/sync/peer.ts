@@ -14,6 +14,12 @@ export type PeerFailure =
   | "loop"
   | "http";
 
+/**
+ * API Gateway's integration limit: an admin API call answers within it, counted from when the
+ * gateway received the request (infra/topology.ts sizes the admin API function to it).
+ */
+export const GATEWAY_LIMIT_MS = 29_000;
+
 type PeerFactory = (
   settings: FailoverSettings,
   credentials: Credentials,
@@ -31,6 +37,21 @@ export function withDeadline<T extends { readonly peerFor: PeerFactory }>(
   const peerFor: PeerFactory = (settings, credentials) =>
     deps.peerFor(settings, credentials, deadline);
   return { ...deps, peerFor } as T;
+}
+
+/** What an answer needs once the failover's call ended: a read or two, the JSON. */
+const ANSWER_MS = 2_000;
+
+/**
+ * The deadline of an admin API call's failover calls: in time for its answer to make API
+ * Gateway's limit from `receivedAt` (the gateway's clock: a cold start counts too) and within
+ * the function's own remaining time. A receipt time in the future or past the limit is clamped.
+ */
+export function answerDeadline(receivedAt: number, remainingMs: number, now = Date.now()): number {
+  const received = Number.isFinite(receivedAt)
+    ? Math.min(now, Math.max(now - GATEWAY_LIMIT_MS, receivedAt))
+    : now;
+  return Math.min(received + GATEWAY_LIMIT_MS, now + remainingMs) - ANSWER_MS;
 }
 
 /** Why a call to the failover failed, in the terms R6 asks for; never carries credentials. */

@@ -118,9 +118,18 @@ export class SyncStatusStore {
     return batches.flat();
   }
 
-  /** Absent until the failover was first called. */
-  connection(): Promise<Connection | undefined> {
-    return this.store.getLocal<Connection>(CONNECTION);
+  /** Absent until the failover was first called, and after an outage was forgotten. */
+  async connection(): Promise<Connection | undefined> {
+    return (await this.store.getLocal<Connection | null>(CONNECTION)) ?? undefined;
+  }
+
+  /**
+   * Resume and turning automatic sync on start R9's outage window afresh: an `unreachable` record
+   * from before is dropped, so the next failure starts the window, not the old outage's.
+   */
+  async forgetUnreachable(): Promise<void> {
+    if ((await this.connection())?.state === "unreachable")
+      await this.store.putLocal(CONNECTION, null);
   }
 
   /** Records a change of the connection state; `since` stays while the state does. */

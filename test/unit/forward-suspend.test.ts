@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
-import { domainKey } from "../../shared/model/items.ts";
 import type { ChangeQueue, PeerClient, SecretStore } from "../../shared/ports.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { forwardBatch } from "../../shared/sync/forward.ts";
 import { PeerError } from "../../shared/sync/peer.ts";
 import { SyncStatusStore } from "../../shared/sync/status.ts";
+import { queuedChange } from "../support/memory-production.ts";
 import { MemoryStore } from "../support/memory-store.ts";
 
 class Secrets implements SecretStore {
@@ -20,16 +20,6 @@ class Secrets implements SecretStore {
     this.value = value;
   }
 }
-
-const change = (domain: string) => ({
-  body: JSON.stringify({
-    item: { ...domainKey(domain), kind: "domain", domain, version: 1, updatedAt: 1, data: {} },
-  }),
-  groupId: domain,
-  deduplicationId: domain,
-  receiptHandle: `handle-${domain}`,
-  receiveCount: 1,
-});
 
 describe("batches failing side by side (R9)", () => {
   it("suspend once: one event, and every batch's changes are among those resume hands out", async () => {
@@ -67,7 +57,7 @@ describe("batches failing side by side (R9)", () => {
 
     const domains = ["a", "b", "c", "d"];
     await Promise.all(
-      domains.map((domain) => forwardBatch(deps, [change(domain)], Date.now() + 10_000)),
+      domains.map((domain) => forwardBatch(deps, [queuedChange(domain)], Date.now() + 10_000)),
     );
 
     expect(published).toHaveLength(1);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import type { ConfigStore, RunStarter } from "../../ports.ts";
 import { peerName } from "../forward.ts";
-import { FullSyncRecords, fullSyncHolder, RunLock } from "./records.ts";
+import { FullSyncRecords, fullSyncHolder, lockHolderText, RunLock } from "./records.ts";
 import { failRun, fullSyncLimits, type RunEndDeps } from "./tasks.ts";
 
 /** What the admin API needs to start and show full syncs. */
@@ -11,6 +11,9 @@ export interface FullSyncApiDeps extends RunEndDeps {
   readonly fullSyncRunner?: RunStarter;
   readonly now?: () => number;
 }
+
+const AUTO_SYNC_ON =
+  "automatic synchronization is on; turn it off (autoSync: false) to run a full sync (R11)";
 
 /**
  * `POST /api/failover/synchronize` (R11, R12): refuses while automatic sync is on or a run is
@@ -23,18 +26,20 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
     throw invalid("failover", "no failover is configured (enabled and host are required)");
   if (!(await deps.failover.peerCredentials()))
     throw invalid("failover", "no failover credentials are configured");
-  if (settings.autoSync) {
-    throw conflict(
-      "automatic synchronization is on; turn it off (autoSync: false) to run a full sync (R11)",
-    );
-  }
+  if (settings.autoSync) throw conflict(AUTO_SYNC_ON);
   if (!deps.fullSyncRunner)
     throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
   await endLapsedRun(deps);
   const syncId = randomUUID();
   const lock = new RunLock(deps.store, now);
   const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
-  if (!taken.ok) throw conflict(`full sync ${taken.holder} is running; wait for it to finish`);
+  if (!taken.ok) throw conflict(`${lockHolderText(taken.holder)}; wait for it to finish`);
+  // Turning automatic sync on holds this lock until it has saved the settings: read now, they
+  // say whether it did before this run took the lock (R11).
+  if ((await deps.failover.get()).autoSync) {
+    await lock.release(syncId);
+    throw conflict(AUTO_SYNC_ON);
+  }
   const records = new FullSyncRecords(deps.store, now);
   // With the lock free, a run still marked running was cut off (its execution timed out or was
   // stopped) before it could record its end: it failed.

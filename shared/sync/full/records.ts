@@ -206,6 +206,18 @@ export class RunLock {
   }
 }
 
+/**
+ * What the full-sync lock's holder starts with while automatic sync is being turned on: that
+ * holds the lock from its checks to its save, so the two exclude each other (R11).
+ */
+export const TURNING_ON = "automatic-sync-on/";
+
+/** Who holds the full-sync lock, in words for a 409. */
+export const lockHolderText = (holder: string) =>
+  holder.startsWith(TURNING_ON)
+    ? "automatic sync is being turned on"
+    : `full sync ${holder} is running`;
+
 /** The full sync that holds the lock now, if any (reading needs no BulkStore). */
 export async function fullSyncHolder(
   store: ConfigStore,

@@ -7,6 +7,11 @@ export type MetricName =
   | "SyncFailures"
   /** 1 when the newest heartbeat older than two intervals has not been applied (R20), else 0. */
   | "HeartbeatMissed"
+  /**
+   * On a failover: seconds since production wrote the newest heartbeat applied here (R20),
+   * published by the failover's own monitor, so a lost production region is seen from this one.
+   */
+  | "HeartbeatAge"
   /** The number of items that differ between production and the failover (R21). */
   | "Drift";
 

@@ -54,6 +54,7 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
     const module = (s.module ?? {}) as Data;
     const connection = s.connection as Data | null;
     const heartbeat = (s.heartbeat ?? {}) as Data;
+    const receiving = s.receiving as Data | null;
     const queue = (s.queue ?? {}) as Data;
     const lag = (s.lag ?? {}) as Data;
     const event = s.lastEvent as Data | null;
@@ -89,6 +90,12 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
         ["Heartbeat", heartbeat.missed ? "missed" : heartbeat.lastSentAt ? "ok" : null],
         ["Last heartbeat sent", heartbeat.lastSentAt],
         ["Last heartbeat applied", heartbeat.lastAppliedAt],
+        [
+          "Receiving heartbeats",
+          receiving
+            ? `from ${show(receiving.from)}, ${show(receiving.ageSeconds)} s old${receiving.missed ? " (missed)" : ""}`
+            : null,
+        ],
         ["Lag p50 (ms)", lag.p50Ms],
         ["Lag p99 (ms)", lag.p99Ms],
         ["Queued", queue.queued],

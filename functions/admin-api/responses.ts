@@ -113,6 +113,14 @@ export const status = z.looseObject({
     lagMs: nullable(z.number()),
     missed: z.boolean(),
   }),
+  receiving: nullable(
+    z.looseObject({
+      from: z.string(),
+      lastHeartbeatAt: isoTime,
+      ageSeconds: z.number(),
+      missed: z.boolean(),
+    }),
+  ),
   queue: z.looseObject({
     queued: z.number().int(),
     inFlight: z.number().int(),

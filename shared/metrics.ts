@@ -12,7 +12,10 @@ export type MetricName =
    * published by the failover's own monitor, so a lost production region is seen from this one.
    */
   | "HeartbeatAge"
-  /** The number of items that differ between production and the failover (R21). */
+  /**
+   * The number of items that differ between production and the failover and that automatic
+   * sync will not fix by itself (R21: drift; what it still carries is pending, not counted).
+   */
   | "Drift";
 
 /** Where metrics go: CloudWatch (EMF through Powertools) in the cloud, memory in local mode. */

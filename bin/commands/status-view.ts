@@ -29,7 +29,7 @@ export interface StatusView {
     finishedAt: string | null;
     reason?: string;
   } | null;
-  lastVerify: { checkedAt: string; differences: number } | null;
+  lastVerify: { checkedAt: string; differences: number; pending?: number } | null;
   lastTakeover?: { at?: string; by?: string } | null;
 }
 
@@ -132,8 +132,12 @@ export function formatStatus(status: StatusView, now = Date.now()): string {
       : "never",
   ]);
   if (status.lastVerify) {
-    const { differences, checkedAt } = status.lastVerify;
-    lines.push(["last verify", `${plural(differences, "difference")}, ${when(checkedAt, now)}`]);
+    const { differences, pending, checkedAt } = status.lastVerify;
+    const carried = pending ? ` (${pending} pending: still on their way)` : "";
+    lines.push([
+      "last verify",
+      `${plural(differences, "difference")}${carried}, ${when(checkedAt, now)}`,
+    ]);
   }
   if (status.lastTakeover?.at) {
     lines.push([

@@ -94,16 +94,20 @@ async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncS
 export async function scheduledVerify(deps: MonitorDeps) {
   const settings = await deps.failover.get();
   if (!settings.enabled || !settings.autoSync) return { skipped: true as const };
-  const { checkedAt, differences, durationMs } = await checkDrift(deps);
-  return { checkedAt, differences, durationMs };
+  const { checkedAt, differences, pending, durationMs } = await checkDrift(deps);
+  return { checkedAt, differences, pending, durationMs };
 }
 
-/** R21: verify, publish the Drift metric, and keep the outcome for the status. */
+/**
+ * R21: verify, publish the Drift metric (drift only: what sync still carries is pending, not an
+ * alarm), and keep the outcome for the status.
+ */
 export async function checkDrift(deps: MonitorDeps): Promise<DriftReport> {
   const report = await verify(deps);
+  const { checkedAt, differences, pending } = report;
   await Promise.all([
-    deps.metrics.publish({ Drift: report.differences }),
-    deps.status.recordDrift({ checkedAt: report.checkedAt, differences: report.differences }),
+    deps.metrics.publish({ Drift: differences }),
+    deps.status.recordDrift({ checkedAt, differences, pending }),
   ]);
   return report;
 }

@@ -57,7 +57,10 @@ export interface BatchRecord {
 /** A verification's outcome (R21) as the status shows it. */
 export interface DriftSummary {
   readonly checkedAt: string;
+  /** Drift: what automatic sync will not fix by itself. */
   readonly differences: number;
+  /** What automatic sync was still carrying (absent in a record older than this count). */
+  readonly pending?: number;
 }
 
 const STATE = "failover/state";

@@ -8,7 +8,15 @@ export type MetricName =
   | "SyncFailures"
   /** 1 when the newest heartbeat older than two intervals has not been applied (R20), else 0. */
   | "HeartbeatMissed"
-  /** The number of items that differ between production and the failover (R21). */
+  /**
+   * On a failover: seconds since production wrote the newest heartbeat applied here (R20),
+   * published by the failover's own monitor, so a lost production region is seen from this one.
+   */
+  | "HeartbeatAge"
+  /**
+   * The number of items that differ between production and the failover and that automatic
+   * sync will not fix by itself (R21: drift; what it still carries is pending, not counted).
+   */
   | "Drift";
 
 /** Where metrics go: CloudWatch (EMF through Powertools) in the cloud, memory in local mode. */

@@ -24,8 +24,16 @@ export class WriteConflict extends Error {
 export interface ConfigStore {
   /** Strongly consistent read; returns tombstones too. */
   get(key: ItemKey): Promise<ConfigItem | undefined>;
-  /** Live (not deleted) items of one partition whose sort key starts with `skPrefix`. */
-  list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>>;
+  /**
+   * Live (not deleted) items of one partition whose sort key starts with `skPrefix`; tombstones
+   * too with `withTombstones` (verify compares both sides' versions, R21).
+   */
+  list(
+    pk: string,
+    skPrefix: string,
+    page: PageRequest,
+    options?: { readonly withTombstones?: boolean },
+  ): Promise<Page<ConfigItem>>;
   /** Live domain items, by name. */
   listDomains(page: PageRequest): Promise<Page<ConfigItem>>;
   /**

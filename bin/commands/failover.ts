@@ -136,8 +136,9 @@ Example:
       if (report.differences > 0) process.exitCode = EXIT.drift;
       if (cli.json) return cli.print(report);
       const noun = report.differences === 1 ? "difference" : "differences";
+      const pending = report.pending ? `; ${report.pending} pending, still on their way` : "";
       console.log(
-        `${report.differences} ${noun} (checked ${report.checkedAt}, ${report.durationMs} ms)`,
+        `${report.differences} ${noun}${pending} (checked ${report.checkedAt}, ${report.durationMs} ms)`,
       );
       for (const drift of report.domains) {
         const where = drift.domain ?? "(server)";
@@ -145,6 +146,7 @@ Example:
         for (const id of drift.extra) console.log(`  ${where}  extra on the failover    ${id}`);
         for (const { id, fields } of drift.different)
           console.log(`  ${where}  different                ${id}  (${fields.join(", ")})`);
+        for (const id of drift.pending) console.log(`  ${where}  pending (sync carries it) ${id}`);
       }
       if (report.truncated) console.log("  … more than listed; `failover repair` fixes them all");
     });

@@ -10,6 +10,8 @@ export interface StatusView {
     lagMs: number | null;
     missed: boolean;
   };
+  /** On a failover: production's heartbeats as they arrive (R20). */
+  receiving?: { from: string; lastHeartbeatAt: string; ageSeconds: number; missed: boolean } | null;
   queue: { queued: number; inFlight: number; deadLettered: number };
   lag: { windowSeconds: number; samples: number; p50Ms: number | null; p99Ms: number | null };
   lastEvent: {
@@ -27,7 +29,7 @@ export interface StatusView {
     finishedAt: string | null;
     reason?: string;
   } | null;
-  lastVerify: { checkedAt: string; differences: number } | null;
+  lastVerify: { checkedAt: string; differences: number; pending?: number } | null;
   lastTakeover?: { at?: string; by?: string } | null;
 }
 
@@ -98,6 +100,13 @@ export function formatStatus(status: StatusView, now = Date.now()): string {
       ].join("; ")
     : "–";
   lines.push(["heartbeat", beat]);
+  if (status.receiving) {
+    const { from, lastHeartbeatAt, ageSeconds, missed } = status.receiving;
+    lines.push([
+      "receiving",
+      `from ${from}; last heartbeat ${when(lastHeartbeatAt, now)}, ${ageSeconds} s old${missed ? "; MISSED — production may be lost: check it, or take over (failover takeover)" : ""}`,
+    ]);
+  }
   lines.push([
     "queue",
     `${queue.queued} queued, ${queue.inFlight} in flight, ${queue.deadLettered} in the dead-letter queue`,
@@ -123,8 +132,12 @@ export function formatStatus(status: StatusView, now = Date.now()): string {
       : "never",
   ]);
   if (status.lastVerify) {
-    const { differences, checkedAt } = status.lastVerify;
-    lines.push(["last verify", `${plural(differences, "difference")}, ${when(checkedAt, now)}`]);
+    const { differences, pending, checkedAt } = status.lastVerify;
+    const carried = pending ? ` (${pending} pending: still on their way)` : "";
+    lines.push([
+      "last verify",
+      `${plural(differences, "difference")}${carried}, ${when(checkedAt, now)}`,
+    ]);
   }
   if (status.lastTakeover?.at) {
     lines.push([

@@ -54,6 +54,7 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
     const module = (s.module ?? {}) as Data;
     const connection = s.connection as Data | null;
     const heartbeat = (s.heartbeat ?? {}) as Data;
+    const receiving = s.receiving as Data | null;
     const queue = (s.queue ?? {}) as Data;
     const lag = (s.lag ?? {}) as Data;
     const event = s.lastEvent as Data | null;
@@ -89,6 +90,12 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
         ["Heartbeat", heartbeat.missed ? "missed" : heartbeat.lastSentAt ? "ok" : null],
         ["Last heartbeat sent", heartbeat.lastSentAt],
         ["Last heartbeat applied", heartbeat.lastAppliedAt],
+        [
+          "Receiving heartbeats",
+          receiving
+            ? `from ${show(receiving.from)}, ${show(receiving.ageSeconds)} s old${receiving.missed ? " (missed)" : ""}`
+            : null,
+        ],
         ["Lag p50 (ms)", lag.p50Ms],
         ["Lag p99 (ms)", lag.p99Ms],
         ["Queued", queue.queued],
@@ -121,12 +128,14 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
 interface Drift {
   checkedAt: string;
   differences: number;
+  pending: number;
   truncated: boolean;
   domains: {
     domain: string | null;
     missing: string[];
     extra: string[];
     different: { id: string; fields: string[] }[];
+    pending: string[];
   }[];
 }
 
@@ -140,17 +149,18 @@ export async function driftPage(main: HTMLElement): Promise<void> {
     message.textContent = "Verifying…";
     try {
       const report = await api<Drift>("GET", "/api/failover/drift");
-      message.textContent = `${report.differences} difference(s), checked ${show(report.checkedAt)}${report.truncated ? " (list truncated)" : ""}.`;
+      message.textContent = `${report.differences} difference(s), ${report.pending} pending (automatic sync still carries them), checked ${show(report.checkedAt)}${report.truncated ? " (list truncated)" : ""}.`;
       repair.disabled = report.differences === 0;
       fill(
         result,
         grid(
-          ["Domain", "Missing on the failover", "Extra on the failover", "Different"],
+          ["Domain", "Missing on the failover", "Extra on the failover", "Different", "Pending"],
           report.domains.map((d) => [
             d.domain ?? "(server)",
             d.missing.join(", "),
             d.extra.join(", "),
             d.different.map((x) => `${x.id} (${x.fields.join(", ")})`).join("; "),
+            d.pending.join(", "),
           ]),
           "drift-table",
         ),

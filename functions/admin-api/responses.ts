@@ -98,7 +98,11 @@ export const fullSync = z.looseObject({
   errors: z.array(z.string()),
 });
 
-const driftSummary = z.looseObject({ checkedAt: isoTime, differences: z.number().int() });
+const driftSummary = z.looseObject({
+  checkedAt: isoTime,
+  differences: z.number().int(),
+  pending: z.number().int().optional(),
+});
 
 export const status = z.looseObject({
   module: z.looseObject({ enabled: z.boolean(), autoSync: z.boolean() }),
@@ -113,6 +117,14 @@ export const status = z.looseObject({
     lagMs: nullable(z.number()),
     missed: z.boolean(),
   }),
+  receiving: nullable(
+    z.looseObject({
+      from: z.string(),
+      lastHeartbeatAt: isoTime,
+      ageSeconds: z.number(),
+      missed: z.boolean(),
+    }),
+  ),
   queue: z.looseObject({
     queued: z.number().int(),
     inFlight: z.number().int(),
@@ -134,6 +146,7 @@ export const drift = z.looseObject({
   checkedAt: isoTime,
   durationMs: z.number(),
   differences: z.number().int(),
+  pending: z.number().int(),
   truncated: z.boolean(),
   domains: z.array(
     z.looseObject({
@@ -141,6 +154,7 @@ export const drift = z.looseObject({
       missing: z.array(z.string()),
       extra: z.array(z.string()),
       different: z.array(z.looseObject({ id: z.string(), fields: z.array(z.string()) })),
+      pending: z.array(z.string()),
     }),
   ),
 });

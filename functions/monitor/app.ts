@@ -27,6 +27,8 @@ export function createMonitorHandler(handlerDeps: MonitorHandlerDeps) {
         case "heartbeat": {
           const outcome = await sendHeartbeat(deps, event.intervalSeconds);
           if (outcome.missed) deps.logger.warn("heartbeat missed", { ...outcome });
+          if (outcome.receiving?.missed)
+            deps.logger.warn("production's heartbeats missed", { ...outcome.receiving });
           return outcome;
         }
         case "verify": {

@@ -81,13 +81,18 @@ export class DynamoConfigStore implements ConfigStore {
     return Item ? fromRecord(Item) : undefined;
   }
 
-  list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>> {
+  list(
+    pk: string,
+    skPrefix: string,
+    page: PageRequest,
+    options: { readonly withTombstones?: boolean } = {},
+  ): Promise<Page<ConfigItem>> {
     // DynamoDB refuses begins_with on an empty string; an empty prefix means the whole partition.
     return this.query(
       {
         KeyConditionExpression: skPrefix ? "pk = :pk AND begins_with(sk, :prefix)" : "pk = :pk",
         ExpressionAttributeValues: { ":pk": pk, ...(skPrefix ? { ":prefix": skPrefix } : {}) },
-        FilterExpression: "attribute_not_exists(deleted)",
+        ...(options.withTombstones ? {} : { FilterExpression: "attribute_not_exists(deleted)" }),
         ConsistentRead: true,
       },
       page,

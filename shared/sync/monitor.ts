@@ -20,14 +20,18 @@ export interface MonitorDeps extends VerifyDeps {
  * R20: writes the heartbeat item, which the stream, the queue and forward carry to the failover
  * like any change; publishes HeartbeatMissed. While sync is suspended because the failover was
  * unreachable, the heartbeat also probes it and resumes sync when it answers (R9). A full sync
- * that stopped without recording its end is recorded as failed (R11).
+ * that stopped without recording its end is recorded as failed (R11). On a failover (automatic
+ * sync off) it publishes HeartbeatAge instead: how old production's newest heartbeat here is.
  */
 export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
   const now = deps.now ?? Date.now;
   const [settings, lapsedFullSync] = await Promise.all([deps.failover.get(), endLapsedRun(deps)]);
   const ended = lapsedFullSync ? { fullSyncFailed: lapsedFullSync } : {};
-  if (!settings.enabled || !settings.autoSync)
-    return { sent: false, missed: false, resumed: false, ...ended };
+  if (!settings.enabled || !settings.autoSync) {
+    const receiving = await deps.status.receiving(deps.serverId);
+    if (receiving) await deps.metrics.publish({ HeartbeatAge: receiving.ageSeconds });
+    return { sent: false, missed: false, resumed: false, receiving, ...ended };
+  }
   const [previous, sent, applied, state] = await Promise.all([
     deps.store.get(heartbeatKey),
     deps.status.heartbeatSent(),
@@ -48,7 +52,7 @@ export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) 
   const missed = heartbeatMissed(record, applied, at);
   await deps.metrics.publish({ HeartbeatMissed: missed ? 1 : 0 });
   const resumed = state.state === "suspended" && (await probe(deps, settings, state));
-  return { sent: true, missed, resumed, ...ended };
+  return { sent: true, missed, resumed, receiving: null, ...ended };
 }
 
 /** Resumes sync suspended by an outage once the failover answers again, unless autoResume is off. */
@@ -90,16 +94,20 @@ async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncS
 export async function scheduledVerify(deps: MonitorDeps) {
   const settings = await deps.failover.get();
   if (!settings.enabled || !settings.autoSync) return { skipped: true as const };
-  const { checkedAt, differences, durationMs } = await checkDrift(deps);
-  return { checkedAt, differences, durationMs };
+  const { checkedAt, differences, pending, durationMs } = await checkDrift(deps);
+  return { checkedAt, differences, pending, durationMs };
 }
 
-/** R21: verify, publish the Drift metric, and keep the outcome for the status. */
+/**
+ * R21: verify, publish the Drift metric (drift only: what sync still carries is pending, not an
+ * alarm), and keep the outcome for the status.
+ */
 export async function checkDrift(deps: MonitorDeps): Promise<DriftReport> {
   const report = await verify(deps);
+  const { checkedAt, differences, pending } = report;
   await Promise.all([
-    deps.metrics.publish({ Drift: report.differences }),
-    deps.status.recordDrift({ checkedAt: report.checkedAt, differences: report.differences }),
+    deps.metrics.publish({ Drift: differences }),
+    deps.status.recordDrift({ checkedAt, differences, pending }),
   ]);
   return report;
 }

@@ -167,23 +167,35 @@ async function refuseLoop(
 }
 
 /**
- * R20: module and sync state, the connection and heartbeat, queue depths, lag percentiles over
- * the recent window, last event, last full sync.
+ * R20: module and sync state, the connection and heartbeat (sent, or on a failover received),
+ * queue depths, lag percentiles over the recent window, last event, last full sync.
  */
 export async function failoverStatus(deps: SyncOperationsDeps) {
-  const [settings, state, connection, sent, applied, depths, batches, lastFull, drift, takeover] =
-    await Promise.all([
-      deps.failover.get(),
-      deps.status.state(),
-      deps.status.connection(),
-      deps.status.heartbeatSent(),
-      deps.status.heartbeatApplied(),
-      deps.queue.depths(),
-      deps.status.recentBatches(),
-      lastFullSync(deps.store),
-      deps.status.lastDrift(),
-      lastTakeover(deps),
-    ]);
+  const [
+    settings,
+    state,
+    connection,
+    sent,
+    applied,
+    receiving,
+    depths,
+    batches,
+    lastFull,
+    drift,
+    takeover,
+  ] = await Promise.all([
+    deps.failover.get(),
+    deps.status.state(),
+    deps.status.connection(),
+    deps.status.heartbeatSent(),
+    deps.status.heartbeatApplied(),
+    deps.status.receiving(deps.serverId),
+    deps.queue.depths(),
+    deps.status.recentBatches(),
+    lastFullSync(deps.store),
+    deps.status.lastDrift(),
+    lastTakeover(deps),
+  ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   const on = settings.enabled && settings.autoSync;
   return {
@@ -197,6 +209,8 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
       lagMs: applied ? applied.appliedAt - applied.sentAt : null,
       missed: on && heartbeatMissed(sent, applied, Date.now()),
     },
+    /** On a failover: production's heartbeats as they arrive (R20); a sender receives none. */
+    receiving: on ? null : receiving,
     queue: depths,
     lag: {
       windowSeconds: LAG_WINDOW_MS / 1000,

@@ -1,3 +1,4 @@
+import { heartbeatKey } from "../model/items.ts";
 import type { ConfigStore } from "../ports.ts";
 import type { SyncEventDetail } from "./events.ts";
 
@@ -36,6 +37,17 @@ export interface HeartbeatApplied {
   readonly appliedAt: number;
 }
 
+/**
+ * On a failover, production's heartbeats as they arrive (R20): who sends them, when the newest
+ * applied one was written, how old it is, and whether it is missed (older than two intervals).
+ */
+export interface Receiving {
+  readonly from: string;
+  readonly lastHeartbeatAt: string;
+  readonly ageSeconds: number;
+  readonly missed: boolean;
+}
+
 /** One forwarded batch: its event and the lag of each change in it (R20). */
 export interface BatchRecord {
   readonly event: SyncEventDetail;
@@ -45,7 +57,10 @@ export interface BatchRecord {
 /** A verification's outcome (R21) as the status shows it. */
 export interface DriftSummary {
   readonly checkedAt: string;
+  /** Drift: what automatic sync will not fix by itself. */
   readonly differences: number;
+  /** What automatic sync was still carrying (absent in a record older than this count). */
+  readonly pending?: number;
 }
 
 const STATE = "failover/state";
@@ -171,6 +186,25 @@ export class SyncStatusStore {
 
   async recordHeartbeatApplied(value: HeartbeatApplied): Promise<void> {
     await this.store.putLocal(HEARTBEAT_APPLIED, value);
+  }
+
+  /**
+   * The heartbeat applied here from another server (R20), null when there is none: this server
+   * is nobody's failover, or it sends heartbeats of its own (they replace the received one).
+   */
+  async receiving(serverId: string): Promise<Receiving | null> {
+    const heartbeat = await this.store.get(heartbeatKey);
+    if (!heartbeat || heartbeat.deleted || heartbeat.origin === serverId) return null;
+    const intervalSeconds = Number(heartbeat.data?.intervalSeconds);
+    const now = this.now();
+    // updatedAt is the sender's clock: a time ahead of this server's counts as now.
+    const at = Math.min(heartbeat.updatedAt, now);
+    return {
+      from: heartbeat.origin,
+      lastHeartbeatAt: new Date(at).toISOString(),
+      ageSeconds: Math.round((now - at) / 100) / 10,
+      missed: now - at > 2 * intervalSeconds * 1000,
+    };
   }
 
   lastDrift(): Promise<DriftSummary | undefined> {

@@ -10,6 +10,7 @@ import {
   tombstone,
 } from "../model/items.ts";
 import type { FailoverSettings } from "../model/schemas.ts";
+import { versionTimeMs } from "../model/version.ts";
 import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
 import { WriteConflict } from "../ports.ts";
 import { problem } from "./apply.ts";
@@ -42,6 +43,11 @@ const {
 } = verifyLimits;
 /** Ids listed in a report; `differences` counts them all. */
 const MAX_LISTED = 1000;
+/**
+ * How long production's change counts as still on its way when nothing holds it (R21): the
+ * stream, the queue and forward deliver in seconds; after this, a difference is drift.
+ */
+export const VERIFY_SETTLE_MS = 60_000;
 
 export interface DomainDrift {
   /** The domain, or null for the server level (web settings, triggers). */
@@ -49,28 +55,36 @@ export interface DomainDrift {
   readonly missing: string[];
   readonly extra: string[];
   readonly different: { readonly id: string; readonly fields: string[] }[];
+  /** Differences automatic sync still carries (not drift). */
+  readonly pending: string[];
 }
 
 export interface DriftReport {
   readonly checkedAt: string;
   readonly durationMs: number;
-  /** Items that differ: missing on the failover, extra there, or different. */
+  /** Drift: items that differ (missing on the failover, extra there, or different) and that
+   * automatic sync will not fix by itself. */
   readonly differences: number;
+  /** Items that differ while automatic sync still carries production's newer version. */
+  readonly pending: number;
   readonly domains: DomainDrift[];
   /** Some ids were left out of `domains` (more than MAX_LISTED differences). */
   readonly truncated: boolean;
 }
 
-/** One difference; `theirs` is the failover's item, with its password hash digested. */
+/**
+ * One difference; `item` is production's record, `theirs` the failover's (with its password
+ * hash digested); a side's tombstone comes with it where that side has no live item.
+ */
 export type Difference =
-  | { readonly kind: "missing"; readonly item: ConfigItem }
+  | { readonly kind: "missing"; readonly item: ConfigItem; readonly theirs?: ConfigItem }
   | {
       readonly kind: "different";
       readonly item: ConfigItem;
       readonly theirs: ConfigItem;
       readonly fields: string[];
     }
-  | { readonly kind: "extra"; readonly theirs: ConfigItem };
+  | { readonly kind: "extra"; readonly theirs: ConfigItem; readonly item?: ConfigItem };
 
 export interface VerifyDeps extends SyncOperationsDeps {
   readonly bulk: BulkStore;
@@ -153,17 +167,23 @@ export async function digestsPage(deps: { readonly bulk: BulkStore }, body: unkn
 const recordsRequest = z.strictObject({
   pk: z.string().min(1).max(200),
   cursor: z.string().max(4096).optional(),
+  withTombstones: z.boolean().optional(),
 });
 
 /**
- * `POST /api/sync/records` on the failover: one page of one partition's live items in key
- * order, password hashes digested. Read-only.
+ * `POST /api/sync/records` on the failover: one page of one partition's live items (and
+ * tombstones, when asked) in key order, password hashes digested. Read-only.
  */
 export async function recordsPage(deps: Pick<SyncOperationsDeps, "store">, body: unknown) {
-  const { pk, cursor } = parse(recordsRequest, body);
+  const { pk, cursor, withTombstones } = parse(recordsRequest, body);
   if (!isReplicated({ pk, sk: "" }))
     throw invalid("pk", "is not a partition of replicated configuration");
-  const page = await deps.store.list(pk, "", { limit: PAGE, ...(cursor ? { cursor } : {}) });
+  const page = await deps.store.list(
+    pk,
+    "",
+    { limit: PAGE, ...(cursor ? { cursor } : {}) },
+    { withTombstones: withTombstones === true },
+  );
   return {
     items: page.items.map(withoutSecrets),
     ...(page.cursor ? { cursor: page.cursor } : {}),
@@ -234,6 +254,7 @@ export async function compare(
   const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
   const expected = (item: ConfigItem) => withoutSecrets(toFailover(item, rules));
   const page = { limit: PAGE };
+  const tombstones = { withTombstones: true } as const;
 
   // First pass: which partitions differ.
   const [ours, theirs] = await Promise.all([
@@ -253,22 +274,32 @@ export async function compare(
     .filter((pk) => isReplicated({ pk, sk: "" }) && ours.get(pk) !== theirs.get(pk))
     .sort();
 
-  // Second pass: the differing partitions, item by item, a bounded number at once.
+  // Second pass: the differing partitions, item by item, a bounded number at once. Tombstones
+  // are read too: a difference's versions on both sides tell pending from drift (verify).
   const read = (pk: string, side: "ours" | "theirs") =>
     paged(async (cursor) =>
       side === "ours"
-        ? deps.store.list(pk, "", { ...page, ...(cursor ? { cursor } : {}) })
+        ? deps.store.list(pk, "", { ...page, ...(cursor ? { cursor } : {}) }, tombstones)
         : ((await peer.call("POST", "/api/sync/records", {
             pk,
             ...(cursor ? { cursor } : {}),
+            ...tombstones,
           })) as Page<ConfigItem>),
     );
+  const live = (record: ConfigItem | undefined) => (record?.deleted ? undefined : record);
   const comparePartition = async (pk: string) => {
     const domain = pk === SERVER_PARTITION ? null : pk.slice(domainPk("").length);
-    for await (const [mine, held] of mergeJoin(read(pk, "ours"), read(pk, "theirs"), (i) => i.sk)) {
-      if ((mine && !compared(mine)) || (held && !compared(held))) continue;
-      if (mine && !held) await found(domain, { kind: "missing", item: mine });
-      else if (held && !mine) await found(domain, { kind: "extra", theirs: held });
+    for await (const [ours, theirs] of mergeJoin(
+      read(pk, "ours"),
+      read(pk, "theirs"),
+      (i) => i.sk,
+    )) {
+      if ((ours && !compared(ours)) || (theirs && !compared(theirs))) continue;
+      const [mine, held] = [live(ours), live(theirs)];
+      if (mine && !held)
+        await found(domain, { kind: "missing", item: mine, ...(theirs ? { theirs } : {}) });
+      else if (held && !mine)
+        await found(domain, { kind: "extra", theirs: held, ...(ours ? { item: ours } : {}) });
       else if (mine && held) {
         const fields = differentFields(expected(mine), held);
         if (fields.length > 0)
@@ -295,19 +326,41 @@ async function failoverPeer(deps: VerifyDeps, target?: FailoverSettings) {
   return { settings, peer: deps.peerFor(settings, credentials) };
 }
 
-/** `GET /api/failover/drift`: every difference counted, the first MAX_LISTED listed by domain. */
+/**
+ * `GET /api/failover/drift`: every difference counted as drift or pending, the first MAX_LISTED
+ * of each listed by domain.
+ */
 export async function verify(deps: VerifyDeps, target?: FailoverSettings): Promise<DriftReport> {
   const now = deps.now ?? Date.now;
   const started = now();
   const byDomain = new Map<string | null, DomainDrift>();
+  const entryOf = (domain: string | null) => {
+    const entry = byDomain.get(domain) ?? {
+      domain,
+      missing: [],
+      extra: [],
+      different: [],
+      pending: [],
+    };
+    byDomain.set(domain, entry);
+    return entry;
+  };
+  const carried = await carriedBySync(deps, target);
   let differences = 0;
+  let pending = 0;
   await compare(
     deps,
-    (domain, difference) => {
+    async (domain, difference) => {
+      const verdict = await judge(deps, difference, carried);
+      if (verdict === "in step") return;
+      if (verdict === "pending") {
+        pending += 1;
+        if (pending <= MAX_LISTED) entryOf(domain).pending.push(differenceId(difference));
+        return;
+      }
       differences += 1;
       if (differences > MAX_LISTED) return;
-      const entry = byDomain.get(domain) ?? { domain, missing: [], extra: [], different: [] };
-      byDomain.set(domain, entry);
+      const entry = entryOf(domain);
       if (difference.kind === "extra") entry.extra.push(itemId(difference.theirs));
       else if (difference.kind === "missing") entry.missing.push(itemId(difference.item));
       else entry.different.push({ id: itemId(difference.item), fields: difference.fields });
@@ -318,9 +371,57 @@ export async function verify(deps: VerifyDeps, target?: FailoverSettings): Promi
     checkedAt: new Date(started).toISOString(),
     durationMs: now() - started,
     differences,
+    pending,
     domains: [...byDomain.values()].sort((a, b) => ((a.domain ?? "") < (b.domain ?? "") ? -1 : 1)),
-    truncated: differences > MAX_LISTED,
+    truncated: differences > MAX_LISTED || pending > MAX_LISTED,
   };
+}
+
+const differenceId = (difference: Difference) =>
+  itemId(difference.kind === "extra" ? difference.theirs : difference.item);
+
+/** Production's version and the failover's of a difference's item (undefined: no record). */
+function versionsOf(difference: Difference) {
+  return { ours: difference.item?.version, theirs: difference.theirs?.version };
+}
+
+/**
+ * R21: a rule saying whether automatic sync still carries production's version `ours` of an
+ * item the failover holds at `theirs`: it is newer, and sync holds changes back (queued, in
+ * flight, or suspended with its backlog kept) or it was written within the settle window.
+ * Nothing is carried when automatic sync is off, or when verify targets other settings
+ * (failback compares with sync off).
+ */
+async function carriedBySync(deps: VerifyDeps, target?: FailoverSettings) {
+  const settings = await deps.failover.get();
+  if (target || !settings.enabled || !settings.autoSync)
+    return (_ours?: number, _theirs?: number) => false;
+  const [state, depths] = await Promise.all([deps.status.state(), deps.queue.depths()]);
+  const holding = state.state === "suspended" || depths.queued + depths.inFlight > 0;
+  const now = deps.now ?? Date.now;
+  return (ours?: number, theirs?: number) =>
+    ours !== undefined &&
+    ours > (theirs ?? 0) &&
+    (holding || now() - versionTimeMs(ours) < VERIFY_SETTLE_MS);
+}
+
+/**
+ * Pending or drift. What looks like drift is re-checked once: production's record is read
+ * again, as it may have changed while the two sides were read. Changed, it is judged again,
+ * or found in step when the failover already holds that version.
+ */
+async function judge(
+  deps: VerifyDeps,
+  difference: Difference,
+  carried: (ours?: number, theirs?: number) => boolean,
+): Promise<"pending" | "drift" | "in step"> {
+  const { ours, theirs } = versionsOf(difference);
+  if (carried(ours, theirs)) return "pending";
+  const key = difference.kind === "extra" ? difference.theirs : difference.item;
+  const now = (await deps.store.get({ pk: key.pk, sk: key.sk }))?.version;
+  if (now === ours) return "drift";
+  if (now !== undefined && now === theirs) return "in step";
+  return carried(now, theirs) ? "pending" : "drift";
 }
 
 /**

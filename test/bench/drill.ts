@@ -24,7 +24,10 @@ import { drillTable } from "./tables.ts";
  * 4. At a random moment 5–15 s later production goes down (`setRegionDown`: API, pollers,
  *    schedules, state machines, triggers). RPO = the acknowledged changes the failover's table
  *    does not hold, and those production was still forwarding as it stopped.
- * 5. Takeover on the failover (`POST /api/failover/takeover`), timed until its domains run.
+ * 5. The failover notices by itself: its status says production's heartbeats are missed
+ *    (`receiving.missed`) and its monitor publishes a `HeartbeatAge` above two intervals (R20),
+ *    timed from the loss. Then takeover on the failover (`POST /api/failover/takeover`), timed
+ *    until its domains run.
  * 6. The load goes on, on the failover, for 15 s; then production comes back up and fails back
  *    in one command (`POST /api/failover/failback` `{}`), followed to its end.
  * 7. Production's verify (`GET /api/failover/drift`) must find 0 differences, production must
@@ -46,7 +49,7 @@ const STRAGGLERS_MS = 40_000;
 const DOWN_AFTER_MS: [number, number] = [5_000, 15_000];
 const ON_FAILOVER_MS = 15_000;
 /** Goals (docs/benchmarks.md, issue 11). */
-const GOALS = { rpoSeconds: 1, catchUpRatio: 10, drift: 0 };
+const GOALS = { rpoSeconds: 1, catchUpRatio: 10, drift: 0, noticedIntervals: 3 };
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results", "drill.json");
 const domainName = (n: number) => `drill-${String(n % DOMAINS).padStart(2, "0")}`;
@@ -305,6 +308,11 @@ export async function drill(): Promise<boolean> {
       `production down (${downMs} ms): ${rpo.missing} of ${rpo.acknowledged} acknowledged changes not on the failover, ${rpo.inFlight} more in flight, oldest ${rpo.oldestAgeSeconds} s`,
     );
 
+    const noticed = await noticedOnFailover(runtime, failover, downAt);
+    log(
+      `the failover noticed production's loss after ${noticed.statusSeconds} s (status), ${noticed.metricSeconds} s (HeartbeatAge)`,
+    );
+
     const takeoverAt = Date.now();
     const takeoverAnswer = await failover.request<{ domainsStarted: number; webEnabled: boolean }>(
       "POST",
@@ -353,6 +361,9 @@ export async function drill(): Promise<boolean> {
       failback: failback.state === "succeeded" && !failback.resumed,
       drift: drift.differences === GOALS.drift && notBack.length === 0,
       catchUp: catchUp.ratio >= GOALS.catchUpRatio,
+      noticed:
+        Math.max(noticed.statusSeconds, noticed.metricSeconds) <=
+        GOALS.noticedIntervals * HEARTBEAT_SECONDS,
     };
     const totalSeconds = round(seconds(Date.now() - started), 1);
     const result = {
@@ -367,6 +378,7 @@ export async function drill(): Promise<boolean> {
       met,
       catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
       rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
+      noticed,
       takeover,
       outage: {
         acknowledgedOnFailover: outageLoad.acks.length,
@@ -376,6 +388,7 @@ export async function drill(): Promise<boolean> {
       failback,
       drift: {
         differences: drift.differences,
+        pending: drift.pending,
         failoverChangesNotOnProduction: notBack.length,
         ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
       },
@@ -401,6 +414,40 @@ export async function drill(): Promise<boolean> {
   } finally {
     await runtime.stop();
   }
+}
+
+/**
+ * How long after `downAt` the failover said by itself that production's heartbeats are missed
+ * (R20): in its status (`receiving.missed`), and in its metric sink (a `HeartbeatAge` above two
+ * intervals, as its monitor publishes it for the alarm).
+ */
+async function noticedOnFailover(runtime: LocalRuntime, failover: AdminClient, downAt: number) {
+  const statusAt = await waitFor(
+    async () => {
+      const { receiving } = await failover.request<{ receiving: { missed: boolean } | null }>(
+        "GET",
+        "/api/failover/status",
+      );
+      return receiving?.missed ? Date.now() : undefined;
+    },
+    60_000,
+    "the failover's status to say production's heartbeats are missed",
+  );
+  const metric = await waitFor(
+    () =>
+      runtime.failover.metrics.published.find(
+        (published) =>
+          published.name === "HeartbeatAge" &&
+          published.at >= downAt &&
+          published.value > 2 * HEARTBEAT_SECONDS,
+      ),
+    60_000,
+    "a HeartbeatAge above two intervals on the failover",
+  );
+  return {
+    statusSeconds: round(seconds(statusAt - downAt)),
+    metricSeconds: round(seconds(metric.at - downAt)),
+  };
 }
 
 /** os.loadavg() by name. */

@@ -254,8 +254,12 @@ export interface DrillRun {
     readonly rpoSeconds: number;
     readonly catchUpRatio: number;
     readonly drift: number;
+    readonly noticedIntervals?: number;
   };
-  readonly met: Record<"rpo" | "failback" | "drift" | "catchUp", boolean>;
+  readonly met: Record<"rpo" | "failback" | "drift" | "catchUp", boolean> & {
+    readonly noticed?: boolean;
+  };
+  readonly heartbeatSeconds?: number;
   readonly catchUp: {
     readonly outageSeconds: number;
     readonly backlog: number;
@@ -276,6 +280,8 @@ export interface DrillRun {
     readonly oldestAgeSeconds: number;
     readonly oldestOfThisOutageSeconds: number;
   };
+  /** When the failover noticed production's loss by itself (R20); absent in older runs. */
+  readonly noticed?: { readonly statusSeconds: number; readonly metricSeconds: number };
   readonly takeover: { readonly servingMs: number; readonly domainsStarted: number };
   readonly outage: { readonly acknowledgedOnFailover: number };
   readonly failback: {
@@ -302,6 +308,14 @@ export function drillTable(run: DrillRun): string {
       `${rpo.missing} + ${rpo.inFlight} in flight, of ${rpo.acknowledged}; oldest ${rpo.oldestAgeSeconds} s${rpo.fromCatchUp ? ` — ${rpo.fromCatchUp} of them held back since the catch-up outage; without those, oldest ${rpo.oldestOfThisOutageSeconds} s` : ""}`,
       `≤ ${goals.rpoSeconds} s of changes (${run.ratePerSecond * goals.rpoSeconds})`,
       yes(met.rpo),
+    ],
+    [
+      "production lost noticed on the failover",
+      run.noticed
+        ? `after ${run.noticed.statusSeconds} s in its status, ${run.noticed.metricSeconds} s in its HeartbeatAge metric (heartbeat every ${run.heartbeatSeconds} s)`
+        : "not measured in this run",
+      `≤ ${goals.noticedIntervals ?? 3} intervals (${(goals.noticedIntervals ?? 3) * (run.heartbeatSeconds ?? 1)} s)`,
+      run.met.noticed === undefined ? "" : yes(run.met.noticed),
     ],
     [
       "takeover: call → all domains running",

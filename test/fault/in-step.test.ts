@@ -6,7 +6,7 @@ import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { LOCAL_DISABLING_MS } from "../../infra/local/pipeline.ts";
 import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
-import type { DriftReport } from "../../shared/sync/verify.ts";
+import { type DriftReport, VERIFY_SETTLE_MS, verify } from "../../shared/sync/verify.ts";
 import { apiError, unique } from "../support/api.ts";
 import { startProxy } from "../support/proxy.ts";
 import { waitFor } from "../support/wait.ts";
@@ -81,6 +81,46 @@ async function drained() {
     },
     20_000,
     "sync active and the queue drained",
+  );
+}
+
+/**
+ * Creates groups in `domain` on production at `perSecond` (a tick every 100 ms) until stopped;
+ * a failed write fails the test at `stop`.
+ */
+function steadyLoad(domain: string, perSecond: number) {
+  let written = 0;
+  let failure: unknown;
+  const perTick = Math.max(1, Math.round(perSecond / 10));
+  const timer = setInterval(() => {
+    for (let n = 0; n < perTick; n++) {
+      // A new group each time: two writes of one group in flight at once would conflict (409).
+      production
+        .request("PUT", `/api/domains/${domain}/groups/g${written + n}`, { description: "load" })
+        .catch((error: unknown) => {
+          failure ??= error;
+        });
+    }
+    written += perTick;
+  }, 100);
+  return {
+    written: () => written,
+    async stop() {
+      clearInterval(timer);
+      if (failure) throw failure;
+    },
+  };
+}
+
+/** Waits until production's verify finds neither drift nor anything pending. */
+async function verifiesInStep(timeoutMs: number, what: string) {
+  await waitFor(
+    async () => {
+      const report = await production.request<DriftReport>("GET", "/api/failover/drift");
+      return report.differences === 0 && report.pending === 0;
+    },
+    timeoutMs,
+    what,
   );
 }
 
@@ -319,13 +359,15 @@ describe("verify and repair (R21)", () => {
     });
 
     const report = await production.request<DriftReport>("GET", "/api/failover/drift");
-    expect(report.differences).toBe(3);
+    // Changed on the failover, newer than production's: drift, however young, never pending.
+    expect(report).toMatchObject({ differences: 3, pending: 0 });
     expect(report.domains).toEqual([
       {
         domain,
         missing: ["group:ops"],
         extra: ["user:eve"],
         different: [{ id: "user:ann", fields: ["email", "password"] }],
+        pending: [],
       },
     ]);
     // Never a password hash, not even the failover's digest of one.
@@ -337,12 +379,8 @@ describe("verify and repair (R21)", () => {
       "/api/failover/repair",
     );
     expect(repaired.items).toBe(3);
-    await waitFor(
-      async () =>
-        (await production.request<DriftReport>("GET", "/api/failover/drift")).differences === 0,
-      20_000,
-      "verify to report 0 after repair",
-    );
+    // The repaired items are pending while automatic sync carries them, then in step.
+    await verifiesInStep(20_000, "verify to report nothing after repair");
     expect(await standby.request<{ email: string }>("GET", `${base}/users/ann`)).toMatchObject({
       email: "ann@example.com",
     });
@@ -362,6 +400,85 @@ describe("verify and repair (R21)", () => {
     // The failover (automatic sync off there) does not compare itself with production.
     expect(await scheduled(runtime.failover)).toEqual({ skipped: true });
   });
+
+  it("counts changes in flight under a steady load of 50 changes/s as pending, not drift", async () => {
+    const domain = unique("load");
+    await production.request("PUT", `/api/domains/${domain}`, {});
+    await waitFor(() => standby.request("GET", `/api/domains/${domain}`), 20_000);
+    const load = steadyLoad(domain, 50);
+    const reports: DriftReport[] = [];
+    try {
+      await waitFor(
+        async () => {
+          const report = await production.request<DriftReport>("GET", "/api/failover/drift");
+          reports.push(report);
+          return report.pending > 0;
+        },
+        30_000,
+        "a verify that finds changes in flight",
+      );
+    } finally {
+      await load.stop();
+    }
+    expect(load.written()).toBeGreaterThan(0);
+    // Every verify under load: no drift (nor a Drift metric above 0), what is in flight pending.
+    expect(reports.map((report) => report.differences)).toEqual(reports.map(() => 0));
+    const last = reports.at(-1);
+    expect(last?.domains).toContainEqual(
+      expect.objectContaining({ domain, pending: expect.arrayContaining([expect.any(String)]) }),
+    );
+    expect(runtime.primary.metrics.values("Drift").slice(-reports.length)).toEqual(
+      reports.map(() => 0),
+    );
+    // Once the load has been delivered, nothing is pending either.
+    await verifiesInStep(60_000, "verify to report nothing once the load is delivered");
+  }, 120_000);
+
+  it("counts what a suspension holds back as pending, however old; a change on the failover is drift", async () => {
+    await pointAt(failoverPort(), { suspendAfterSeconds: 1, autoResume: false });
+    const domain = unique("held");
+    const base = `/api/domains/${domain}`;
+    await production.request("PUT", base, { description: "in step" });
+    await production.request("PUT", `${base}/groups/a`, {});
+    await waitFor(() => standby.request("GET", `${base}/groups/a`), 20_000);
+    await drained();
+    await runtime.failover.setOnline(false);
+    try {
+      // Held back: a deletion (extra on the failover) and two new groups (missing there).
+      await production.request("DELETE", `${base}/groups/a`);
+      for (const group of ["b", "c"])
+        await production.request("PUT", `${base}/groups/${group}`, {});
+      await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+    } finally {
+      await runtime.failover.setOnline(true);
+    }
+    // Past the settle window: only the held backlog (sync suspended) makes these pending.
+    const later = { ...runtime.primary.services, now: () => Date.now() + VERIFY_SETTLE_MS };
+    const held = await verify(later);
+    expect(held).toMatchObject({ differences: 0, pending: 3 });
+    expect(held.domains).toEqual([
+      { domain, missing: [], extra: [], different: [], pending: ["group:a", "group:b", "group:c"] },
+    ]);
+
+    await standby.request("PUT", base, { description: "changed on the failover" });
+    const drifted = await verify(later);
+    expect(drifted).toMatchObject({ differences: 1, pending: 3 });
+    expect(drifted.domains).toEqual([
+      {
+        domain,
+        missing: [],
+        extra: [],
+        different: [{ id: "domain", fields: ["description"] }],
+        pending: ["group:a", "group:b", "group:c"],
+      },
+    ]);
+
+    await production.request("POST", "/api/failover/resume");
+    await drained();
+    await pointAt(failoverPort());
+    await production.request("POST", "/api/failover/repair");
+    await verifiesInStep(20_000, "verify to report nothing after resume and repair");
+  }, 90_000);
 
   it("serves the failover's pages of replicated configuration only, never its local state (R3)", async () => {
     const error = await apiError(standby.request("POST", "/api/sync/records", { pk: "LOCAL" }));

@@ -629,13 +629,13 @@ describe("events and alarms (R16, R22)", () => {
   it("sends every alarm to the topic on ALARM and OK, with treatMissingData set", () => {
     const topic = alarmTopicId();
     const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-    expect(Object.keys(alarms)).toHaveLength(17);
+    expect(Object.keys(alarms)).toHaveLength(19);
     for (const { Properties } of Object.values(alarms)) {
       expect(Properties).toMatchObject({
         ActionsEnabled: true,
         AlarmActions: [{ Ref: topic }],
         OKActions: [{ Ref: topic }],
-        TreatMissingData: expect.stringMatching(/^(notBreaching|ignore)$/),
+        TreatMissingData: expect.stringMatching(/^(notBreaching|breaching|ignore)$/),
       });
     }
   });
@@ -726,7 +726,7 @@ describe("every alarm watches a metric the code publishes (R22)", () => {
     expect(unpublished.map(([id, name]) => `${id} watches ${name}`)).toEqual([]);
     // The collector found them (the query parsed): the R22 metrics and the triggers' one.
     expect(new Set(alarmed.map(([, name]) => name))).toEqual(
-      new Set(["SyncFailures", "HeartbeatMissed", "Drift", "TriggerActionsFailed"]),
+      new Set(["SyncFailures", "HeartbeatMissed", "HeartbeatAge", "Drift", "TriggerActionsFailed"]),
     );
   });
 
@@ -857,6 +857,48 @@ describe("monitor (R20 heartbeat, R21 verify)", () => {
       ComparisonOperator: "GreaterThanThreshold",
       TreatMissingData: "notBreaching",
     });
+  });
+
+  it("alarms in every region when the monitor stops being invoked: no data is breaching (R22)", () => {
+    const { everySeconds } = topology.monitor.heartbeat;
+    for (const t of [template, failoverTemplate]) {
+      const monitor = only(
+        t.findResources("AWS::Lambda::Function", {
+          Properties: { Description: Match.stringLikeRegexp("^Monitor") },
+        }),
+      ).id;
+      t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/Lambda",
+        MetricName: "Invocations",
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: monitor } }],
+        Statistic: "Sum",
+        // Three heartbeats' time without one invocation: the schedule or the region is gone.
+        Period: 3 * everySeconds,
+        Threshold: 1,
+        ComparisonOperator: "LessThanThreshold",
+        TreatMissingData: "breaching",
+      });
+    }
+  });
+
+  it("alarms in the failover's region when production's heartbeats stop arriving there (R20, R22)", () => {
+    const { everySeconds } = topology.monitor.heartbeat;
+    // The same stack in both regions: whichever is the failover publishes HeartbeatAge.
+    for (const t of [template, failoverTemplate]) {
+      t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        ComparisonOperator: "GreaterThanThreshold",
+        // A few missed intervals: more than three heartbeats' time since the last one arrived.
+        Threshold: 3 * everySeconds,
+        // Only a failover publishes it; its monitor not running is the Invocations alarm.
+        TreatMissingData: "notBreaching",
+        Metrics: [
+          Match.objectLike({
+            Expression: `SELECT MAX(HeartbeatAge) FROM "${METRICS_NAMESPACE}"`,
+            ReturnData: true,
+          }),
+        ],
+      });
+    }
   });
 });
 

@@ -18,6 +18,7 @@ import { apiError, unique } from "../support/api.ts";
 import { waitFor } from "../support/wait.ts";
 
 // R24: a whole local region down and up. Own runtime: a region down would stop the shared one's.
+const HEARTBEAT_SECONDS = 1;
 let runtime: LocalRuntime;
 let production: AdminClient;
 let standby: AdminClient;
@@ -107,7 +108,7 @@ beforeAll(async () => {
     primaryPort: 0,
     failoverPort: 0,
     seed: false,
-    heartbeatSeconds: 1,
+    heartbeatSeconds: HEARTBEAT_SECONDS,
     instrument: watchStreamReads,
   });
   production = new AdminClient(runtime.primary.url, runtime.admin);
@@ -312,4 +313,63 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
     expect(list.stdout).toMatch(/^production +up +http/m);
     expect(list.stdout).toMatch(/^failover +up +http/m);
   });
+
+  it("`region production down`: the failover's status and metric say so within three heartbeat intervals (R20)", async () => {
+    const interval = HEARTBEAT_SECONDS * 1000;
+    const receiving = async () =>
+      (await standby.request<{ receiving: Receiving | null }>("GET", "/api/failover/status"))
+        .receiving;
+    const ages = (from: number) =>
+      runtime.failover.metrics.published
+        .slice(from)
+        .filter((metric) => metric.name === "HeartbeatAge");
+    // In step: production's heartbeats arrive, the failover's monitor publishes their age.
+    const before = await waitFor(async () => {
+      const current = await receiving();
+      return current && !current.missed ? current : undefined;
+    }, 10_000);
+    expect(before).toMatchObject({ from: runtime.primary.serverId, missed: false });
+    expect(before.ageSeconds).toBeGreaterThanOrEqual(0);
+    await waitFor(() => ages(0).length > 0, 5_000, "a HeartbeatAge metric on the failover");
+    // Production, which sends, is not receiving anything.
+    expect(
+      (await production.request<{ receiving: unknown }>("GET", "/api/failover/status")).receiving,
+    ).toBeNull();
+
+    const published = runtime.failover.metrics.published.length;
+    const down = await cli(runtime.failover.url, "region", "production", "down");
+    const downAt = Date.now();
+    try {
+      expect(down.code).toBe(0);
+      const noticed = await waitFor(
+        async () => {
+          const current = await receiving();
+          return current?.missed ? current : undefined;
+        },
+        3 * interval,
+        "the failover's status to say production's heartbeats are missed",
+      );
+      expect(noticed.ageSeconds).toBeGreaterThan(2 * HEARTBEAT_SECONDS);
+      const metric = await waitFor(
+        () => ages(published).find((age) => age.value > 2 * HEARTBEAT_SECONDS),
+        Math.max(0, downAt + 3 * interval - Date.now()),
+        "a HeartbeatAge of more than two intervals in the failover's metric sink",
+      );
+      expect(metric.at - downAt).toBeLessThanOrEqual(3 * interval);
+      const view = await cli(runtime.failover.url, "failover", "status");
+      expect(view.stdout).toMatch(
+        new RegExp(`^receiving +from ${runtime.primary.serverId}; last heartbeat .*MISSED`, "m"),
+      );
+    } finally {
+      await runtime.setRegionDown("production", false);
+    }
+    await waitFor(async () => (await receiving())?.missed === false, 10_000, "heartbeats again");
+  });
 });
+
+interface Receiving {
+  from: string;
+  lastHeartbeatAt: string;
+  ageSeconds: number;
+  missed: boolean;
+}

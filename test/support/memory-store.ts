@@ -35,9 +35,19 @@ export class MemoryStore implements ConfigStore {
     return this.items.get(MemoryStore.id(key));
   }
 
-  async list(pk: string, skPrefix: string, page: PageRequest): Promise<Page<ConfigItem>> {
+  async list(
+    pk: string,
+    skPrefix: string,
+    page: PageRequest,
+    options: { readonly withTombstones?: boolean } = {},
+  ): Promise<Page<ConfigItem>> {
     const all = [...this.items.values()]
-      .filter((item) => item.pk === pk && item.sk.startsWith(skPrefix) && !item.deleted)
+      .filter(
+        (item) =>
+          item.pk === pk &&
+          item.sk.startsWith(skPrefix) &&
+          (options.withTombstones || !item.deleted),
+      )
       .sort((a, b) => byteOrder(a.sk, b.sk));
     return pageOf(all, page);
   }

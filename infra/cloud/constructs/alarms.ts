@@ -153,7 +153,8 @@ export class Alarms extends Construct {
       // The monitor publishes 0 or 1 every heartbeat, but only while the failover module and
       // automatic sync are on; a server with sync off (the failover itself, or production with
       // the module disabled) publishes nothing, and BREACHING would keep it in ALARM forever.
-      // The monitor failing outright is the MonitorErrors alarm, not this one.
+      // The monitor failing or not running is MonitorErrors' and MonitorNotRunning's alarm, and
+      // production's whole region lost is the failover's HeartbeatAge alarm (Monitor).
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 

@@ -1,4 +1,5 @@
 import { Duration, Stack } from "aws-cdk-lib";
+import { ComparisonOperator, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -30,7 +31,8 @@ export interface MonitorProps {
  * invoke one function, `{"task": "heartbeat", "intervalSeconds": …}` every heartbeat interval
  * (R20; it also resumes sync suspended by an outage once the failover answers, R9) and
  * `{"task": "verify"}` every verify interval (R21). Intervals are infra/topology.ts's, the same
- * the local runtime's timers use. The function publishes HeartbeatMissed and Drift (Alarms).
+ * the local runtime's timers use. The function publishes HeartbeatMissed and Drift (Alarms), and
+ * on a failover HeartbeatAge.
  */
 export class Monitor extends Construct {
   readonly function: MftFunction;
@@ -122,12 +124,39 @@ export class Monitor extends Construct {
     );
   }
 
-  /** A failed run (a heartbeat not written, a verify that could not finish) is an alarm. */
+  /**
+   * The monitor failing or not running at all, and, on a failover, production's heartbeats no
+   * longer arriving (R20, R22). Every region gets all three (roles are a setting): the last one
+   * stays silent where no heartbeat is received.
+   */
   addAlarms(alarms: Alarms): void {
+    const heartbeatSeconds = topology.monitor.heartbeat.everySeconds;
     alarms.addErrors(
       "MonitorErrors",
       this.function,
       "The monitor failed: a heartbeat (R20) or verify (R21) did not run to the end; see its log. Status and Drift may be stale.",
     );
+    alarms.add("MonitorNotRunning", {
+      description:
+        "The monitor was not invoked for three heartbeat intervals: its schedule is disabled or deleted, or the region's services are failing. No heartbeat, probe or verify runs, and no other alarm of this region can see that. Check the EventBridge Scheduler schedules and the function.",
+      metric: this.function.metricInvocations({
+        statistic: Stats.SUM,
+        period: Duration.seconds(3 * heartbeatSeconds),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // Lambda publishes Invocations only when the function runs: no data is the outage itself.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    alarms.add("HeartbeatAge", {
+      description:
+        "On the failover: production's heartbeats stopped arriving for more than three intervals (R20). Production's region may be lost, or its sync is suspended or off. Check production (GET /api/failover/status there); if it is lost, take over here (POST /api/failover/takeover).",
+      metric: alarms.insights("MAX", "HeartbeatAge"),
+      threshold: 3 * heartbeatSeconds,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // Only a failover's monitor publishes it (production and a server nobody syncs to publish
+      // nothing); this monitor not running is MonitorNotRunning's alarm.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 }

@@ -199,11 +199,13 @@ export class SyncStatusStore {
     const now = this.now();
     // updatedAt is the sender's clock: a time ahead of this server's counts as now.
     const at = Math.min(heartbeat.updatedAt, now);
+    // One age for both fields, so that `missed` never disagrees with the age it shows.
+    const ageSeconds = Math.round((now - at) / 100) / 10;
     return {
       from: heartbeat.origin,
       lastHeartbeatAt: new Date(at).toISOString(),
-      ageSeconds: Math.round((now - at) / 100) / 10,
-      missed: now - at > 2 * intervalSeconds * 1000,
+      ageSeconds,
+      missed: ageSeconds > 2 * intervalSeconds,
     };
   }
 

@@ -79,7 +79,24 @@ describe("the admin API's route table and router (SPEC §8)", () => {
     expect((error as HttpError).headers).toEqual({ allow: "GET, PUT" });
     const item = await failure("POST", "/api/domains/acme");
     expect((item as HttpError).headers).toEqual({ allow: "GET, PUT, DELETE" });
-    expect(((await failure("DELETE", "/health")) as HttpError).headers).toEqual({ allow: "GET" });
+    expect(((await failure("DELETE", "/health")) as HttpError).headers).toEqual({
+      allow: "GET, HEAD",
+    });
+  });
+
+  it("answers the public paths (health, console, OpenAPI) to GET and HEAD only (issue 22.11)", async () => {
+    for (const path of ["/health", "/", "/console/console.js", "/api/openapi.json"]) {
+      const get = await router.handle(event("GET", path), lambdaContext("test"));
+      const head = await router.handle(event("HEAD", path), lambdaContext("test"));
+      expect(head, `HEAD ${path}`).toEqual({ ...get, body: undefined });
+      for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+        const error = await failure(method, path);
+        expect(error, `${method} ${path}`).toMatchObject({ status: 405 });
+        expect((error as HttpError).headers, `${method} ${path}`).toEqual({ allow: "GET, HEAD" });
+      }
+    }
+    // HEAD is the public GETs' only: an admin path's HEAD is a 405 as before.
+    expect(await failure("HEAD", "/api/failover")).toMatchObject({ status: 405 });
   });
 
   it("answers 404 to a path the table does not have", async () => {

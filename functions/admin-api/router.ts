@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import { AppError, fromZodError, invalid } from "../../shared/errors.ts";
-import { HttpError, type HttpEvent, type HttpResult } from "../http.ts";
+import { HttpError, type HttpEvent, type HttpResult, refuseCrossSite } from "../http.ts";
 import { methodsOf, type RouteKey, routeList, type TableRoute } from "./routes.ts";
 
 /** What a handler gets: the event, and its path and query parameters validated by the table. */
@@ -104,6 +104,7 @@ export function createRouter(handlers: RouteHandlers) {
           },
         );
       }
+      refuseCrossSite(event);
       // API Gateway's own parameters win over the match.
       const params = validated(route.params, decoded({ ...found.groups, ...event.pathParameters }));
       const query = validated(route.query, event.queryStringParameters ?? {});

@@ -129,6 +129,39 @@ describe("the admin API's route table and router (SPEC §8)", () => {
     expect(JSON.parse(first.body as string).query).toEqual({ limit: 100 });
   });
 
+  it("refuses behind API Gateway too a write from another site's page and a body that is not JSON (issue 22.8)", async () => {
+    const host = "abc123.execute-api.us-east-1.amazonaws.com";
+    const request = (method: string, headers: Record<string, string>, body?: string) =>
+      router.handle(
+        { ...event(method, "/api/domains/acme"), headers: { host, ...headers }, body },
+        lambdaContext("test"),
+      );
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const json = { "content-type": "application/json" };
+    expect(
+      await refusal(request("PUT", { ...json, origin: "https://attacker.example" }, "{}")),
+    ).toMatchObject({ status: 403, code: "forbidden" });
+    expect(
+      await refusal(request("DELETE", { origin: `http://${host}.attacker.example` })),
+    ).toMatchObject({
+      status: 403,
+    });
+    expect(await refusal(request("PUT", { "content-type": "text/plain" }, "{}"))).toMatchObject({
+      status: 415,
+      code: "unsupported_media_type",
+    });
+    // Its own pages (https, default port), clients without Origin, and reads pass.
+    expect((await request("PUT", { ...json, origin: `https://${host}` }, "{}")).statusCode).toBe(
+      200,
+    );
+    expect((await request("DELETE", {})).statusCode).toBe(200);
+    expect((await request("GET", { origin: "https://attacker.example" })).statusCode).toBe(200);
+  });
+
   it("knows which paths are public: health, the console and the OpenAPI document only", () => {
     const publicPaths = ["/health", "/", "/console/console.js", "/api/openapi.json"];
     for (const path of publicPaths) expect(router.isPublic(path), path).toBe(true);

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { condition } from "../events/condition.ts";
+import { isLoopback } from "./hosts.ts";
 
 /** Names of domains, groups, services and triggers: what an MFT admin can type and a path can hold. */
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
@@ -173,7 +174,3 @@ export const failoverSettingsInput = z
   });
 export type FailoverSettingsInput = z.infer<typeof failoverSettingsInput>;
 export type FailoverSettings = Omit<FailoverSettingsInput, "password">;
-
-export function isLoopback(hostName: string): boolean {
-  return hostName === "localhost" || hostName === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostName);
-}

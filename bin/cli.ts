@@ -22,7 +22,12 @@ const program = new Command("mft-failover")
       .default("http://127.0.0.1:8610"),
   )
   .addOption(new Option("--user <name>", "admin user").env("MFT_USER").default("admin"))
-  .addOption(new Option("--password <password>", "admin password").env("MFT_ADMIN_PASSWORD"))
+  .addOption(
+    new Option(
+      "--password <password>",
+      "admin password: @file reads it from a file, - asks for it (or reads standard input)",
+    ).env("MFT_ADMIN_PASSWORD"),
+  )
   .option("--json", "print the answer as JSON (errors too, on stderr)")
   // Settings inherited by every subcommand added below: a typo prints commander's suggestion
   // and this hint, not the whole help; errors come here instead of exiting.
@@ -42,6 +47,7 @@ environment; 3 no answer at the URL; 4 \`failover verify\` found differences.
   );
 
 const cli = new Cli(program);
+program.hook("preAction", () => cli.readPassword());
 for (const area of [resources, localMode, failover, failback, region, local, openapi]) {
   area.register(program, cli);
 }

@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { text } from "node:stream/consumers";
 import type { Command } from "commander";
+import { isLoopback } from "../shared/model/hosts.ts";
 import { AdminClient } from "./api-client.ts";
 
 export interface GlobalOptions {
@@ -52,6 +54,92 @@ export function checkUrl(url: string, from: string): URL {
   }
 }
 
+/**
+ * Every password the CLI takes (`--password` or MFT_ADMIN_PASSWORD, `--production-password`, a
+ * `password=` field) is given one of three ways, so that it need not sit in argv (`ps`, shell
+ * history) or the environment:
+ * - `@path`: the file's first line;
+ * - `-`: typed at a prompt, without echo, when standard input is a terminal; else the next line
+ *   of standard input (several `-` in one call read one line each, in the order asked);
+ * - anything else: the password itself.
+ * `from` names where it was given (for errors), `what` the password (for the prompt).
+ */
+export async function password(value: string, from: string, what: string): Promise<string> {
+  const given =
+    value === "-"
+      ? process.stdin.isTTY
+        ? await prompt(`${what}: `)
+        : await nextLine(from)
+      : value.startsWith("@")
+        ? await firstLine(value.slice(1), from)
+        : value;
+  if (given === "") throw new UsageError(`${from} ${value}: the password is empty`);
+  return given;
+}
+
+async function firstLine(path: string, from: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).split(/\r?\n/)[0] ?? "";
+  } catch (error) {
+    throw new UsageError(`${from} @${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Standard input is read once, by the passwords given as `-` or by `--file -`, not both. */
+let stdinReader: "--file -" | "passwords" | undefined;
+function claimStdin(reader: "--file -" | "passwords", from: string): void {
+  if (stdinReader !== undefined && stdinReader !== reader) {
+    throw new UsageError(
+      `${from} and ${stdinReader === "passwords" ? "a password given as -" : stdinReader} cannot both read standard input: give the password as @file`,
+    );
+  }
+  stdinReader = reader;
+}
+
+let stdinLines: Promise<string[]> | undefined;
+
+async function nextLine(from: string): Promise<string> {
+  claimStdin("passwords", `${from} -`);
+  stdinLines ??= text(process.stdin).then((input) => input.split(/\r?\n/));
+  const line = (await stdinLines).shift();
+  if (line === undefined || line === "") {
+    throw new UsageError(`${from} -: standard input gave no password`);
+  }
+  return line;
+}
+
+/** Reads one line from the terminal with its echo off (raw mode), the prompt on stderr. */
+function prompt(label: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(label);
+  stdin.setRawMode(true);
+  stdin.setEncoding("utf8");
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let typed = "";
+    const end = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === "\r" || char === "\n" || char === "\u0004") {
+          end();
+          return resolve(typed);
+        }
+        if (char === "\u0003") {
+          end();
+          return reject(new UsageError(`${label.trim()} cancelled`));
+        }
+        typed = char === "\u007f" || char === "\b" ? typed.slice(0, -1) : typed + char;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
 /** What every command gets: the global options, the API client, the printer. */
 export class Cli {
   constructor(readonly program: Command) {}
@@ -64,13 +152,42 @@ export class Cli {
     return this.options.json === true;
   }
 
+  /** Where the admin password was given: `MFT_ADMIN_PASSWORD` or `--password`. */
+  get passwordFrom(): string {
+    return this.program.getOptionValueSource("password") === "env"
+      ? "MFT_ADMIN_PASSWORD"
+      : "--password";
+  }
+
+  /** The admin password as given (`@file`, `-`: see password()), read once before any command runs. */
+  async readPassword(): Promise<void> {
+    const given = this.options.password;
+    if (!given) return; // client() says it is needed, where it is.
+    const source = this.program.getOptionValueSource("password");
+    this.program.setOptionValueWithSource(
+      "password",
+      await password(given, this.passwordFrom, "admin password"),
+      source,
+    );
+  }
+
+  private readonly warned = new Set<string>();
+
   /** The client of the admin API at `url` (default: --url). */
   client(url = this.options.url): AdminClient {
     const options = this.options;
     const from = this.program.getOptionValueSource("url") === "env" ? "MFT_URL" : "--url";
-    checkUrl(url, from);
+    const target = checkUrl(url, from);
     if (!options.password) {
       throw new UsageError("the admin password is needed: --password or MFT_ADMIN_PASSWORD");
+    }
+    // Basic credentials are only encoded: over plain http they can be read on the way.
+    const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+    if (target.protocol === "http:" && !isLoopback(host) && !this.warned.has(target.origin)) {
+      this.warned.add(target.origin);
+      console.error(
+        `warning: ${target.origin} is not https: the admin password would cross the network in clear`,
+      );
     }
     return new AdminClient(url, { username: options.user, password: options.password });
   }
@@ -131,10 +248,14 @@ function jsonObject(text: string, from: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The request body: --file or --data, then the key=value pairs over it. */
+/**
+ * The request body: --file or --data, then the key=value pairs over it; a `password=` pair is
+ * given as every password is (`@file`, `-`: see password()).
+ */
 export async function bodyFrom(pairs: string[], options: { data?: string; file?: string }) {
   let base: Record<string, unknown> = {};
   if (options.file) {
+    if (options.file === "-") claimStdin("--file -", "--file -");
     const path = options.file === "-" ? "/dev/stdin" : options.file;
     let text: string;
     try {
@@ -146,7 +267,11 @@ export async function bodyFrom(pairs: string[], options: { data?: string; file?:
   } else if (options.data !== undefined) {
     base = jsonObject(options.data, "--data");
   }
-  return { ...base, ...parsePairs(pairs) };
+  const fields = parsePairs(pairs);
+  if (typeof fields.password === "string") {
+    fields.password = await password(fields.password, "password=", "password");
+  }
+  return { ...base, ...fields };
 }
 
 /** A port from the environment variable `name` (0: any free port), or a UsageError naming it. */

@@ -47,6 +47,43 @@ export function jsonBody(event: HttpEvent): unknown {
   }
 }
 
+/** Methods that change nothing: any page may make a browser send them (it cannot read the answer). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The host of `origin` as `host` (`a.example` and `a.example:443` alike for https). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    const from = new URL(origin);
+    return host !== undefined && from.host === new URL(`${from.protocol}//${host}`).host;
+  } catch {
+    return false; // `Origin: null` (a sandboxed frame, a file) is no page of this API's.
+  }
+}
+
+/**
+ * What a page of another site could make a browser send with the Basic credentials it holds for
+ * this API (issue 22.8), refused before anything runs, on every route, in the cloud and locally:
+ * - a state-changing request (not GET/HEAD/OPTIONS) whose `Origin` is not this API's own
+ *   (403). The console's calls carry its own origin; the CLI, the peer and scripts send none.
+ * - a body that is not `application/json` (415): a form can send text/plain, urlencoded or
+ *   multipart across sites, but JSON only after a CORS preflight, which this API never allows.
+ */
+export function refuseCrossSite(event: HttpEvent): void {
+  const { origin, host } = event.headers;
+  const method = event.requestContext.http.method;
+  if (origin !== undefined && !SAFE_METHODS.has(method) && !sameHost(origin, host)) {
+    throw new AppError(
+      403,
+      "forbidden",
+      "origin: a page of another site may not change anything here",
+    );
+  }
+  const mediaType = event.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  if (event.body && mediaType !== "application/json") {
+    throw new AppError(415, "unsupported_media_type", "content-type: must be application/json");
+  }
+}
+
 /** A path parameter, URL-decoded. */
 export function pathParam(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
@@ -83,6 +120,26 @@ export function basicAuth(
 }
 
 /**
+ * A 401's challenge: Basic credentials, under a scheme name no browser answers with its own
+ * sign-in dialog. A browser that did would keep the credentials for the origin and send them with
+ * any request a page of another site makes to it (issue 22.8); the console signs in in the page.
+ */
+const CHALLENGE = 'MFT-Basic realm="mft-failover"';
+
+/** `{"error":{"code","message"}}` with the error's headers (a 405's `Allow`, a 401's challenge). */
+export function errorAnswer(error: AppError): HttpResult {
+  const answer = json(error.status, { error: { code: error.code, message: error.message } });
+  return {
+    ...answer,
+    headers: {
+      ...answer.headers,
+      ...(error instanceof HttpError ? error.headers : {}),
+      ...(error.status === 401 ? { "www-authenticate": CHALLENGE } : {}),
+    },
+  };
+}
+
+/**
  * Every error becomes `{"error":{"code","message"}}`: AppErrors and middy's 4xx as they are, a
  * failed call to the failover as a 502 (504: no answer in time) naming the call, anything else
  * as a 500 whose details go to the log only, never to the caller.
@@ -92,18 +149,7 @@ export function jsonErrors(logger: Logger): HttpMiddleware {
     onError: async (request) => {
       const error = request.error;
       if (error instanceof AppError) {
-        request.response = json(error.status, {
-          error: { code: error.code, message: error.message },
-        });
-        if (error instanceof HttpError) {
-          request.response.headers = { ...request.response.headers, ...error.headers };
-        }
-        if (error.status === 401) {
-          request.response.headers = {
-            ...request.response.headers,
-            "www-authenticate": 'Basic realm="mft"',
-          };
-        }
+        request.response = errorAnswer(error);
         return;
       }
       // The failover did not answer (in time): say which call, as a gateway would (502/504).

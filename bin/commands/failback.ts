@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type Cli, OutcomeError } from "../context.ts";
+import { type Cli, OutcomeError, password } from "../context.ts";
 
 interface FailbackView {
   failbackId: string;
@@ -32,7 +32,10 @@ export function register(program: Command, cli: Cli): void {
     .option("--port <port>", "production's port", (value) => Number(value))
     .option("--no-tls", "the failover reaches production over plain http (loopback only)")
     .option("--production-user <name>", "production's admin user, for the failover")
-    .option("--production-password <password>", "production's admin password, for the failover")
+    .option(
+      "--production-password <password>",
+      "production's admin password, for the failover (@file, or - to type it or read it from standard input)",
+    )
     .action(async (options: FailbackOptions) => {
       const api = cli.client();
       const production = options.host
@@ -42,7 +45,13 @@ export function register(program: Command, cli: Cli): void {
               ...(options.port ? { port: options.port } : {}),
               useTls: options.tls,
               username: options.productionUser ?? cli.options.user,
-              password: options.productionPassword ?? cli.options.password,
+              password: options.productionPassword
+                ? await password(
+                    options.productionPassword,
+                    "--production-password",
+                    "production's admin password",
+                  )
+                : cli.options.password,
             },
           }
         : {};

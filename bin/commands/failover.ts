@@ -46,7 +46,8 @@ Fields:
   enabled              true or false: the module is on (default false)
   host, port           where the failover's admin API is (port default 443)
   useTls               https (default true); false only for loopback
-  username, password   the failover's admin credentials (the password is write-only)
+  username, password   the failover's admin credentials (the password is write-only;
+                       password=@file reads it from a file, password=- asks for it)
   timeoutMs            per call to the failover, 100 to 60000 (default 10000)
   autoSync             forward every change as it happens (default false)
   suspendAfterSeconds  how long the failover may stay unreachable before automatic sync is
@@ -58,7 +59,7 @@ Fields:
                        addresses as the failover uses them
 
 Example:
-  mft-failover failover set enabled=true host=failover.example.com username=admin password=…`,
+  mft-failover failover set enabled=true host=failover.example.com username=admin password=-`,
     )
     .action(
       async (pairs: string[], options: { data?: string; file?: string; replace?: boolean }) => {

@@ -11,7 +11,7 @@ function heartbeatSeconds(value: string): number {
 }
 
 /** `npm start`: both regions on this machine (R24). */
-export function register(program: Command, _cli: Cli): void {
+export function register(program: Command, cli: Cli): void {
   program
     .command("local")
     .description("run production and the failover on this machine (what `npm start` runs)")
@@ -20,7 +20,8 @@ export function register(program: Command, _cli: Cli): void {
       `
 Environment:
   MFT_PRIMARY_PORT, MFT_FAILOVER_PORT  the regions' admin API ports (8610, 8620)
-  MFT_ADMIN_PASSWORD                   the admin password (else one is made up and printed)
+  MFT_ADMIN_PASSWORD                   the admin password, or @file, or - (else one is made up
+                                       and printed; one given is never printed)
   MFT_DATA_DIR                         keep the tables in this folder (else in memory)
   MFT_SEED=0                           start without the sample data
   MFT_SMTP_PORT                        the local mailbox's SMTP port
@@ -29,11 +30,12 @@ Needs Java 17 or newer (DynamoDB Local).`,
     )
     .action(async () => {
       const env = process.env;
+      const given = cli.options.password;
       const options = {
         primaryPort: portFromEnv("MFT_PRIMARY_PORT", 8610),
         failoverPort: portFromEnv("MFT_FAILOVER_PORT", 8620),
         ...(env.MFT_DATA_DIR ? { dataDir: env.MFT_DATA_DIR } : {}),
-        ...(env.MFT_ADMIN_PASSWORD ? { adminPassword: env.MFT_ADMIN_PASSWORD } : {}),
+        ...(given ? { adminPassword: given } : {}),
         seed: env.MFT_SEED !== "0",
         ...(env.MFT_SMTP_PORT ? { smtpPort: portFromEnv("MFT_SMTP_PORT", 0) } : {}),
         ...(env.MFT_HEARTBEAT_SECONDS
@@ -69,7 +71,8 @@ Needs Java 17 or newer (DynamoDB Local).`,
           `  production  ${runtime.primary.url}`,
           `  failover    ${runtime.failover.url}`,
           `  console     ${runtime.primary.url}/  (the failover's: ${runtime.failover.url}/)`,
-          `  admin       ${runtime.admin.username} / ${runtime.admin.password}`,
+          // Printed only when made up here: one given may be on a screen others see.
+          `  admin       ${runtime.admin.username} / ${given ? `the password given in ${cli.passwordFrom}` : runtime.admin.password}`,
           `  mail        smtp://${runtime.mail.host}:${runtime.mail.port}  (trigger emails; \`mft-failover mail list\`)`,
           `  data        ${env.MFT_DATA_DIR ?? "in memory (set MFT_DATA_DIR to keep it)"}`,
           "Ctrl-C stops everything.",

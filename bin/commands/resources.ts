@@ -38,6 +38,7 @@ A new domain is stopped: \`start <domain>\` runs it.`,
     id: "username",
     path: ([domain]) => `/api/domains/${domain}/users`,
     fields: `  password       8 characters or more; required for a new user, kept when left out
+                 (password=@file reads it from a file, password=- asks for it)
   homeDirectory  an absolute path (required)
   email          an email address (optional)
   enabled        true or false (default true)

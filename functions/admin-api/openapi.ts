@@ -65,6 +65,10 @@ function operation(route: TableRoute) {
       [String(route.status)]: success,
       ...(route.created ? { "201": { ...success, description: "Created" } } : {}),
       ...(route.auth === "admin" ? { "401": errorAnswer("No or wrong Basic credentials") } : {}),
+      ...(route.method !== "GET"
+        ? { "403": errorAnswer("Sent by a page of another site (its Origin is not this API's)") }
+        : {}),
+      ...(route.body ? { "415": errorAnswer("The body is not application/json") } : {}),
       "405": errorAnswer("The path exists, the method does not (see the Allow header)"),
       default: errorAnswer("An error: 400 names the bad field, 404, 409, 5xx without details"),
     },

@@ -1,8 +1,8 @@
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import { AppError, fromZodError, invalid } from "../../shared/errors.ts";
-import { HttpError, type HttpEvent, type HttpResult } from "../http.ts";
-import { type Method, type RouteKey, routeList, type TableRoute } from "./routes.ts";
+import { HttpError, type HttpEvent, type HttpResult, refuseCrossSite } from "../http.ts";
+import { methodsOf, type RouteKey, routeList, type TableRoute } from "./routes.ts";
 
 /** What a handler gets: the event, and its path and query parameters validated by the table. */
 export interface RouteRequest {
@@ -18,7 +18,8 @@ export type RouteHandlers = { readonly [K in RouteKey]: RouteHandler };
 interface CompiledPath {
   readonly path: string;
   readonly pattern: RegExp;
-  readonly routes: ReadonlyMap<Method, TableRoute>;
+  /** By the methods each route is answered to (a public GET's HEAD too). */
+  readonly routes: ReadonlyMap<string, TableRoute>;
 }
 
 /** `/api/domains/{domain}` → `^/api/domains/(?<domain>[^/]+)/?$` (a trailing slash is optional). */
@@ -30,10 +31,10 @@ function compile(path: string): RegExp {
 }
 
 function compilePaths(): CompiledPath[] {
-  const byPath = new Map<string, Map<Method, TableRoute>>();
+  const byPath = new Map<string, Map<string, TableRoute>>();
   for (const route of routeList()) {
-    const routes = byPath.get(route.path) ?? new Map<Method, TableRoute>();
-    routes.set(route.method, route);
+    const routes = byPath.get(route.path) ?? new Map<string, TableRoute>();
+    for (const method of methodsOf(route)) routes.set(method, route);
     byPath.set(route.path, routes);
   }
   // Literal paths first, so a parameter never shadows one.
@@ -65,7 +66,8 @@ function decoded(raw: Record<string, string | undefined>): Record<string, string
 /**
  * The admin API's router, built from the route table: a path the table has with a method it
  * has not is a 405 with `Allow` (both locally and behind API Gateway, which declares an `ANY`
- * route per path for that), a path it has not is a 404.
+ * route per admin path for that; on a public path API Gateway refuses the other methods
+ * itself), a path it has not is a 404. A public GET answers HEAD too, without its body.
  */
 export function createRouter(handlers: RouteHandlers) {
   const paths = compilePaths();
@@ -90,7 +92,7 @@ export function createRouter(handlers: RouteHandlers) {
       const path = event.requestContext.http.path;
       const found = find(path);
       if (!found) throw new AppError(404, "not_found", `no route ${method} ${path}`);
-      const route = found.candidate.routes.get(method as Method);
+      const route = found.candidate.routes.get(method);
       if (!route) {
         const allow = [...found.candidate.routes.keys()].join(", ");
         throw new HttpError(
@@ -102,15 +104,17 @@ export function createRouter(handlers: RouteHandlers) {
           },
         );
       }
+      refuseCrossSite(event);
       // API Gateway's own parameters win over the match.
       const params = validated(route.params, decoded({ ...found.groups, ...event.pathParameters }));
       const query = validated(route.query, event.queryStringParameters ?? {});
-      return handlers[route.key]({
+      const result = await handlers[route.key]({
         event,
         context,
         params: params as Record<string, string>,
         query,
       });
+      return method === "HEAD" ? { ...result, body: undefined } : result;
     },
   };
 }

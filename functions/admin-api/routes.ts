@@ -395,15 +395,17 @@ export function parseRouteKey(key: string): { method: string; path: string } {
 export function routeList(): TableRoute[] {
   return Object.entries(ROUTES).map(([key, spec]) => {
     const { method, path } = parseRouteKey(key);
+    if (spec.auth === "public" && method !== "GET")
+      throw new Error(`${key}: a public route is a GET`);
     return { ...(spec as RouteSpec), key: key as RouteKey, method: method as Method, path };
   });
 }
 
-/** Every distinct path, with the methods the table serves on it (the `Allow` of a 405). */
-export function methodsByPath(): Map<string, Method[]> {
-  const paths = new Map<string, Method[]>();
-  for (const route of routeList()) {
-    paths.set(route.path, [...(paths.get(route.path) ?? []), route.method]);
-  }
-  return paths;
+/**
+ * The methods a route is answered to: its own, and for a public GET also HEAD (its headers, no
+ * body). Nothing else reaches the admin function on a public path without credentials: API
+ * Gateway has no `ANY` (405) route there.
+ */
+export function methodsOf(route: TableRoute): ReadonlyArray<Method | "HEAD"> {
+  return route.auth === "public" ? [route.method, "HEAD"] : [route.method];
 }

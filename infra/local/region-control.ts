@@ -1,7 +1,7 @@
-import { type HttpHandler, json, parseBasic } from "../../functions/http.ts";
-import { credentialsMatch } from "../../shared/auth/admin.ts";
+import { type HttpHandler, json } from "../../functions/http.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { type BusEvent, LocalEventBus } from "./event-bus.ts";
+import { refusal } from "./local-access.ts";
 
 /** The runtime's names of the two local regions. */
 export type RegionId = "primary" | "failover";
@@ -119,7 +119,8 @@ const error = (status: number, code: string, message: string) =>
   json(status, { error: { code, message } });
 
 /**
- * Local mode only, with the admin credentials:
+ * Local mode only, with the admin credentials (and the admin API's rules against other sites'
+ * pages: a region's `down` is a write):
  * - `GET /_local/regions`: each region's name, URL and state;
  * - `POST /_local/regions/{name}/offline|online`: its admin API's port refuses connections, or
  *   serves again (a failover outage on one machine);
@@ -140,10 +141,8 @@ export function withRegionControl(
     const match = /^\/_local\/regions\/([^/]+)\/(down|up|offline|online)$/.exec(path);
     const listing = path === "/_local/regions" && method === "GET";
     if (!listing && (!match || method !== "POST")) return next(event, context);
-    const given = parseBasic(event.headers.authorization);
-    if (!given || !credentialsMatch(given, admin)) {
-      return error(401, "unauthorized", "valid Basic credentials are required");
-    }
+    const refused = refusal(event, admin);
+    if (refused) return refused;
     if (listing) return json(200, { items: control.list() });
     const [, name = "", action = "up"] = match ?? [];
     const id = regionId(name);

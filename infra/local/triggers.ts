@@ -16,20 +16,13 @@ import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { z } from "zod";
-import {
-  type HttpEvent,
-  type HttpHandler,
-  type HttpResult,
-  json,
-  parseBasic,
-} from "../../functions/http.ts";
+import { type HttpEvent, type HttpHandler, type HttpResult, json } from "../../functions/http.ts";
 import { createTriggerActionsHandler } from "../../functions/trigger-actions/app.ts";
 import { createTriggerRulesHandler } from "../../functions/trigger-rules/app.ts";
 import {
   DEFAULT_RULE_PREFIX,
   TriggerRules,
 } from "../../shared/adapters/eventbridge-trigger-rules.ts";
-import { credentialsMatch } from "../../shared/auth/admin.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import type { HttpSender, Mailer, TriggerRun } from "../../shared/events/actions.ts";
@@ -40,6 +33,7 @@ import { type SyncEventDetail, syncEvent, syncModes } from "../../shared/sync/ev
 import { topology } from "../topology.ts";
 import { type LocalEventBus, LocalEventRules } from "./event-bus.ts";
 import { lambdaContext } from "./lambda-context.ts";
+import { refusal } from "./local-access.ts";
 import type { LocalMailServer } from "./smtp.ts";
 import { type StreamSource, startStreamSource } from "./stream-source.ts";
 
@@ -247,7 +241,8 @@ const publishedDetail = z.strictObject({
 });
 
 /**
- * Serves `/_local/...` (admin Basic auth, like the API) and hands everything else to the admin
+ * Serves `/_local/...` (admin Basic auth and the rules against other sites' pages, like the
+ * API) and hands everything else to the admin
  * API handler:
  * - `GET /_local/mail`, `GET /_local/mail/{id}`: the local mailbox (SMTP server);
  * - `GET /_local/trigger-runs`: recorded trigger runs and their action results;
@@ -260,11 +255,8 @@ export function withLocalRoutes(api: HttpHandler, deps: LocalRoutesDeps): HttpHa
   return async (event, context) => {
     const path = event.rawPath;
     if (!path.startsWith("/_local/")) return api(event, context);
-    const given = parseBasic(event.headers.authorization);
-    if (!given || !credentialsMatch(given, deps.admin)) {
-      const result = error(401, "unauthorized", "valid Basic credentials are required");
-      return { ...result, headers: { ...result.headers, "www-authenticate": 'Basic realm="mft"' } };
-    }
+    const refused = refusal(event, deps.admin);
+    if (refused) return refused;
     const method = event.requestContext.http.method;
     if (method === "GET" && path === "/_local/mail") {
       const items = deps.mail.messages().map(({ text: _text, ...summary }) => summary);

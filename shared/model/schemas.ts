@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { plainWords } from "../errors.ts";
 import { condition } from "../events/condition.ts";
+import { isLoopback } from "./hosts.ts";
 
 z.config({ customError: plainWords });
 
@@ -176,7 +177,3 @@ export const failoverSettingsInput = z
   });
 export type FailoverSettingsInput = z.infer<typeof failoverSettingsInput>;
 export type FailoverSettings = Omit<FailoverSettingsInput, "password">;
-
-export function isLoopback(hostName: string): boolean {
-  return hostName === "localhost" || hostName === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostName);
-}

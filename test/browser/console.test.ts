@@ -107,6 +107,30 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
     expect(inline).toEqual([]);
   });
 
+  it("never makes the browser ask for credentials itself, which it would keep for the origin (issue 22.8)", async () => {
+    // The DevTools protocol reports each challenge the browser would answer with its own dialog.
+    const probe = await browser.newPage();
+    const session = await probe.createCDPSession();
+    const challenged: string[] = [];
+    session.on("Fetch.authRequired", (event) => {
+      challenged.push(event.request.url);
+      void session.send("Fetch.continueWithAuth", {
+        requestId: event.requestId,
+        authChallengeResponse: { response: "CancelAuth" },
+      });
+    });
+    session.on("Fetch.requestPaused", (event) => {
+      void session.send("Fetch.continueRequest", { requestId: event.requestId });
+    });
+    await session.send("Fetch.enable", { handleAuthRequests: true });
+    for (const path of ["/api/domains", "/_local/regions"]) {
+      const response = await probe.goto(`${runtime.primary.url}${path}`);
+      expect(response?.status(), path).toBe(401);
+    }
+    await probe.close();
+    expect(challenged).toEqual([]);
+  });
+
   it("signs in with the admin credentials, kept in session storage only", async () => {
     await page.goto(`${runtime.primary.url}/`);
     await page.waitForSelector("#sign-in");

@@ -12,6 +12,8 @@ export interface Target {
   url: string;
   password: string;
   env?: Record<string, string>;
+  /** What the call reads on standard input (else none: it ends at once). */
+  input?: string;
 }
 
 /** The test run's shared regions (production's URL). */
@@ -23,7 +25,7 @@ export const shared = (): Target => ({
 /** Runs the installed CLI entry as a user would, as its own process. */
 export function cliOf(target: Target, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       "node",
       ["bin/mft-failover.js", ...args],
       {
@@ -42,6 +44,7 @@ export function cliOf(target: Target, ...args: string[]): Promise<CliResult> {
         resolve({ code, stdout, stderr });
       },
     );
+    child.stdin?.end(target.input ?? "");
   });
 }
 

@@ -449,16 +449,25 @@ describe("api (SPEC §8)", () => {
       ({ Properties }) => Properties,
     );
 
-  it("declares each route of the admin API's table, plus ANY per path, all on the admin-api Lambda", () => {
-    // Independent of infra/cloud/routes.ts: the table's keys, and one ANY (405) per distinct path.
+  it("declares each route of the admin API's table, plus ANY per admin path and HEAD per public one, all on the admin-api Lambda", () => {
+    // Independent of infra/cloud/routes.ts: the table's keys, one ANY (405) per distinct admin
+    // path, and a HEAD beside each public GET (test/infra/api-routes.test.ts: nothing else public).
     const table = routeList();
-    const paths = [...new Set(table.map((route) => route.path))];
+    const paths = (auth: string) => [
+      ...new Set(table.filter((route) => route.auth === auth).map((route) => route.path)),
+    ];
     expect(table.length).toBeGreaterThan(40);
     expect(
       declared()
         .map((route) => route.RouteKey as string)
         .sort(),
-    ).toEqual([...table.map((route) => route.key), ...paths.map((path) => `ANY ${path}`)].sort());
+    ).toEqual(
+      [
+        ...table.map((route) => route.key),
+        ...paths("admin").map((path) => `ANY ${path}`),
+        ...paths("public").map((path) => `HEAD ${path}`),
+      ].sort(),
+    );
     template.resourceCountIs("AWS::ApiGatewayV2::Integration", 1);
     template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
       IntegrationType: "AWS_PROXY",

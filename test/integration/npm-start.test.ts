@@ -13,33 +13,46 @@ const reachable = (url: string) =>
     () => false,
   );
 
-describe("npm start", () => {
+/** `npm start` on free ports, up to its banner; ended with its whole group after the test. */
+async function npmStart(env: Record<string, string> = {}) {
+  const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
+  const npm = spawn("npm", ["start"], {
+    env: {
+      ...process.env,
+      MFT_PRIMARY_PORT: String(primaryPort),
+      MFT_FAILOVER_PORT: String(failoverPort),
+      MFT_SEED: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+    // Its own process group, so that the cleanup can end whatever it left behind.
+    detached: true,
+  });
+  onTestFinished(() => {
+    try {
+      if (npm.pid) process.kill(-npm.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  });
+  const started = { npm, primaryPort, failoverPort, output: "" };
+  npm.stdout.on("data", (chunk: Buffer) => {
+    started.output += chunk.toString();
+  });
+  await waitFor(
+    () => started.output.includes("Ctrl-C stops everything"),
+    60_000,
+    "the start banner",
+  );
+  return started;
+}
+
+// Up to its banner a start takes seconds, a minute on a loaded machine: waitFor bounds it.
+describe("npm start", { timeout: 120_000 }, () => {
   it("stops both regions when npm itself gets SIGTERM (as a supervisor sends it)", async () => {
-    const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
-    const npm = spawn("npm", ["start"], {
-      env: {
-        ...process.env,
-        MFT_PRIMARY_PORT: String(primaryPort),
-        MFT_FAILOVER_PORT: String(failoverPort),
-        MFT_SEED: "0",
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-      // Its own process group, so that the cleanup can end whatever it left behind.
-      detached: true,
-    });
-    onTestFinished(() => {
-      try {
-        if (npm.pid) process.kill(-npm.pid, "SIGKILL");
-      } catch {
-        // The group is gone already.
-      }
-    });
-    let output = "";
-    npm.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const started = await npmStart();
+    const { npm, primaryPort, failoverPort } = started;
     const primary = `http://127.0.0.1:${primaryPort}`;
-    await waitFor(() => output.includes("Ctrl-C stops everything"), 60_000, "the start banner");
     expect(await reachable(primary)).toBe(true);
 
     npm.kill("SIGTERM");
@@ -48,11 +61,18 @@ describe("npm start", () => {
     await waitFor(async () => !(await reachable(primary)), 20_000, "production to stop");
     await waitFor(async () => !(await reachable(`http://127.0.0.1:${failoverPort}`)), 5_000);
     await waitFor(
-      () => output.includes("mft-failover local mode stopped\n"),
+      () => started.output.includes("mft-failover local mode stopped\n"),
       5_000,
       "its last line",
     );
-  }, 120_000); // its own waits: the banner up to 60 s, then the stop
+  });
+
+  it("never prints a password it was given, only one it made up (issue 22.10)", async () => {
+    const given = "given-Admin-Passw0rd";
+    const { output } = await npmStart({ MFT_ADMIN_PASSWORD: given });
+    expect(output).not.toContain(given);
+    expect(output).toContain("  admin       admin / the password given in MFT_ADMIN_PASSWORD\n");
+  });
 
   it("exits non-zero at once, saying why, when Java is too old (a prerequisite)", async () => {
     // A `java` first on the PATH that reports version 11: DynamoDB Local needs 17.

@@ -79,7 +79,24 @@ describe("the admin API's route table and router (SPEC §8)", () => {
     expect((error as HttpError).headers).toEqual({ allow: "GET, PUT" });
     const item = await failure("POST", "/api/domains/acme");
     expect((item as HttpError).headers).toEqual({ allow: "GET, PUT, DELETE" });
-    expect(((await failure("DELETE", "/health")) as HttpError).headers).toEqual({ allow: "GET" });
+    expect(((await failure("DELETE", "/health")) as HttpError).headers).toEqual({
+      allow: "GET, HEAD",
+    });
+  });
+
+  it("answers the public paths (health, console, OpenAPI) to GET and HEAD only (issue 22.11)", async () => {
+    for (const path of ["/health", "/", "/console/console.js", "/api/openapi.json"]) {
+      const get = await router.handle(event("GET", path), lambdaContext("test"));
+      const head = await router.handle(event("HEAD", path), lambdaContext("test"));
+      expect(head, `HEAD ${path}`).toEqual({ ...get, body: undefined });
+      for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+        const error = await failure(method, path);
+        expect(error, `${method} ${path}`).toMatchObject({ status: 405 });
+        expect((error as HttpError).headers, `${method} ${path}`).toEqual({ allow: "GET, HEAD" });
+      }
+    }
+    // HEAD is the public GETs' only: an admin path's HEAD is a 405 as before.
+    expect(await failure("HEAD", "/api/failover")).toMatchObject({ status: 405 });
   });
 
   it("answers 404 to a path the table does not have", async () => {
@@ -110,6 +127,39 @@ describe("the admin API's route table and router (SPEC §8)", () => {
     expect(JSON.parse(page.body as string).query).toEqual({ limit: 7, cursor: "c" });
     const first = await router.handle(event("GET", "/api/triggers"), lambdaContext("test"));
     expect(JSON.parse(first.body as string).query).toEqual({ limit: 100 });
+  });
+
+  it("refuses behind API Gateway too a write from another site's page and a body that is not JSON (issue 22.8)", async () => {
+    const host = "abc123.execute-api.us-east-1.amazonaws.com";
+    const request = (method: string, headers: Record<string, string>, body?: string) =>
+      router.handle(
+        { ...event(method, "/api/domains/acme"), headers: { host, ...headers }, body },
+        lambdaContext("test"),
+      );
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const json = { "content-type": "application/json" };
+    expect(
+      await refusal(request("PUT", { ...json, origin: "https://attacker.example" }, "{}")),
+    ).toMatchObject({ status: 403, code: "forbidden" });
+    expect(
+      await refusal(request("DELETE", { origin: `http://${host}.attacker.example` })),
+    ).toMatchObject({
+      status: 403,
+    });
+    expect(await refusal(request("PUT", { "content-type": "text/plain" }, "{}"))).toMatchObject({
+      status: 415,
+      code: "unsupported_media_type",
+    });
+    // Its own pages (https, default port), clients without Origin, and reads pass.
+    expect((await request("PUT", { ...json, origin: `https://${host}` }, "{}")).statusCode).toBe(
+      200,
+    );
+    expect((await request("DELETE", {})).statusCode).toBe(200);
+    expect((await request("GET", { origin: "https://attacker.example" })).statusCode).toBe(200);
   });
 
   it("knows which paths are public: health, the console and the OpenAPI document only", () => {

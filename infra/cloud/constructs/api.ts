@@ -135,7 +135,7 @@ export class Api extends Construct {
       for (const route of routes) {
         acknowledge(route, `${NAG}::AwsSolutions-APIG4`, {
           reason:
-            "Public by contract (SPEC §8): GET /health for load balancers and uptime checks (it returns only the region), the console's page and assets and the OpenAPI document (no data; the console signs in with Basic auth on each API call).",
+            "Public by contract (SPEC §8), GET and HEAD only: /health for load balancers and uptime checks (it returns only the region), the console's page and assets and the OpenAPI document (no data; the console signs in with Basic auth on each API call).",
         });
         acknowledge(route, `${GUARD}::api_gw_v2_authorization_type_configured_check`, {
           reason:

@@ -26,7 +26,9 @@ interface FullSyncView {
 export function register(program: Command, cli: Cli): void {
   const failover = program
     .command("failover")
-    .description("the failover module: settings, status, test, resume, verify, repair, takeover");
+    .description(
+      "the failover module: settings, status, test, resume, verify, repair, takeover, clear-fence",
+    );
   failover
     .command("get")
     .description("show the failover settings (the password shows only as passwordSet)")
@@ -158,12 +160,33 @@ Example:
       "send exactly the items verify finds different through automatic sync, no wipe (R21)",
     )
     .action(async () => {
-      const answer = await cli
-        .client()
-        .request<{ repairId: string; items: number }>("POST", "/api/failover/repair");
+      const answer = await cli.client().request<{
+        repairId: string;
+        items: number;
+        refused: { domain: string | null; id: string; reason: string }[];
+      }>("POST", "/api/failover/repair");
       if (cli.json) return cli.print(answer);
       console.log(
         `repair ${answer.repairId}: ${answer.items} item(s) written again on production; automatic sync carries them (check with \`failover verify\`)`,
+      );
+      for (const { domain, id, reason } of answer.refused)
+        console.log(`  ${domain ?? "(server)"}  refused  ${id}  (${reason}; \`sync\` replaces it)`);
+    });
+
+  failover
+    .command("clear-fence")
+    .description(
+      "on the server a full sync copies to: forget the newest full sync it has seen, when runs are refused as overtaken (409) by one from a clock that was ahead",
+    )
+    .action(async () => {
+      const answer = await cli.client().request<{
+        cleared: { syncId: string; fence: number; lockedAt: string } | null;
+      }>("DELETE", "/api/failover/fence");
+      if (cli.json) return cli.print(answer);
+      console.log(
+        answer.cleared
+          ? `cleared the fence of full sync ${answer.cleared.syncId} (its lock taken ${answer.cleared.lockedAt}): the next full sync is taken`
+          : "no fence was kept: nothing to clear",
       );
     });
 

@@ -171,8 +171,14 @@ export async function driftPage(main: HTMLElement): Promise<void> {
   });
   repair.addEventListener("click", async () => {
     try {
-      const answer = await api<{ items: number }>("POST", "/api/failover/repair");
-      message.textContent = `Repair sent ${answer.items} item(s); verify again to see it applied.`;
+      const answer = await api<{ items: number; refused: unknown[] }>(
+        "POST",
+        "/api/failover/repair",
+      );
+      const refused = answer.refused.length
+        ? ` ${answer.refused.length} refused: the failover's version is too far ahead; a full sync replaces them.`
+        : "";
+      message.textContent = `Repair sent ${answer.items} item(s); verify again to see it applied.${refused}`;
     } catch (error) {
       message.textContent = errorText(error);
     }

@@ -146,6 +146,7 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
     "POST /api/failover/synchronize": async () => json(202, await fullSync.requestFullSync(deps)),
     "GET /api/failover/syncs/{syncId}": async ({ params }) =>
       json(200, await fullSync.fullSyncView(deps, params.syncId as string)),
+    "DELETE /api/failover/fence": async () => json(200, await fullReceive.clearFence(deps)),
     // Disaster recovery: the failover takes over (R19a); production takes back (R19).
     "POST /api/failover/takeover": async ({ event }) =>
       json(200, await takeOver(deps, parseBasic(event.headers.authorization)?.username ?? "?")),

@@ -159,8 +159,19 @@ export const drift = z.looseObject({
   ),
 });
 
-export const repair = z.looseObject({ repairId: z.string(), items: z.number().int() });
+export const repair = z.looseObject({
+  repairId: z.string(),
+  items: z.number().int(),
+  refused: z.array(
+    z.looseObject({ domain: nullable(z.string()), id: z.string(), reason: z.string() }),
+  ),
+});
 export const syncStarted = z.looseObject({ syncId: z.string() });
+export const fenceCleared = z.looseObject({
+  cleared: z
+    .looseObject({ syncId: z.string(), fence: z.number().int(), lockedAt: z.string() })
+    .nullable(),
+});
 export const takeover = z.looseObject({
   at: isoTime,
   by: z.string(),

@@ -286,6 +286,14 @@ export const ROUTES = {
     status: 200,
     response: res.fullSync,
   },
+  "DELETE /api/failover/fence": {
+    auth: "admin",
+    tag: "failover",
+    summary:
+      "Clear the full-sync fence this server keeps, so a full sync to it refused as overtaken (409) is taken again",
+    status: 200,
+    response: res.fenceCleared,
+  },
   "POST /api/failover/takeover": {
     auth: "admin",
     tag: "recovery",

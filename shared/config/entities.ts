@@ -214,8 +214,8 @@ function keepSecretHeaders(input: Data, previous: Data | undefined): Data {
   };
 }
 
-/** A trigger as the API shows it: each secret header as `{"secret": true}`. */
-function maskSecretHeaders(data: Data): Data {
+/** A trigger's data with each secret header's stored value (`{"secret": …}`) replaced by `replace`'s. */
+export function replaceSecretHeaders(data: Data, replace: (stored: object) => unknown): Data {
   if (!Array.isArray(data.actions)) return data;
   return {
     ...data,
@@ -224,13 +224,16 @@ function maskSecretHeaders(data: Data): Data {
       const headers = Object.fromEntries(
         Object.entries(action.headers).map(([name, value]) => [
           name,
-          typeof value === "object" && value !== null ? SECRET_SET : value,
+          typeof value === "object" && value !== null ? replace(value) : value,
         ]),
       );
       return { ...action, headers };
     }),
   };
 }
+
+/** A trigger as the API shows it: each secret header as `{"secret": true}`. */
+const maskSecretHeaders = (data: Data) => replaceSecretHeaders(data, () => SECRET_SET);
 
 export const triggers: EntityType = {
   kind: "trigger",

@@ -50,6 +50,8 @@ export const childKey = (domain: string, kind: keyof typeof childSk, id: string)
   sk: `${childSk[kind]}${id}`,
 });
 export const childPrefix = (kind: keyof typeof childSk) => childSk[kind];
+/** Whether items of this kind live in a domain (users, groups, services). */
+export const isDomainScoped = (kind: Kind): kind is keyof typeof childSk => kind in childSk;
 export const webKey: ItemKey = { pk: SERVER_PK, sk: "WEB" };
 /** Production's heartbeat (R20): written every interval, sent through the pipeline like any change. */
 export const heartbeatKey: ItemKey = { pk: SERVER_PK, sk: "HEARTBEAT" };

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import * as entities from "../config/entities.ts";
-import { type ConfigItem, hasRunState, isReplicated, type Kind } from "../model/items.ts";
+import {
+  type ConfigItem,
+  hasRunState,
+  isDomainScoped,
+  isReplicated,
+  type Kind,
+} from "../model/items.ts";
 import {
   domainInput,
   groupInput,
@@ -100,6 +106,16 @@ const issue = (error: z.ZodError) =>
   `${error.issues[0]?.path.join(".")} ${error.issues[0]?.message}`.trim();
 
 /**
+ * Why a version from a peer cannot be taken here (R8): it is more than MAX_CLOCK_SKEW_MS ahead of
+ * `now`, so it would freeze its item and lift this server's clock past what a later change
+ * could outrank.
+ */
+export function versionProblem(version: number, now: number): string | undefined {
+  if (version <= (now + MAX_CLOCK_SKEW_MS) * 1000) return undefined;
+  return `version ${version} is more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock`;
+}
+
+/**
  * Why an item cannot be stored here, or undefined when it is well-formed: the admin API's rules
  * for ids and data (R25), and a version at most MAX_CLOCK_SKEW_MS ahead of `now` (R8), so that
  * no peer can push an item, or this server's clock, beyond what a later change could outrank.
@@ -110,9 +126,10 @@ export function problem(item: ConfigItem, now: number = Date.now()): string | un
   if (!shape.success) return `invalid item: ${issue(shape.error)}`;
   const id = idOf[item.kind].safeParse(item.id);
   if (!id.success) return `invalid ${item.kind} id: ${issue(id.error)}`;
-  if (item.version > (now + MAX_CLOCK_SKEW_MS) * 1000) {
-    return `version ${item.version} is more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock`;
-  }
+  const ahead = versionProblem(item.version, now);
+  if (ahead) return ahead;
+  if (isDomainScoped(item.kind) && item.domain === undefined)
+    return `domain: is required for a ${item.kind}`;
   const type = typeOf[item.kind];
   const expected = type.key({
     id: item.id,

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { conflict, invalid } from "../errors.ts";
+import { replaceSecretHeaders } from "../config/entities.ts";
+import { AppError, conflict, fromZodError, invalid } from "../errors.ts";
 import {
   type ConfigItem,
   domainPk,
@@ -13,8 +14,14 @@ import type { FailoverSettings } from "../model/schemas.ts";
 import { versionTimeMs } from "../model/version.ts";
 import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
 import { WriteConflict } from "../ports.ts";
-import { problem } from "./apply.ts";
-import { addDigests, canonicalJson, EMPTY_DIGEST, recordDigest } from "./full/digest.ts";
+import { changeSchema, problem, versionProblem } from "./apply.ts";
+import {
+  addDigests,
+  canonicalJson,
+  digestText,
+  EMPTY_DIGEST,
+  recordDigest,
+} from "./full/digest.ts";
 import { parse, segmentRequest } from "./full/receive.ts";
 import type { SyncOperationsDeps } from "./operations.ts";
 import { toFailover } from "./transform.ts";
@@ -97,12 +104,44 @@ export function itemId(item: Pick<ConfigItem, "kind" | "id">): string {
   return item.kind === "domain" || item.kind === "web" ? item.kind : `${item.kind}:${item.id}`;
 }
 
-/** A password hash never leaves its server: the failover answers with a digest of it. */
+const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("base64url")}`;
+
+/**
+ * A stored secret never leaves its server (R4, R25): a password hash, and a trigger's secret
+ * header value (`{"secret": "<value>"}`), show as digests of themselves — verify compares those.
+ */
 function withoutSecrets(item: ConfigItem): ConfigItem {
-  const hash = item.data?.passwordHash;
-  if (typeof hash !== "string") return item;
-  const digest = createHash("sha256").update(hash).digest("base64url");
-  return { ...item, data: { ...item.data, passwordHash: `sha256:${digest}` } };
+  const { data } = item;
+  if (!data) return item;
+  if (item.kind === "trigger") {
+    const digested = replaceSecretHeaders(data, (stored) => ({
+      secret: sha256(canonicalJson(stored)),
+    }));
+    return { ...item, data: digested };
+  }
+  if (typeof data.passwordHash !== "string") return item;
+  return { ...item, data: { ...data, passwordHash: sha256(data.passwordHash) } };
+}
+
+/** The failover's answers, checked before use: a peer is trusted no more than an admin (R25). */
+const cursor = z.string().max(4096).optional();
+const digestsAnswer = z.object({ partitions: z.record(z.string().max(300), digestText), cursor });
+const recordsAnswer = (pk: string) =>
+  z.object({
+    items: z.array(changeSchema.shape.item.extend({ pk: z.literal(pk) })).max(PAGE),
+    cursor,
+  });
+
+/** The failover's answer to `route` as `schema` says, or a 502 naming the first bad field. */
+function fromFailover<T extends z.ZodType>(schema: T, route: string, answer: unknown): z.infer<T> {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const { message } = fromZodError(parsed.error);
+  throw new AppError(
+    502,
+    "bad_gateway",
+    `the failover's answer to ${route} is invalid: ${message}`,
+  );
 }
 
 /** The fields of `data` that differ (a password hash is reported as `password`). */
@@ -261,13 +300,16 @@ export async function compare(
     partitionDigests((segment, cursor) =>
       scanDigests(deps.bulk, { segment, totalSegments: SEGMENTS, cursor }, expected),
     ),
-    partitionDigests(
-      async (segment, cursor) =>
-        (await peer.call("POST", "/api/sync/digests", {
+    partitionDigests(async (segment, cursor) =>
+      fromFailover(
+        digestsAnswer,
+        "/api/sync/digests",
+        await peer.call("POST", "/api/sync/digests", {
           segment,
           totalSegments: SEGMENTS,
           ...(cursor ? { cursor } : {}),
-        })) as DigestsPage,
+        }),
+      ),
     ),
   ]);
   const differing = [...new Set([...ours.keys(), ...theirs.keys()])]
@@ -280,11 +322,15 @@ export async function compare(
     paged(async (cursor) =>
       side === "ours"
         ? deps.store.list(pk, "", { ...page, ...(cursor ? { cursor } : {}) }, tombstones)
-        : ((await peer.call("POST", "/api/sync/records", {
-            pk,
-            ...(cursor ? { cursor } : {}),
-            ...tombstones,
-          })) as Page<ConfigItem>),
+        : (fromFailover(
+            recordsAnswer(pk),
+            "/api/sync/records",
+            await peer.call("POST", "/api/sync/records", {
+              pk,
+              ...(cursor ? { cursor } : {}),
+              ...tombstones,
+            }),
+          ) as Page<ConfigItem>),
     );
   const live = (record: ConfigItem | undefined) => (record?.deleted ? undefined : record);
   const comparePartition = async (pk: string) => {
@@ -424,12 +470,23 @@ async function judge(
   return carried(now, theirs) ? "pending" : "drift";
 }
 
+/** A difference repair did not send: the failover's side of it breaks the rules a received item keeps. */
+export interface RefusedRepair {
+  readonly domain: string | null;
+  readonly id: string;
+  readonly reason: string;
+}
+
 /**
  * `POST /api/failover/repair` (R21): each difference is written again on production with a
  * version above both sides' (production's record, or a tombstone for an extra item), so the
- * stream carries exactly those through automatic sync under the version rule. No wipe.
+ * stream carries exactly those through automatic sync under the version rule. No wipe. The
+ * failover's versions are held to the skew bound (R8): one from further ahead is `refused`
+ * (the first MAX_LISTED listed), and lifts nothing; a full sync replaces such an item.
  */
-export async function repair(deps: VerifyDeps): Promise<{ repairId: string; items: number }> {
+export async function repair(
+  deps: VerifyDeps,
+): Promise<{ repairId: string; items: number; refused: RefusedRepair[] }> {
   const settings = await deps.failover.get();
   if (!settings.enabled || !settings.autoSync) {
     throw conflict(
@@ -437,38 +494,54 @@ export async function repair(deps: VerifyDeps): Promise<{ repairId: string; item
     );
   }
   let items = 0;
-  await compare(deps, async (_domain, difference) => {
-    if (await resend(deps, difference)) items += 1;
+  const refused: RefusedRepair[] = [];
+  await compare(deps, async (domain, difference) => {
+    const outcome = await resend(deps, difference);
+    if (outcome === "written") items += 1;
+    else if (outcome !== "moved" && refused.length < MAX_LISTED) {
+      const id = itemId(difference.kind === "extra" ? difference.theirs : difference.item);
+      refused.push({ domain, id, reason: outcome.refused });
+    }
   });
-  return { repairId: randomUUID(), items };
+  return { repairId: randomUUID(), items, refused };
 }
 
-/** Writes one difference again; false when production changed it meanwhile (that change flows). */
-async function resend(deps: VerifyDeps, difference: Difference): Promise<boolean> {
+/**
+ * Writes one difference again: `written`, `moved` when production changed it meanwhile (that
+ * change flows), or why the failover's side of it is refused.
+ */
+async function resend(
+  deps: VerifyDeps,
+  difference: Difference,
+): Promise<"written" | "moved" | { readonly refused: string }> {
   const now = (deps.now ?? Date.now)();
   const above = (...versions: number[]) => deps.clock.next(Math.max(...versions));
   try {
     if (difference.kind === "extra") {
       const { theirs } = difference;
-      // Only the key, kind and id of the failover's item are used, once they prove consistent.
-      if (problem({ ...theirs, deleted: true })) return false;
+      // Only the key, kind, id and version of the failover's item are used, once they prove consistent.
+      const reason = problem({ ...theirs, deleted: true }, now);
+      if (reason) return { refused: reason };
       const ours = await deps.store.get(theirs);
-      if (ours && !ours.deleted) return false;
+      if (ours && !ours.deleted) return "moved";
       const version = above(ours?.version ?? 0, theirs.version);
       await deps.store.write(tombstone(ours ?? theirs, version, deps.serverId, now), {
         expectedVersion: ours?.version,
       });
     } else {
       const { item } = difference;
-      const theirs = difference.kind === "different" ? difference.theirs.version : 0;
+      // Above the failover's record, a tombstone too: a lower version would be ignored there.
+      const theirs = difference.theirs?.version ?? 0;
+      const reason = versionProblem(theirs, now);
+      if (reason) return { refused: reason };
       await deps.store.write(
         { ...item, version: above(item.version, theirs), origin: deps.serverId, updatedAt: now },
         { expectedVersion: item.version },
       );
     }
-    return true;
+    return "written";
   } catch (error) {
-    if (error instanceof WriteConflict) return false;
+    if (error instanceof WriteConflict) return "moved";
     throw error;
   }
 }

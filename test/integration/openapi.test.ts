@@ -221,6 +221,11 @@ describe("OpenAPI document (GET /api/openapi.json)", { timeout: 120_000 }, () =>
     );
     await call("GET", "/api/failover/status");
     expect((await call("GET", "/api/failover/syncs/no-such-sync")).status).toBe(404);
+    // The run's fence, kept by the failover, cleared by an admin there.
+    expect(
+      (await call<{ cleared: unknown }>("DELETE", "/api/failover/fence", { region: "failover" }))
+        .body.cleared,
+    ).toMatchObject({ syncId: started.syncId });
 
     // The failover's side: the peer protocol's hello, a refused event batch, a takeover.
     await call("GET", "/api/sync/hello", { region: "failover" });

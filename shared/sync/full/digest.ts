@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 
 /** JSON with object keys sorted at every level and undefined left out: one text per value. */
 export function canonicalJson(value: unknown): string {
@@ -12,6 +13,8 @@ export function canonicalJson(value: unknown): string {
 
 const MOD = 1n << 64n;
 export const EMPTY_DIGEST = "0000000000000000";
+/** A digest as text: what a peer's answer must hold where one is expected (R25). */
+export const digestText = z.string().regex(/^[0-9a-f]{16}$/, { error: "must be 16 hex digits" });
 
 /**
  * An order-independent digest of a set of records: the sum (mod 2^64) of each record's

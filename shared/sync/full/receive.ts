@@ -3,7 +3,7 @@ import type { FailoverSettingsService } from "../../config/failover-settings.ts"
 import { conflict, fromZodError, invalid } from "../../errors.ts";
 import { type ConfigItem, type ItemKey, isReplicated, webKey } from "../../model/items.ts";
 import type { BulkStore, ConfigStore } from "../../ports.ts";
-import { changeSchema, problem } from "../apply.ts";
+import { changeSchema, MAX_CLOCK_SKEW_MS, problem } from "../apply.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
 
 /** The failover's side of a full sync: `/api/sync/full/...` (R12). */
@@ -12,6 +12,7 @@ export interface FullReceiveDeps {
   readonly store: ConfigStore;
   readonly bulk: BulkStore;
   readonly failover: FailoverSettingsService;
+  readonly now?: () => number;
 }
 
 /** Items per `/api/sync/full/items` call; records per wipe page (deletes) and digest page (reads). */
@@ -55,8 +56,11 @@ export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T>
 }
 
 const FENCE = "fullsync/fence";
+/** A fence as a time, when it is one (a fence kept before fences were bounded may be anything). */
+const timeOf = (fence: number) =>
+  fence <= 8.64e15 ? new Date(fence).toISOString() : `${fence} ms since 1970`;
 interface Fence {
-  /** The newest fencing token seen (putLocalIf's revision). */
+  /** The newest fencing token seen (putLocalIf's revision); 0 when none, or cleared. */
   readonly rev: number;
   readonly syncId: string;
 }
@@ -65,12 +69,22 @@ interface Fence {
  * Whether this server takes a full sync's request. R18: a server that syncs automatically to a
  * failover of its own takes no sync. R11: only the newest run writes — a run whose lock lapsed
  * on production (and whose place another run took) is refused, so its late writes cannot land
- * in the middle of the newer copy.
+ * in the middle of the newer copy. A `write` keeps the request's token as the newest; a read
+ * keeps nothing. R25: a token is the time production took its lock, so one more than
+ * MAX_CLOCK_SKEW_MS ahead of this server's clock is refused: it would refuse every run until then.
  */
 async function admit(
   deps: FullReceiveDeps,
   request: { origin: string; syncId: string; fence: number },
+  access: "read" | "write",
 ) {
+  const now = (deps.now ?? Date.now)();
+  if (request.fence > now + MAX_CLOCK_SKEW_MS) {
+    throw invalid(
+      "fence",
+      `is more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock (it is the time production took its lock, in ms)`,
+    );
+  }
   if (request.origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
   const settings = await deps.failover.get();
   if (settings.enabled && settings.autoSync) {
@@ -82,23 +96,46 @@ async function admit(
     const current = await deps.store.getLocal<Fence>(FENCE);
     if (current && current.rev > request.fence) {
       throw conflict(
-        `full sync ${request.syncId} was overtaken by full sync ${current.syncId}, which took production's lock later; its writes are refused (R11)`,
+        `full sync ${request.syncId} was overtaken by full sync ${current.syncId}, which took production's lock later (${timeOf(current.rev)}); its writes are refused (R11). If no such run is going on (a clock that was ahead), clear the fence here: \`mft-failover failover clear-fence\``,
       );
     }
-    if (current?.rev === request.fence) return;
+    if (access === "read" || current?.rev === request.fence) return;
     const next: Fence = { rev: request.fence, syncId: request.syncId };
     if (await deps.store.putLocalIf(FENCE, next, current?.rev)) return;
+  }
+}
+
+/**
+ * `DELETE /api/failover/fence`: forgets the newest fencing token this server has seen, so a
+ * full sync refused as overtaken (409) is taken again. For a token no run will pass (from a
+ * clock that was ahead); while a run that was really overtaken still goes on, it could write.
+ */
+export async function clearFence(deps: Pick<FullReceiveDeps, "store">) {
+  for (;;) {
+    const current = await deps.store.getLocal<Fence>(FENCE);
+    if (!current?.rev) return { cleared: null };
+    const cleared: Fence = { rev: 0, syncId: "" };
+    if (await deps.store.putLocalIf(FENCE, cleared, current.rev)) {
+      return {
+        cleared: {
+          syncId: current.syncId,
+          fence: current.rev,
+          lockedAt: timeOf(current.rev),
+        },
+      };
+    }
   }
 }
 
 /** `POST /api/sync/full/wipe`: removes one page of one scan segment's replicated records (R3: never LOCAL). */
 export async function wipePage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(fullSyncSegment, body);
-  await admit(deps, request);
+  // Read first: a bad cursor is refused before the fence is taken.
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: WIPE_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
   });
+  await admit(deps, request, "write");
   const keys: ItemKey[] = page.items.filter(isReplicated).map(({ pk, sk }) => ({ pk, sk }));
   await deps.bulk.deleteAll(keys);
   return { deleted: keys.length, ...(page.cursor ? { cursor: page.cursor } : {}) };
@@ -107,12 +144,18 @@ export async function wipePage(deps: FullReceiveDeps, body: unknown) {
 /** `POST /api/sync/full/items`: stores production's items as they are, versions included. */
 export async function putItems(deps: FullReceiveDeps, body: unknown) {
   const request = parse(itemsRequest, body);
-  await admit(deps, request);
   const items = request.items as ConfigItem[];
+  const now = (deps.now ?? Date.now)();
+  const keys = new Set<string>();
   items.forEach((item, index) => {
-    const reason = problem(item);
+    const reason = problem(item, now);
     if (reason) throw invalid(`items[${index}]`, `${item.pk} ${item.sk}: ${reason}`);
+    // One write per key: production sends each record once.
+    const key = `${item.pk}\u0000${item.sk}`;
+    if (keys.has(key)) throw invalid(`items[${index}]`, `${item.pk} ${item.sk}: sent twice`);
+    keys.add(key);
   });
+  await admit(deps, request, "write");
   await deps.bulk.putAll(items);
   return { written: items.length };
 }
@@ -120,7 +163,7 @@ export async function putItems(deps: FullReceiveDeps, body: unknown) {
 /** `POST /api/sync/full/digest`: count and digest of one page of one scan segment. */
 export async function digestPage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(fullSyncSegment, body);
-  await admit(deps, request);
+  await admit(deps, request, "read");
   const page = await deps.bulk.scan(request.segment, request.totalSegments, {
     limit: SCAN_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
@@ -140,11 +183,11 @@ export async function digestPage(deps: FullReceiveDeps, body: unknown) {
  */
 export async function startPage(deps: FullReceiveDeps, body: unknown) {
   const request = parse(startRequest, body);
-  await admit(deps, request);
   const page = await deps.store.listDomains({
     limit: START_PAGE,
     ...(request.cursor ? { cursor: request.cursor } : {}),
   });
+  await admit(deps, request, "write");
   let started = 0;
   for (const domain of page.items) if (await setRunning(deps.store, domain)) started++;
   if (!request.cursor) await setRunning(deps.store, webKey);

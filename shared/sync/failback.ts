@@ -92,7 +92,8 @@ export class FailbackError extends Error {
 }
 
 const withoutPassword = ({ password: _password, ...address }: ProductionAddress) => address;
-const lockOf = (deps: FailbackDeps) => new RunLock(deps.store, deps.now, LOCK);
+const lockOf = (deps: Pick<FailbackDeps, "store" | "now">) =>
+  new RunLock(deps.store, deps.now, LOCK);
 const get = (deps: FailbackDeps, id: string) => deps.store.getLocal<FailbackRun>(RUN(id));
 const put = (deps: FailbackDeps, run: FailbackRun) => deps.store.putLocal(RUN(run.failbackId), run);
 
@@ -183,10 +184,14 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
 }
 
 /** `GET /api/failover/failbacks/{id}`. */
-export async function failbackView(deps: Pick<FailbackDeps, "store">, failbackId: string) {
+export async function failbackView(deps: Pick<FailbackDeps, "store" | "now">, failbackId: string) {
   const run = await deps.store.getLocal<FailbackRun>(RUN(failbackId));
   if (!run) throw notFound(`failback ${failbackId}`);
   const { saved: _saved, ...view } = run;
+  // An ended run is still running until it let go of the lock (it announces its end first):
+  // what the view calls ended can be resumed or followed by another at once.
+  if (run.state !== "running" && (await lockOf(deps).holder()) === failbackId)
+    return { ...view, state: "running" as const };
   return view;
 }
 

@@ -29,9 +29,11 @@ let runtime: LocalRuntime;
 let tried = 0;
 let triedPeer = 0;
 
-/** Every stored record of production's table, LOCAL state included, as one digest. */
+/**
+ * Every stored record of production's table, LOCAL state included: a line per record (its key,
+ * version and a digest of the rest), so that a failed comparison shows which records changed.
+ */
 async function tableDigest(): Promise<string> {
-  const hash = createHash("sha256");
   const rows: string[] = [];
   let cursor: string | undefined;
   do {
@@ -39,11 +41,13 @@ async function tableDigest(): Promise<string> {
       limit: 1000,
       ...(cursor ? { cursor } : {}),
     });
-    for (const record of page.items) rows.push(canonicalJson(record));
+    for (const record of page.items) {
+      const digest = createHash("sha256").update(canonicalJson(record)).digest("hex");
+      rows.push(`${record.pk} ${record.sk} v${record.version} ${digest.slice(0, 12)}`);
+    }
     cursor = page.cursor;
   } while (cursor);
-  for (const row of rows.sort()) hash.update(row);
-  return hash.digest("hex");
+  return rows.sort().join("\n");
 }
 
 /** No answer shows a stack, a password, a password hash or a secret header's value (R4, R25). */

@@ -60,6 +60,24 @@ const pkOf = (record: DynamoDBRecord) => record.dynamodb?.Keys?.pk?.S;
 const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?? "";
 const quiet = () => undefined;
 
+/** A handler that fails every batch holding the record `bad`; what it saw and what failed. */
+function failsOnBad() {
+  const calls: string[] = [];
+  const failures: { keys: unknown[]; reason: string }[] = [];
+  return {
+    calls,
+    failures,
+    handler: async ({ Records }: { Records: DynamoDBRecord[] }) => {
+      const keys = Records.map(pkOf);
+      calls.push(keys.join());
+      if (keys.includes("bad")) throw new Error("boom");
+    },
+    onFailure: (records: DynamoDBRecord[], reason: string) => {
+      failures.push({ keys: records.map(pkOf), reason });
+    },
+  };
+}
+
 describe("startStreamSource", () => {
   it("delivers inserts, updates and removes in order, shaped like Lambda's records", async () => {
     const { tableName, streamArn } = await createTable();
@@ -155,21 +173,13 @@ describe("startStreamSource", () => {
   it("hands a batch to onFailure once retries run out, and later records still flow", async () => {
     const { tableName, streamArn } = await createTable();
     await put(tableName, "bad", "good");
-    const calls: string[] = [];
-    const failures: { keys: unknown[]; reason: string }[] = [];
+    const { calls, failures, ...failingOnBad } = failsOnBad();
     await start({
       streamArn,
       batchSize: 1,
       maximumRetryAttempts: 2,
       onError: quiet,
-      handler: async ({ Records }) => {
-        const keys = Records.map(pkOf);
-        calls.push(keys.join());
-        if (keys.includes("bad")) throw new Error("boom");
-      },
-      onFailure: (records, reason) => {
-        failures.push({ keys: records.map(pkOf), reason });
-      },
+      ...failingOnBad,
     });
 
     await waitFor(() => calls.includes("good"));
@@ -180,8 +190,7 @@ describe("startStreamSource", () => {
   it("with no retry limit (-1), retries a batch until its oldest record is older than maximumRecordAgeSeconds, then hands it to onFailure", async () => {
     const { tableName, streamArn } = await createTable();
     await put(tableName, "bad", "good");
-    const calls: string[] = [];
-    const failures: { keys: unknown[]; reason: string }[] = [];
+    const { calls, failures, ...failingOnBad } = failsOnBad();
     // DynamoDB Local truncates creation times (to the minute): the clock jumps ahead instead.
     let ahead = 0;
     await start({
@@ -192,14 +201,7 @@ describe("startStreamSource", () => {
       maximumRecordAgeSeconds: 600,
       now: () => Date.now() + ahead,
       onError: quiet,
-      handler: async ({ Records }) => {
-        const keys = Records.map(pkOf);
-        calls.push(keys.join());
-        if (keys.includes("bad")) throw new Error("boom");
-      },
-      onFailure: (records, reason) => {
-        failures.push({ keys: records.map(pkOf), reason });
-      },
+      ...failingOnBad,
     });
 
     await waitFor(() => calls.length >= 5, 10_000, "five tries of the failing record");

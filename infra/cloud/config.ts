@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { allowHostList } from "../../shared/events/safe-http.ts";
+import { allowHostList } from "../../shared/adapters/safe-http.ts";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 const RETENTION_DAYS = [

@@ -23,8 +23,10 @@ export interface HttpApi {
 export async function serveHttpApi(options: {
   readonly port: number;
   readonly functionName: string;
-  readonly handler: HttpHandler;
+  /** Built once the port is bound, from the URL the API is served at (it may name itself). */
+  readonly handlerAt: (url: string) => HttpHandler;
 }): Promise<HttpApi> {
+  let handler: HttpHandler = () => Promise.reject(new Error("not listening yet"));
   const server: Server = createServer(async (request, response) => {
     try {
       const body = await readBody(request);
@@ -35,10 +37,7 @@ export async function serveHttpApi(options: {
         );
         return;
       }
-      const result = await options.handler(
-        toEvent(request, body),
-        lambdaContext(options.functionName),
-      );
+      const result = await handler(toEvent(request, body), lambdaContext(options.functionName));
       response.writeHead(
         result.statusCode ?? 200,
         result.headers as Record<string, string> | undefined,
@@ -73,8 +72,10 @@ export async function serveHttpApi(options: {
     });
   await listen(options.port);
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  handler = options.handlerAt(url);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     setOnline: (online) =>
       online ? (server.listening ? Promise.resolve() : listen(port)) : close(),
     stop: close,

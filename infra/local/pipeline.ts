@@ -8,8 +8,8 @@ import type { ServerServices } from "../../functions/server.ts";
 import type { QueueAddresses } from "../../shared/adapters/sqs-change-queue.ts";
 import type { ForwardSwitch } from "../../shared/ports.ts";
 import { topology } from "../topology.ts";
+import type { LocalAwsConfig } from "./aws-config.ts";
 import { lambdaContext } from "./lambda-context.ts";
-import type { LocalAwsConfig } from "./runtime.ts";
 import { type SqsSource, startSqsSource } from "./sqs-source.ts";
 import { type StreamSource, startStreamSource } from "./stream-source.ts";
 

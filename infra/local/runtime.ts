@@ -4,65 +4,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from "@aws-sdk/client-dynamodb";
-import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createAdminApi } from "../../functions/admin-api/app.ts";
-import { createFailbackHandler } from "../../functions/failback/app.ts";
-import { failbackDefinition } from "../../functions/failback/definition.ts";
-import { createFullSyncHandler } from "../../functions/full-sync/app.ts";
-import { fullSyncDefinition, taskStateNames } from "../../functions/full-sync/definition.ts";
-import { createMonitorHandler, type MonitorEvent } from "../../functions/monitor/app.ts";
-import { type ServerServices, serverServices } from "../../functions/server.ts";
-import { configTableDefinition } from "../../shared/adapters/config-table.ts";
-import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
-import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
-import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
-import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
-import { fixedAdmin } from "../../shared/auth/admin.ts";
 import type { Credentials } from "../../shared/ports.ts";
-import { recoverInterruptedRun } from "../../shared/sync/full/api.ts";
-import { topology } from "../topology.ts";
+import { type InstrumentClient, LOCAL_AWS } from "./aws-config.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
-import type { LocalEventBus } from "./event-bus.ts";
-import { type HttpApi, serveHttpApi } from "./http-api.ts";
-import { lambdaContext } from "./lambda-context.ts";
-import { LocalMetrics } from "./metrics.ts";
-import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
 import { freePort } from "./ports.ts";
+import { type LocalRegion, type RegionEnvironment, startRegion } from "./region.ts";
 import {
   displayName,
-  RegionEventBus,
+  type RegionControl,
   type RegionId,
-  type RegionState,
-  RegionSwitch,
   type RegionView,
   regionId,
-  withRegionControl,
 } from "./region-control.ts";
-import { startSchedules } from "./schedules.ts";
 import { seedSampleConfiguration } from "./seed.ts";
 import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
 import { startSqsServer } from "./sqs-server.ts";
-import { LocalStateMachine } from "./step-functions.ts";
-import { type LocalTriggers, startLocalTriggers, withLocalRoutes } from "./triggers.ts";
 
-/** Local mode's fixed AWS settings: DynamoDB Local wants alphanumeric keys; nothing leaves 127.0.0.1. */
-export const LOCAL_AWS = {
-  region: "us-east-1",
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-} as const;
-
-/** SDK settings of a local region; its region name selects its own DynamoDB Local database. */
-export interface LocalAwsConfig {
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
+// The runtime is local mode's entry point: what its callers use of the parts is exported here.
+export { LOCAL_AWS, type LocalAwsConfig } from "./aws-config.ts";
+export type { LocalRegion } from "./region.ts";
 
 export interface LocalOptions {
   readonly primaryPort: number;
@@ -74,46 +35,11 @@ export interface LocalOptions {
   readonly adminPassword?: string;
   readonly logLevel?: LogLevel;
   /** Sees every AWS SDK client the runtime creates (benchmarks count billable requests). */
-  readonly instrument?: (client: DynamoDBClient | SQSClient | DynamoDBStreamsClient) => void;
+  readonly instrument?: InstrumentClient;
   /** The local mailbox's SMTP port (MFT_SMTP_PORT); a free one when absent or 0. */
   readonly smtpPort?: number;
   /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
   readonly heartbeatSeconds?: number;
-}
-
-export interface LocalRegion {
-  readonly name: "primary" | "failover";
-  readonly serverId: string;
-  readonly url: string;
-  readonly tableName: string;
-  /** For SDK clients of this region's DynamoDB (at the runtime's `dynamoEndpoint`). */
-  readonly awsConfig: LocalAwsConfig;
-  readonly services: ServerServices;
-  readonly queues: QueueAddresses;
-  /** This region's EventBridge bus. */
-  readonly bus: LocalEventBus;
-  /** What this region published to CloudWatch. */
-  readonly metrics: LocalMetrics;
-  /** Takes the region's admin API off the network and back (a failover outage on one machine). */
-  setOnline(online: boolean): Promise<void>;
-  /**
-   * Takes the whole region out, as a real outage would, and back (R24): its admin API, stream
-   * and queue pollers, scheduled jobs, state machines and trigger deliveries stop; its table and
-   * queues keep their data. Back up, the stream poller resumes after the last change it handled.
-   */
-  setDown(down: boolean): Promise<void>;
-  /** up, offline (its API only) or down. */
-  state(): RegionState;
-  /** Invocations of the region's capture and forward functions so far. */
-  pipelineStats(): PipelineStats;
-  /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
-  startPipeline(): Promise<void>;
-  /** The trigger rules on this region's bus and the runs they recorded (R17). */
-  readonly triggers: LocalTriggers;
-  /** The full-sync state machine of this region (R12), run in this process. */
-  readonly fullSync: LocalStateMachine;
-  /** The failback state machine of this region (R19), run in this process. */
-  readonly failback: LocalStateMachine;
 }
 
 export interface LocalRuntime {
@@ -158,7 +84,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     stack.push(mail.stop);
     const sqsClient = new SQSClient({ ...LOCAL_AWS, endpoint: sqs.endpoint });
     options.instrument?.(sqsClient);
-    const regions = new Map<string, LocalRegion>();
+    const regions = new Map<RegionId, LocalRegion>();
     const secretsDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mft-failover-")));
     if (!options.dataDir) stack.push(() => rm(secretsDir, { recursive: true, force: true }));
     const logger = new Logger({
@@ -166,219 +92,27 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       logLevel: options.logLevel ?? "WARN",
     });
 
-    const startRegion = async (
-      name: LocalRegion["name"],
-      port: number,
-    ): Promise<[LocalRegion, boolean]> => {
-      const tableName = `mft-${name}-config`;
-      const awsConfig: LocalAwsConfig = { ...LOCAL_AWS, region: `local-${name}` };
-      const dynamoClient = new DynamoDBClient({ ...awsConfig, endpoint: dynamo.endpoint });
-      options.instrument?.(dynamoClient);
-      const [created, queues] = await Promise.all([
-        ensureTable(dynamoClient, tableName),
-        createQueues(sqsClient, name),
-      ]);
-      const bus = new RegionEventBus(`local-${name}`);
-      const forwarding = new LocalForwardSwitch();
-      const metrics = new LocalMetrics();
-      const services = serverServices({
-        store: new DynamoConfigStore(dynamoClient, tableName),
-        bulk: new DynamoBulkStore(dynamoClient, tableName),
-        secrets: new FileSecretStore(join(secretsDir, name)),
-        serverId: `local-${name}`,
-        queue: new SqsChangeQueue(sqsClient, queues),
-        forwarding,
-        events: bus,
-        metrics,
-      });
-      const triggers = startLocalTriggers({
-        name,
-        bus,
-        config: services.config,
-        mailer: mail.mailer,
-        logger,
-        dynamo: dynamoClient,
-        tableName,
-        dynamoEndpoint: dynamo.endpoint,
-        awsConfig,
-        ...(options.instrument ? { instrument: options.instrument } : {}),
-      });
-      // Step Functions: the deployed definition, each Task bound to the full-sync Lambda's handler.
-      const definition = fullSyncDefinition(
-        `arn:aws:lambda:${awsConfig.region}:000000000000:function:mft-${name}-full-sync`,
-      );
-      const fullSync = new LocalStateMachine({
-        definition,
-        taskStates: taskStateNames(definition),
-        handler: createFullSyncHandler({ ...services, logger }),
-        functionName: `${name}-full-sync`,
-        timeoutMs: 300_000,
-        onExecutionError: (syncId, error) => {
-          // A run that failed went through RecordFailure to FullSyncFailed: already recorded.
-          if ((error as { cause?: { name?: string } }).cause?.name === "FullSyncFailed") return;
-          logger.error("full sync execution failed", { syncId, error: String(error) });
-        },
-      });
-      // The failback state machine (R19), the same way.
-      const failbackStates = failbackDefinition(
-        `arn:aws:lambda:${awsConfig.region}:000000000000:function:mft-${name}-failback`,
-      );
-      const failback = new LocalStateMachine({
-        definition: failbackStates,
-        taskStates: taskStateNames(failbackStates),
-        handler: createFailbackHandler({ ...services, logger }),
-        functionName: `${name}-failback`,
-        timeoutMs: 300_000,
-        idField: "failbackId",
-        onExecutionError: (failbackId, error) => {
-          if ((error as { cause?: { name?: string } }).cause?.name === "FailbackFailed") return;
-          logger.error("failback execution failed", { failbackId, error: String(error) });
-        },
-      });
-      await recoverInterruptedRun(services);
-      const api: HttpApi = await serveHttpApi({
-        port,
-        functionName: `${name}-admin-api`,
-        // `/_local/...` (mailbox, trigger runs, publish an event) is local mode's, not the Lambda's.
-        handler: withRegionControl(
-          withLocalRoutes(
-            createAdminApi({
-              ...services,
-              fullSyncRunner: fullSync,
-              failbackRunner: failback,
-              // A failback's default `production`: this server, as the failover reaches it.
-              get ownAddress() {
-                const url = new URL(api.url);
-                return {
-                  host: url.hostname,
-                  port: Number(url.port),
-                  useTls: false,
-                  ...admin,
-                };
-              },
-              admin: fixedAdmin(admin),
-              region: `local-${name}`,
-              logger,
-            }),
-            { admin, bus, mail, triggers },
-          ),
-          admin,
-          name,
-          {
-            list: () => listRegions(regions),
-            apply: async (id, action) => {
-              const target = regions.get(id);
-              if (!target) throw new Error(`region ${id} is not running`);
-              if (action === "down" || action === "up") await target.setDown(action === "down");
-              else await target.setOnline(action === "online");
-              return viewOf(target);
-            },
-          },
-        ),
-      });
-      stack.push(
-        api.stop,
-        () => fullSync.stop(),
-        () => failback.stop(),
-      );
-      const pipelineStats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
-      /** Where the stream poller stopped when the region went down: `up` resumes there. */
-      let streamPositions: Readonly<Record<string, string>> = {};
-      /** The pipeline and the schedules while they run. */
-      let work: { stop(): Promise<void> } | undefined;
-      stack.push(async () => {
-        await work?.stop();
-        work = undefined;
-      });
-      const startPipelineOf = async () => {
-        await triggers.start();
-        const pipeline = await startPipeline({
-          services,
-          dynamo: dynamoClient,
-          dynamoEndpoint: dynamo.endpoint,
-          sqs: sqsClient,
-          tableName,
-          queues,
-          forwarding,
-          logger,
-          awsConfig,
-          ...(options.instrument ? { instrument: options.instrument } : {}),
-          resumeFrom: streamPositions,
-          stats: pipelineStats,
-        });
-        // EventBridge Scheduler: the heartbeat (R20) and verify (R21) schedules of the monitor.
-        const monitor = createMonitorHandler({ ...services, logger });
-        const heartbeatSeconds =
-          options.heartbeatSeconds ?? topology.monitor.heartbeat.everySeconds;
-        const schedules = startSchedules<MonitorEvent>(
-          [
-            {
-              everyMs: heartbeatSeconds * 1000,
-              input: { task: "heartbeat", intervalSeconds: heartbeatSeconds },
-            },
-            { everyMs: topology.monitor.verify.everyMinutes * 60_000, input: { task: "verify" } },
-          ],
-          (input) =>
-            monitor(input, lambdaContext("monitor", topology.monitor.timeoutSeconds * 1000)),
-          (error) => logger.warn("monitor failed", { error: String(error) }),
-        );
-        work = {
-          async stop() {
-            await schedules.stop();
-            await Promise.all([pipeline.stop(), triggers.stop()]);
-            streamPositions = pipeline.positions();
-          },
-        };
-      };
-      // A region loss (R24): API first, so nothing is acknowledged after it; then the rest.
-      const power = new RegionSwitch({
-        setApiOnline: api.setOnline,
-        stopWork: async () => {
-          await work?.stop();
-          work = undefined;
-          await Promise.all([fullSync.stop(), failback.stop()]);
-          bus.delivering = false;
-        },
-        startWork: async () => {
-          bus.delivering = true;
-          // The full sync that the outage cut off is recorded as failed and its lock released.
-          await recoverInterruptedRun(services);
-          await startPipelineOf();
-        },
-      });
-      return [
-        {
-          name,
-          serverId: `local-${name}`,
-          url: api.url,
-          tableName,
-          awsConfig,
-          queues,
-          services,
-          bus,
-          metrics,
-          triggers,
-          fullSync,
-          failback,
-          setOnline: async (online) => {
-            await power.setOnline(online);
-          },
-          setDown: async (down) => {
-            await power.setDown(down);
-          },
-          state: () => power.state,
-          pipelineStats: () => pipelineStats,
-          startPipeline: startPipelineOf,
-        },
-        created,
-      ];
+    const env: RegionEnvironment = {
+      dynamoEndpoint: dynamo.endpoint,
+      sqs: sqsClient,
+      mail,
+      admin,
+      logger,
+      secretsDir,
+      ...(options.instrument ? { instrument: options.instrument } : {}),
+      ...(options.heartbeatSeconds !== undefined
+        ? { heartbeatSeconds: options.heartbeatSeconds }
+        : {}),
+      control: regionControl(regions),
+      onStop: (close) => stack.push(close),
     };
-    const [[primary, primaryIsNew], [failover]] = await Promise.all([
-      startRegion("primary", options.primaryPort),
-      startRegion("failover", options.failoverPort),
+    const [production, { region: failover }] = await Promise.all([
+      startRegion(env, "primary", options.primaryPort),
+      startRegion(env, "failover", options.failoverPort),
     ]);
+    const primary = production.region;
     regions.set("primary", primary).set("failover", failover);
-    if (primaryIsNew) {
+    if (production.created) {
       await pointAtFailover(primary, failover, admin);
       if (options.seed) await seedSampleConfiguration(primary.services.config);
     }
@@ -405,6 +139,20 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   }
 }
 
+/** `/_local/regions`: both regions listed and switched, from either region's API. */
+function regionControl(regions: Map<RegionId, LocalRegion>): RegionControl {
+  return {
+    list: () => listRegions(regions),
+    apply: async (id, action) => {
+      const target = regions.get(id);
+      if (!target) throw new Error(`region ${id} is not running`);
+      if (action === "down" || action === "up") await target.setDown(action === "down");
+      else await target.setOnline(action === "online");
+      return viewOf(target);
+    },
+  };
+}
+
 function viewOf(region: LocalRegion): RegionView {
   return {
     name: displayName(region.name),
@@ -414,7 +162,7 @@ function viewOf(region: LocalRegion): RegionView {
   };
 }
 
-function listRegions(regions: Map<string, LocalRegion>): RegionView[] {
+function listRegions(regions: Map<RegionId, LocalRegion>): RegionView[] {
   return [...regions.values()].map(viewOf);
 }
 
@@ -430,20 +178,4 @@ async function pointAtFailover(primary: LocalRegion, failover: LocalRegion, admi
     password: admin.password,
     autoSync: true,
   });
-}
-
-/** Creates the table unless it exists (MFT_DATA_DIR); true when it was created. */
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
-  try {
-    await client.send(new CreateTableCommand(configTableDefinition(tableName)));
-  } catch (error) {
-    if (error instanceof ResourceInUseException) return false;
-    throw error;
-  }
-  // DynamoDB Local creates tables at once, but AWS's contract is to wait for ACTIVE.
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === "ACTIVE") return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -23,10 +23,10 @@ import {
   DEFAULT_RULE_PREFIX,
   TriggerRules,
 } from "../../shared/adapters/eventbridge-trigger-rules.ts";
+import { allowHostList, safeHttpSender } from "../../shared/adapters/safe-http.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import type { HttpSender, Mailer, TriggerRun } from "../../shared/events/actions.ts";
-import { allowHostList, safeHttpSender } from "../../shared/events/safe-http.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../shared/model/items.ts";
 import type { Credentials } from "../../shared/ports.ts";
 import { type SyncEventDetail, syncEvent, syncModes } from "../../shared/sync/events.ts";

@@ -7,7 +7,6 @@
  */
 import type { z } from "zod";
 import type { triggerInput } from "../model/schemas.ts";
-import { RequestRefused } from "./safe-http.ts";
 import {
   type DeliveredEvent,
   isJsonTemplate,
@@ -48,10 +47,15 @@ export interface HttpRequest {
   readonly timeoutMs: number;
 }
 
+/** A request the sender will not make (a denied address, a bad redirect): not worth a retry. */
+export class RequestRefused extends Error {
+  override readonly name = "RequestRefused";
+}
+
 /**
  * Sends one HTTP request; resolves with the status, rejects on network errors, timeouts (an
  * error named TimeoutError) and refusals (RequestRefused: not retried). The real one is
- * `safeHttpSender` (shared/events/safe-http.ts).
+ * `safeHttpSender` (shared/adapters/safe-http.ts).
  */
 export type HttpSender = (request: HttpRequest) => Promise<{ readonly status: number }>;
 

@@ -1,7 +1,3 @@
-import { withOutcome } from "../events/outcome.ts";
-import type { MetricSink } from "../metrics.ts";
-import type { ConfigStore, EventPublisher } from "../ports.ts";
-
 /** The event every automatic batch and every full sync publishes (R16). */
 export const EVENT_SOURCE = "mft.failover";
 export const SYNC_EVENT = "Failover Synchronization";
@@ -42,18 +38,3 @@ export const syncEvent = (detail: SyncEventDetail): SyncEvent => ({
   "detail-type": SYNC_EVENT,
   detail,
 });
-
-/** Publishes a sync's outcome (R16) and counts a failure for the SyncFailures alarm (R22). */
-export async function announce(
-  ports: {
-    readonly events: EventPublisher;
-    readonly metrics: MetricSink;
-    readonly store: Pick<ConfigStore, "getLocal" | "putLocalIf">;
-  },
-  detail: SyncEventDetail,
-): Promise<void> {
-  await Promise.all([
-    ports.events.publish(syncEvent(await withOutcome(ports.store, detail))),
-    detail.Success ? undefined : ports.metrics.publish({ SyncFailures: 1 }),
-  ]);
-}

@@ -12,7 +12,8 @@ import type {
   PeerResult,
   QueuedChange,
 } from "../ports.ts";
-import { announce, type SyncEventDetail } from "./events.ts";
+import { announce } from "./announce.ts";
+import type { SyncEventDetail } from "./events.ts";
 import { PeerError } from "./peer.ts";
 import type { Connection, SyncState, SyncStatusStore } from "./status.ts";
 import { toFailover } from "./transform.ts";

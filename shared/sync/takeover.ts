@@ -1,10 +1,21 @@
+import type { MetricSink } from "../metrics.ts";
 import { webKey } from "../model/items.ts";
-import { announce, type SyncEventDetail } from "./events.ts";
+import type { ConfigStore, EventPublisher } from "../ports.ts";
+import { announce } from "./announce.ts";
+import type { SyncEventDetail } from "./events.ts";
 import { setRunning } from "./full/receive.ts";
-import type { MonitorDeps } from "./monitor.ts";
 
 const LAST_TAKEOVER = "takeover/last";
 const PAGE = 100;
+
+/** What a takeover needs from the failover: its store, and where its event goes. */
+export interface TakeoverDeps {
+  readonly serverId: string;
+  readonly store: ConfigStore;
+  readonly events: EventPublisher;
+  readonly metrics: MetricSink;
+  readonly now?: () => number;
+}
 
 /** When the failover was last brought into service, by whom, and what it started. */
 export interface Takeover {
@@ -21,7 +32,7 @@ export interface Takeover {
  * Run state is local (R2): no version changes, nothing is sent anywhere. Idempotent: a second
  * call starts what is still stopped (usually nothing).
  */
-export async function takeOver(deps: MonitorDeps, by: string): Promise<Takeover> {
+export async function takeOver(deps: TakeoverDeps, by: string): Promise<Takeover> {
   const now = deps.now ?? Date.now;
   const startedAt = new Date(now()).toISOString();
   let domainsStarted = 0;
@@ -50,6 +61,6 @@ export async function takeOver(deps: MonitorDeps, by: string): Promise<Takeover>
 }
 
 /** The last takeover, for the status. */
-export async function lastTakeover(deps: Pick<MonitorDeps, "store">) {
+export async function lastTakeover(deps: Pick<TakeoverDeps, "store">) {
   return (await deps.store.getLocal<Takeover>(LAST_TAKEOVER)) ?? null;
 }

@@ -2,16 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { localAllowHosts } from "../../infra/local/triggers.ts";
-import type { HttpRequest } from "../../shared/events/actions.ts";
 import {
   addressRange,
   allowHostList,
   isPublicAddress,
   MAX_REDIRECTS,
-  RequestRefused,
   type ResolvedAddress,
   safeHttpSender,
-} from "../../shared/events/safe-http.ts";
+} from "../../shared/adapters/safe-http.ts";
+import { type HttpRequest, RequestRefused } from "../../shared/events/actions.ts";
 
 // R17: an HTTP action may reach public addresses only, unless its host is allow-listed.
 

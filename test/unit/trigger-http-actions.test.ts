@@ -3,6 +3,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it, vi } from "vitest";
 import { createTriggerActionsHandler } from "../../functions/trigger-actions/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
+import { safeHttpSender } from "../../shared/adapters/safe-http.ts";
 import { triggers } from "../../shared/config/entities.ts";
 import { ConfigService } from "../../shared/config/service.ts";
 import { AppError } from "../../shared/errors.ts";
@@ -12,7 +13,6 @@ import {
   runActions,
   type Trigger,
 } from "../../shared/events/actions.ts";
-import { safeHttpSender } from "../../shared/events/safe-http.ts";
 import {
   type DeliveredEvent,
   renderJsonTemplate,

@@ -1,8 +1,8 @@
 import { Fn, Stack } from "aws-cdk-lib";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { acknowledge, GUARD } from "../compliance.ts";
-import type { MftFunctionDefaults } from "./mft-function.ts";
 
 /**
  * How long the stack's logs are kept unless the config says otherwise: longer than anything the
@@ -16,9 +16,23 @@ const CONTROL_TOWER_RETENTION_DAYS = 365;
 /** Where a service that delivers its own logs (vended log delivery) needs no resource policy. */
 export const VENDED_LOGS = "/aws/vendedlogs/";
 
+/** How every log group of one stack is kept: the functions' and the stack's others alike. */
+export interface LogGroupDefaults {
+  /**
+   * Retention of each function's log group (and the stack's other log groups).
+   * @default DEFAULT_LOG_RETENTION (a month; Control Tower's CT.CLOUDWATCH.PR.2 wants a year)
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * KMS key that encrypts each function's log group (its policy must let CloudWatch Logs use it).
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logKey?: IKey;
+}
+
 export interface StackLogGroupProps {
   /** Retention and encryption, as the functions' log groups have them. */
-  readonly defaults: MftFunctionDefaults;
+  readonly defaults: LogGroupDefaults;
   /**
    * For a service that writes the log group itself (Step Functions `states`, API Gateway access
    * logs `apigateway`): it is named under /aws/vendedlogs/<service>/, ending with `name`.

@@ -9,15 +9,13 @@ import {
   Role,
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
-import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
-import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { acknowledge, GUARD, NAG } from "../compliance.ts";
-import { stackLogGroup } from "./log-group.ts";
+import { type LogGroupDefaults, stackLogGroup } from "./log-group.ts";
 
 /** The repository root: entries in infra/topology.ts are relative to it. */
 export const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -38,12 +36,7 @@ const BUNDLED_FILES: Readonly<Record<string, (outputDir: string) => string[]>> =
 };
 
 /** What every function of one stack shares; the stack decides, the functions follow. */
-export interface MftFunctionDefaults {
-  /**
-   * Retention of each function's log group (and the stack's other log groups).
-   * @default DEFAULT_LOG_RETENTION (a month; Control Tower's CT.CLOUDWATCH.PR.2 wants a year)
-   */
-  readonly logRetention?: RetentionDays;
+export interface MftFunctionDefaults extends LogGroupDefaults {
   /**
    * X-Ray for each function. `ACTIVE` samples on its own: the first request each second and
    * 5% beyond, which for a trickle of changes is nearly every one, each a billed trace.
@@ -51,11 +44,6 @@ export interface MftFunctionDefaults {
    * @default Tracing.PASS_THROUGH
    */
   readonly tracing?: Tracing;
-  /**
-   * KMS key that encrypts each function's log group (its policy must let CloudWatch Logs use it).
-   * @default - CloudWatch Logs' own encryption
-   */
-  readonly logKey?: IKey;
 }
 
 export interface MftFunctionProps extends MftFunctionDefaults {

@@ -11,7 +11,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { allowHostList } from "../../../shared/events/safe-http.ts";
+import { allowHostList } from "../../../shared/adapters/safe-http.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../../shared/model/items.ts";
 import { topology } from "../../topology.ts";
 import { acknowledge, GUARD, NAG, nagResource } from "../compliance.ts";

@@ -9,7 +9,8 @@ import type {
   EventPublisher,
   FullSyncPeer,
 } from "../../ports.ts";
-import { announce, type SyncEventDetail } from "../events.ts";
+import { announce } from "../announce.ts";
+import type { SyncEventDetail } from "../events.ts";
 import { peerName } from "../forward.ts";
 import { toFailover } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";

@@ -19,8 +19,8 @@ import type { LookupFunction } from "node:net";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { type HttpRequest, type HttpSender, RequestRefused } from "../events/actions.ts";
 import { host } from "../model/schemas.ts";
-import type { HttpRequest, HttpSender } from "./actions.ts";
 
 /** Redirects followed before an action fails with "too many redirects". */
 export const MAX_REDIRECTS = 5;
@@ -49,11 +49,6 @@ export interface SafeHttpOptions {
   readonly allowLoopback?: boolean;
   /** @default node:dns `lookup` with `all: true` */
   readonly resolve?: Resolver;
-}
-
-/** A request the sender will not make (a denied address, a bad redirect): not worth a retry. */
-export class RequestRefused extends Error {
-  override readonly name = "RequestRefused";
 }
 
 // --- Address classification -----------------------------------------------------------------

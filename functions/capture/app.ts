@@ -5,7 +5,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import middy from "@middy/core";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { fromRecord } from "../../shared/adapters/dynamo-config-store.ts";
+import { fromRecord } from "../../shared/adapters/dynamo-records.ts";
 import type { FailoverSettingsService } from "../../shared/config/failover-settings.ts";
 import type { ChangeQueue } from "../../shared/ports.ts";
 import { capturedChange } from "../../shared/sync/capture.ts";

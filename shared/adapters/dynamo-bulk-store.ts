@@ -7,13 +7,8 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { ConfigItem, ItemKey } from "../model/items.ts";
 import type { BulkStore, Page, PageRequest, StoredRecord } from "../ports.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  fromRecord,
-  toRecord,
-  withCursor,
-} from "./dynamo-config-store.ts";
+import { decodeCursor, encodeCursor, withCursor } from "./dynamo-cursor.ts";
+import { fromRecord, toRecord } from "./dynamo-records.ts";
 
 /** BatchWriteItem's limit. */
 const BATCH = 25;

@@ -6,6 +6,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
@@ -79,6 +80,12 @@ export interface LocalOptions {
   readonly smtpPort?: number;
   /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
   readonly heartbeatSeconds?: number;
+  /**
+   * A DynamoDB Local already running, to use instead of starting one (tests share one JVM).
+   * `database`, an alphanumeric access key ID, gives this runtime databases of its own there;
+   * its tables are deleted when it stops. Not with `dataDir`.
+   */
+  readonly dynamoDb?: { readonly endpoint: string; readonly database: string };
 }
 
 export interface LocalRegion {
@@ -146,11 +153,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     for (const close of stack.reverse()) await close().catch(() => {});
   };
   try {
+    if (options.dynamoDb && options.dataDir)
+      throw new Error("dynamoDb and dataDir: a shared DynamoDB Local keeps no tables on disk");
     const dbPath = options.dataDir ? join(options.dataDir, "dynamodb") : undefined;
     // Owner only: the tables hold password hashes (R4, R25).
     if (dbPath) await mkdir(dbPath, { recursive: true, mode: 0o700 });
+    const { dynamoDb } = options;
     const [dynamo, sqs] = await Promise.all([
-      freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
+      dynamoDb
+        ? { endpoint: dynamoDb.endpoint, stop: async () => {} }
+        : freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
       startSqsServer(0),
     ]);
     stack.push(dynamo.stop, sqs.stop);
@@ -171,13 +183,23 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       port: number,
     ): Promise<[LocalRegion, boolean]> => {
       const tableName = `mft-${name}-config`;
-      const awsConfig: LocalAwsConfig = { ...LOCAL_AWS, region: `local-${name}` };
+      const awsConfig: LocalAwsConfig = {
+        region: `local-${name}`,
+        credentials: dynamoDb
+          ? { ...LOCAL_AWS.credentials, accessKeyId: dynamoDb.database }
+          : LOCAL_AWS.credentials,
+      };
       const dynamoClient = new DynamoDBClient({ ...awsConfig, endpoint: dynamo.endpoint });
       options.instrument?.(dynamoClient);
       const [created, queues] = await Promise.all([
         ensureTable(dynamoClient, tableName),
         createQueues(sqsClient, name),
       ]);
+      // Stopped before it (the stack runs backwards): nothing uses the table any more.
+      if (dynamoDb)
+        stack.push(async () => {
+          await dynamoClient.send(new DeleteTableCommand({ TableName: tableName }));
+        });
       const bus = new RegionEventBus(`local-${name}`);
       const forwarding = new LocalForwardSwitch();
       const metrics = new LocalMetrics();

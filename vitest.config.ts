@@ -1,22 +1,30 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Two tiers. `fast`: the pure rules, adapters on narrow mocks and the synthesized stack — no
 // local runtime, no JVM (`npm run test:fast`). `runtime`: everything that runs the real handlers
-// on DynamoDB Local and the SQS server, which its global setup starts once. `npm test` runs both.
+// on DynamoDB Local and the SQS server, which its global setup starts once (files that run
+// regions of their own keep their tables in that same DynamoDB Local). `npm test` runs both.
+const needsRuntime = "test/infra/permissions.test.ts"; // the SDK calls of running handlers
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Every project: the run's folder, where the first file to synthesize the app leaves it.
+    globalSetup: ["test/support/run-folder.ts"],
     projects: [
       {
         extends: true,
-        test: { name: "fast", include: ["test/{unit,infra}/**/*.test.ts"] },
+        test: {
+          name: "fast",
+          include: ["test/{unit,infra}/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, needsRuntime],
+        },
       },
       {
         extends: true,
         test: {
           name: "runtime",
-          include: ["test/{integration,fault,cli,browser}/**/*.test.ts"],
+          include: ["test/{integration,fault,cli,browser}/**/*.test.ts", needsRuntime],
           globalSetup: ["test/support/global-setup.ts"],
         },
       },

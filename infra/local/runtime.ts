@@ -40,6 +40,12 @@ export interface LocalOptions {
   readonly smtpPort?: number;
   /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
   readonly heartbeatSeconds?: number;
+  /**
+   * A DynamoDB Local already running, to use instead of starting one (tests share one JVM).
+   * `database`, an alphanumeric access key ID, gives this runtime databases of its own there;
+   * its tables are deleted when it stops. Not with `dataDir`.
+   */
+  readonly dynamoDb?: { readonly endpoint: string; readonly database: string };
 }
 
 export interface LocalRuntime {
@@ -72,11 +78,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     for (const close of stack.reverse()) await close().catch(() => {});
   };
   try {
+    if (options.dynamoDb && options.dataDir)
+      throw new Error("dynamoDb and dataDir: a shared DynamoDB Local keeps no tables on disk");
     const dbPath = options.dataDir ? join(options.dataDir, "dynamodb") : undefined;
     // Owner only: the tables hold password hashes (R4, R25).
     if (dbPath) await mkdir(dbPath, { recursive: true, mode: 0o700 });
+    const { dynamoDb } = options;
     const [dynamo, sqs] = await Promise.all([
-      freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
+      dynamoDb
+        ? { endpoint: dynamoDb.endpoint, stop: async () => {} }
+        : freePort().then((port) => startDynamoDbLocal({ port, ...(dbPath ? { dbPath } : {}) })),
       startSqsServer(0),
     ]);
     stack.push(dynamo.stop, sqs.stop);
@@ -94,6 +105,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
 
     const env: RegionEnvironment = {
       dynamoEndpoint: dynamo.endpoint,
+      ...(dynamoDb ? { dynamoDatabase: dynamoDb.database } : {}),
       sqs: sqsClient,
       mail,
       admin,

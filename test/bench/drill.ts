@@ -228,25 +228,7 @@ export async function drill(): Promise<boolean> {
     const production = new AdminClient(runtime.primary.url, runtime.admin);
     const failover = new AdminClient(runtime.failover.url, runtime.admin);
     log(`regions up in ${seconds(Date.now() - started).toFixed(1)} s; ${DOMAINS} domains`);
-    // The catch-up phase's outage lasts 20 s, not the minutes after which automatic sync is
-    // suspended by default: shorten that, so the drill goes the way a real outage does.
-    const { passwordSet: _, ...settings } = await production.request<Record<string, unknown>>(
-      "GET",
-      "/api/failover",
-    );
-    await production.request("PUT", "/api/failover", {
-      ...settings,
-      suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
-    });
-    for (let n = 0; n < DOMAINS; n++)
-      await production.request("PUT", `/api/domains/${domainName(n)}`, { description: "drill" });
-    await waitFor(
-      async () =>
-        [...(await versions(runtime.failover)).keys()].filter((key) => key.endsWith("|DOMAIN"))
-          .length >= DOMAINS,
-      30_000,
-      "the domains on the failover",
-    );
+    await prepare(runtime, production);
 
     const known: { domain: string; group: string }[] = [];
     const load = new Load(production, "p", known);
@@ -261,111 +243,29 @@ export async function drill(): Promise<boolean> {
     log(
       `catch-up: ${catchUp.backlog} changes behind after ${seconds(CATCH_UP_OUTAGE_MS)} s offline; drained at ${catchUp.appliedPerSecond.toFixed(0)} changes/s (${catchUp.ratio.toFixed(1)}× arrival)`,
     );
-
-    // Production goes down from a steady state: the failover in step with what was acknowledged.
-    // Each domain's last change there, then every change (a Scan a second).
-    const sofar = [...load.acks];
-    const inStepFrom = Date.now();
-    const inStep =
-      (await domainTails(runtime, sofar, 120_000)) &&
-      (await allOnFailover(runtime, sofar, inStepFrom + 120_000 - Date.now())).complete;
-    const inStepSeconds = round(seconds(Date.now() - catchUp.onlineAt));
-    log(
-      inStep
-        ? `in step again ${inStepSeconds} s after the failover returned`
-        : "the failover did not catch up with the load within 2 minutes; going on",
-    );
-
-    const downAfter = DOWN_AFTER_MS[0] + Math.random() * (DOWN_AFTER_MS[1] - DOWN_AFTER_MS[0]);
-    log(`production goes down in ${seconds(downAfter).toFixed(1)} s`);
-    await delay(downAfter);
-    const downAt = Date.now();
-    await runtime.setRegionDown("primary", true);
-    const downMs = Date.now() - downAt;
-    await load.stop();
-    // Where the changes that did not make it are: production's queue keeps them.
-    const queue = await runtime.primary.services.queue.depths();
-    const onFailover = await versions(runtime.failover);
-    const lost = missingFrom(onFailover, load.acks);
-    const ages = [...lost.map((ack) => downAt - ack.at), ...(await inFlightAt(runtime, downAt))];
-    const rpo = {
-      acknowledged: load.acks.length,
-      missing: lost.length,
-      /** Of those: acknowledged before the catch-up outage ended, still held back since. */
-      fromCatchUp: lost.filter((ack) => ack.at < catchUp.onlineAt).length,
-      /** Sent while the region stopped: in a harder crash these would be lost too. */
-      inFlight: ages.length - lost.length,
-      oldestAgeSeconds: round(seconds(Math.max(0, ...ages))),
-      /** Without those held back since the catch-up outage: what losing production cost. */
-      oldestOfThisOutageSeconds: round(
-        seconds(Math.max(0, ...ages.filter((age) => downAt - age >= catchUp.onlineAt))),
-      ),
-      refusedWrites: load.failed,
-      downTookMs: downMs,
-      queueAtDown: queue,
-    };
-    log(
-      `production down (${downMs} ms): ${rpo.missing} of ${rpo.acknowledged} acknowledged changes not on the failover, ${rpo.inFlight} more in flight, oldest ${rpo.oldestAgeSeconds} s`,
-    );
-
-    const noticed = await noticedOnFailover(runtime, failover, downAt);
+    const inStep = await inStepAgain(runtime, load, catchUp.onlineAt);
+    const loss = await loseProduction(runtime, load);
+    const rpo = await measureRpo(runtime, load, loss, catchUp.onlineAt);
+    const noticed = await noticedOnFailover(runtime, failover, loss.downAt);
     log(
       `the failover noticed production's loss after ${noticed.statusSeconds} s (status), ${noticed.metricSeconds} s (HeartbeatAge)`,
     );
-
-    const takeoverAt = Date.now();
-    const takeoverAnswer = await failover.request<{ domainsStarted: number; webEnabled: boolean }>(
-      "POST",
-      "/api/failover/takeover",
-    );
-    const callMs = Date.now() - takeoverAt;
-    await waitFor(
-      async () => {
-        const { items } = await failover.request<{ items: { name: string; running: boolean }[] }>(
-          "GET",
-          "/api/domains?limit=1000",
-        );
-        return items.filter((domain) => domain.running).length >= DOMAINS;
-      },
-      30_000,
-      "the failover's domains running",
-    );
-    const takeover = {
-      callMs,
-      servingMs: Date.now() - takeoverAt,
-      sinceDownSeconds: round(seconds(Date.now() - downAt)),
-      domainsStarted: takeoverAnswer.domainsStarted,
-      webEnabled: takeoverAnswer.webEnabled,
-    };
-    log(`takeover: serving after ${takeover.servingMs} ms`);
-
-    const outageLoad = new Load(failover, "f", known);
-    outageLoad.start(RATE);
-    await delay(ON_FAILOVER_MS);
-    await outageLoad.stop();
-    log(`${outageLoad.acks.length} changes acknowledged by the failover during the outage`);
-
-    const upAt = Date.now();
-    await runtime.setRegionDown("primary", false);
-    const upMs = Date.now() - upAt;
-    const failback = await failbackPhase(production);
-    log(`failback ${failback.state} in ${seconds(failback.durationMs).toFixed(1)} s`);
-
-    const drift = await production.request<DriftReport>("GET", "/api/failover/drift");
-    const onProduction = await versions(runtime.primary);
-    const notBack = missingFrom(onProduction, outageLoad.acks);
-    const flowing = await syncFlowsAgain(runtime, production);
+    const takeover = await takeOver(failover, loss.downAt);
+    const outageLoad = await loadOnFailover(failover, known);
+    const { upMs, failback } = await failBack(runtime, production);
+    const drift = await verifyDrift(runtime, production, outageLoad);
 
     const met = {
       rpo: rpo.oldestAgeSeconds <= GOALS.rpoSeconds,
       failback: failback.state === "succeeded" && !failback.resumed,
-      drift: drift.differences === GOALS.drift && notBack.length === 0,
+      drift: drift.differences === GOALS.drift && drift.failoverChangesNotOnProduction === 0,
       catchUp: catchUp.ratio >= GOALS.catchUpRatio,
       noticed:
         Math.max(noticed.statusSeconds, noticed.metricSeconds) <=
         GOALS.noticedIntervals * HEARTBEAT_SECONDS,
     };
     const totalSeconds = round(seconds(Date.now() - started), 1);
+    const { flowing, ...driftFigures } = drift;
     const result = {
       at: new Date(started).toISOString(),
       node: process.version,
@@ -376,8 +276,8 @@ export async function drill(): Promise<boolean> {
       suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
       goals: GOALS,
       met,
-      catchUp: { ...catchUp, inStepAgainSeconds: inStep ? inStepSeconds : null },
-      rpo: { ...rpo, downAfterSeconds: round(seconds(downAfter), 1) },
+      catchUp: { ...catchUp, inStepAgainSeconds: inStep },
+      rpo: { ...rpo, downAfterSeconds: round(seconds(loss.downAfter), 1) },
       noticed,
       takeover,
       outage: {
@@ -386,12 +286,7 @@ export async function drill(): Promise<boolean> {
         upTookMs: upMs,
       },
       failback,
-      drift: {
-        differences: drift.differences,
-        pending: drift.pending,
-        failoverChangesNotOnProduction: notBack.length,
-        ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
-      },
+      drift: driftFigures,
       // Forwarded batches that failed (timeouts under load, the outages): their reasons.
       failedBatches: failedBatches(runtime),
       loadAverage: { start: minutes(loadAtStart), end: minutes(loadavg()) },
@@ -414,6 +309,167 @@ export async function drill(): Promise<boolean> {
   } finally {
     await runtime.stop();
   }
+}
+
+/**
+ * Production's suspendAfterSeconds shortened (the catch-up phase's outage lasts 20 s, not the
+ * minutes after which automatic sync is suspended by default, so the drill goes the way a real
+ * outage does), and the drill's domains on both regions.
+ */
+async function prepare(runtime: LocalRuntime, production: AdminClient) {
+  const { passwordSet: _, ...settings } = await production.request<Record<string, unknown>>(
+    "GET",
+    "/api/failover",
+  );
+  await production.request("PUT", "/api/failover", {
+    ...settings,
+    suspendAfterSeconds: SUSPEND_AFTER_SECONDS,
+  });
+  for (let n = 0; n < DOMAINS; n++)
+    await production.request("PUT", `/api/domains/${domainName(n)}`, { description: "drill" });
+  await waitFor(
+    async () =>
+      [...(await versions(runtime.failover)).keys()].filter((key) => key.endsWith("|DOMAIN"))
+        .length >= DOMAINS,
+    30_000,
+    "the domains on the failover",
+  );
+}
+
+/**
+ * Production goes down from a steady state: waits until the failover is in step with what was
+ * acknowledged (each domain's last change there, then every change, a Scan a second). Seconds
+ * from the failover's return, or null when it did not catch up within 2 minutes.
+ */
+async function inStepAgain(runtime: LocalRuntime, load: Load, onlineAt: number) {
+  const sofar = [...load.acks];
+  const inStepFrom = Date.now();
+  const inStep =
+    (await domainTails(runtime, sofar, 120_000)) &&
+    (await allOnFailover(runtime, sofar, inStepFrom + 120_000 - Date.now())).complete;
+  const inStepSeconds = round(seconds(Date.now() - onlineAt));
+  log(
+    inStep
+      ? `in step again ${inStepSeconds} s after the failover returned`
+      : "the failover did not catch up with the load within 2 minutes; going on",
+  );
+  return inStep ? inStepSeconds : null;
+}
+
+/** At a random moment 5–15 s into the steady load, production goes down; the load stops. */
+async function loseProduction(runtime: LocalRuntime, load: Load) {
+  const downAfter = DOWN_AFTER_MS[0] + Math.random() * (DOWN_AFTER_MS[1] - DOWN_AFTER_MS[0]);
+  log(`production goes down in ${seconds(downAfter).toFixed(1)} s`);
+  await delay(downAfter);
+  const downAt = Date.now();
+  await runtime.setRegionDown("primary", true);
+  const downMs = Date.now() - downAt;
+  await load.stop();
+  return { downAfter, downAt, downMs };
+}
+
+/**
+ * RPO: the acknowledged changes the failover's table does not hold, and those production was
+ * still forwarding as it stopped; production's queue keeps the ones that did not make it.
+ */
+async function measureRpo(
+  runtime: LocalRuntime,
+  load: Load,
+  { downAt, downMs }: { downAt: number; downMs: number },
+  catchUpOnlineAt: number,
+) {
+  const queue = await runtime.primary.services.queue.depths();
+  const onFailover = await versions(runtime.failover);
+  const lost = missingFrom(onFailover, load.acks);
+  const ages = [...lost.map((ack) => downAt - ack.at), ...(await inFlightAt(runtime, downAt))];
+  const rpo = {
+    acknowledged: load.acks.length,
+    missing: lost.length,
+    /** Of those: acknowledged before the catch-up outage ended, still held back since. */
+    fromCatchUp: lost.filter((ack) => ack.at < catchUpOnlineAt).length,
+    /** Sent while the region stopped: in a harder crash these would be lost too. */
+    inFlight: ages.length - lost.length,
+    oldestAgeSeconds: round(seconds(Math.max(0, ...ages))),
+    /** Without those held back since the catch-up outage: what losing production cost. */
+    oldestOfThisOutageSeconds: round(
+      seconds(Math.max(0, ...ages.filter((age) => downAt - age >= catchUpOnlineAt))),
+    ),
+    refusedWrites: load.failed,
+    downTookMs: downMs,
+    queueAtDown: queue,
+  };
+  log(
+    `production down (${downMs} ms): ${rpo.missing} of ${rpo.acknowledged} acknowledged changes not on the failover, ${rpo.inFlight} more in flight, oldest ${rpo.oldestAgeSeconds} s`,
+  );
+  return rpo;
+}
+
+/** Takeover on the failover (`POST /api/failover/takeover`), timed until its domains run. */
+async function takeOver(failover: AdminClient, downAt: number) {
+  const takeoverAt = Date.now();
+  const takeoverAnswer = await failover.request<{ domainsStarted: number; webEnabled: boolean }>(
+    "POST",
+    "/api/failover/takeover",
+  );
+  const callMs = Date.now() - takeoverAt;
+  await waitFor(
+    async () => {
+      const { items } = await failover.request<{ items: { name: string; running: boolean }[] }>(
+        "GET",
+        "/api/domains?limit=1000",
+      );
+      return items.filter((domain) => domain.running).length >= DOMAINS;
+    },
+    30_000,
+    "the failover's domains running",
+  );
+  const takeover = {
+    callMs,
+    servingMs: Date.now() - takeoverAt,
+    sinceDownSeconds: round(seconds(Date.now() - downAt)),
+    domainsStarted: takeoverAnswer.domainsStarted,
+    webEnabled: takeoverAnswer.webEnabled,
+  };
+  log(`takeover: serving after ${takeover.servingMs} ms`);
+  return takeover;
+}
+
+/** The load goes on, on the failover, for 15 s. */
+async function loadOnFailover(failover: AdminClient, known: { domain: string; group: string }[]) {
+  const outageLoad = new Load(failover, "f", known);
+  outageLoad.start(RATE);
+  await delay(ON_FAILOVER_MS);
+  await outageLoad.stop();
+  log(`${outageLoad.acks.length} changes acknowledged by the failover during the outage`);
+  return outageLoad;
+}
+
+/** Production comes back up and fails back in one command, followed to its end. */
+async function failBack(runtime: LocalRuntime, production: AdminClient) {
+  const upAt = Date.now();
+  await runtime.setRegionDown("primary", false);
+  const upMs = Date.now() - upAt;
+  const failback = await failbackPhase(production);
+  log(`failback ${failback.state} in ${seconds(failback.durationMs).toFixed(1)} s`);
+  return { upMs, failback };
+}
+
+/**
+ * After failback: production's verify (`GET /api/failover/drift`), the failover's changes that
+ * production does not hold, and how soon automatic sync flows again.
+ */
+async function verifyDrift(runtime: LocalRuntime, production: AdminClient, outageLoad: Load) {
+  const drift = await production.request<DriftReport>("GET", "/api/failover/drift");
+  const onProduction = await versions(runtime.primary);
+  const notBack = missingFrom(onProduction, outageLoad.acks);
+  const flowing = await syncFlowsAgain(runtime, production);
+  return {
+    differences: drift.differences,
+    pending: drift.pending,
+    failoverChangesNotOnProduction: notBack.length,
+    ...(drift.differences > 0 ? { domains: drift.domains.slice(0, 5) } : {}),
+    flowing,
+  };
 }
 
 /**

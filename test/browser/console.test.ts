@@ -5,8 +5,9 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { apiError } from "../support/api.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -59,7 +60,7 @@ const shoot = (name: string) =>
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   production = new AdminClient(runtime.primary.url, runtime.admin);
   await production.request("PUT", "/api/domains/acme", { description: HOSTILE });
   await production.request("PUT", "/api/domains/acme/users/alice", {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 import { cliOf, errorObject, type Target } from "./run.ts";
 
@@ -11,7 +12,7 @@ let failover: Target;
 const cli = (...args: string[]) => cliOf(production, ...args);
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   // The regions as `npm start` in this environment would put them: the CLI falls back to them.
   const env = {
     MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 import { cliOf, type Target } from "./run.ts";
 
@@ -18,7 +19,7 @@ let dir: string;
 let bare: Target;
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   dir = await mkdtemp(join(tmpdir(), "mft-cli-passwords-"));
   bare = { url: runtime.primary.url, password: "" };
 }, 120_000);

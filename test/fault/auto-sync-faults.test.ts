@@ -7,9 +7,10 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { LOCAL_AWS, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import { LOCAL_AWS, type LocalRuntime } from "../../infra/local/runtime.ts";
 import { apiError, unique } from "../support/api.ts";
 import { startProxy } from "../support/proxy.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -28,7 +29,7 @@ type Status = {
 };
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   sqs = new SQSClient({ ...LOCAL_AWS, endpoint: runtime.sqsEndpoint });

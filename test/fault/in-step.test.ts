@@ -4,11 +4,12 @@ import { AdminClient } from "../../bin/api-client.ts";
 import { createMonitorHandler } from "../../functions/monitor/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { LOCAL_DISABLING_MS } from "../../infra/local/pipeline.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { type DriftReport, VERIFY_SETTLE_MS, verify } from "../../shared/sync/verify.ts";
 import { apiError, unique } from "../support/api.ts";
 import { startProxy } from "../support/proxy.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -37,12 +38,7 @@ interface Status {
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({
-    primaryPort: 0,
-    failoverPort: 0,
-    seed: false,
-    heartbeatSeconds: HEARTBEAT_SECONDS,
-  });
+  runtime = await startOwnRuntime({ heartbeatSeconds: HEARTBEAT_SECONDS });
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 });

@@ -3,12 +3,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { routeList } from "../../functions/admin-api/routes.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { FullSyncPeer } from "../../shared/ports.ts";
 import { MAX_CLOCK_SKEW_MS } from "../../shared/sync/apply.ts";
 import { canonicalJson, EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
 import { verify } from "../../shared/sync/verify.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 
 /**
  * R25: no request of any shape makes a route answer 5xx, show a stack trace or a secret, and a
@@ -309,7 +310,7 @@ const settingsOff = () =>
   });
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: true });
+  runtime = await startOwnRuntime({ seed: true });
   const production = new AdminClient(runtime.primary.url, runtime.admin);
   await settingsOff();
   // Made once automatic sync is off, so nothing carries it on while requests run.

@@ -3,6 +3,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { testConfig } from "./cloud-app.ts";
+import { synthesizedTemplates } from "./templates.ts";
 
 // Two deployments in one account and region (production, and staging beside it) must not share
 // anything named account- and region-wide: a shared secret name lets one overwrite the other's
@@ -63,18 +64,23 @@ function sharedNames(resources: Resources): string[] {
 let production: string[];
 let staging: string[];
 
-beforeAll(() => {
+beforeAll(async () => {
+  // Production: the run's test app (prefix MftFailover); staging in the same regions and
+  // account, only the prefix differs.
+  const { primary } = await synthesizedTemplates();
+  expect(testConfig.stackPrefix).toBe("MftFailover");
   const app = new App({
     context: { "aws:cdk:bundling-stacks": [] },
     builtinCloudFormationValidation: false,
   });
-  // Both in the same regions and account; only the prefix differs.
-  const deploy = (stackPrefix: string) =>
-    buildCloudApp(app, { ...testConfig, stackPrefix }, { checks: false }).primary;
-  const [first, second] = [deploy("MftFailover"), deploy("MftStaging")];
-  production = sharedNames(Template.fromStack(first).toJSON().Resources as Resources);
-  staging = sharedNames(Template.fromStack(second).toJSON().Resources as Resources);
-}, 120_000);
+  const second = buildCloudApp(
+    app,
+    { ...testConfig, stackPrefix: "MftStaging" },
+    { checks: false },
+  );
+  production = sharedNames(primary.toJSON().Resources as Resources);
+  staging = sharedNames(Template.fromStack(second.primary).toJSON().Resources as Resources);
+}, 180_000);
 
 describe("two stacks in one account and region (issue 23.5)", () => {
   it("derive their secret prefix and metrics namespace from the stack prefix", () => {

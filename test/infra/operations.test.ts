@@ -3,6 +3,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildCloudApp } from "../../infra/cloud/build.ts";
 import { testConfig } from "./cloud-app.ts";
+import { synthesizedTemplates } from "./templates.ts";
 
 // What an on-call person relies on and what the bill shows (issue 23): capture never skips a
 // stream batch while the stream still holds it, its alarm says what brings the changes back,
@@ -16,12 +17,12 @@ const STREAM_RETENTION_SECONDS = 24 * 3600;
 let template: Template;
 let traced: Template;
 
-beforeAll(() => {
+beforeAll(async () => {
+  template = (await synthesizedTemplates()).primary;
   const app = new App({
     context: { "aws:cdk:bundling-stacks": [] },
     builtinCloudFormationValidation: false,
   });
-  const { primary } = buildCloudApp(app, testConfig, { checks: false });
   // The same deployment with tracing on and a year of logs (another prefix: same account).
   const tracedConfig = {
     ...testConfig,
@@ -29,10 +30,8 @@ beforeAll(() => {
     tracing: true,
     logRetentionDays: 365,
   };
-  const tracedStack = buildCloudApp(app, tracedConfig, { checks: false }).primary;
-  template = Template.fromStack(primary);
-  traced = Template.fromStack(tracedStack);
-}, 120_000);
+  traced = Template.fromStack(buildCloudApp(app, tracedConfig, { checks: false }).primary);
+}, 180_000);
 
 const resourcesOf = (t: Template) => t.toJSON().Resources as Resources;
 

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import {
@@ -9,10 +8,12 @@ import {
   invocationScope,
   type RecordedCall,
 } from "../../infra/local/request-counter.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
-import { testApp, testConfig } from "./cloud-app.ts";
+import { testConfig } from "./cloud-app.ts";
+import { synthesizedTemplates } from "./templates.ts";
 
 // What the first real deploy would break on (issue 14, scope 3): every AWS SDK call a function
 // makes while local mode runs a workload through the same handlers is recorded per function,
@@ -295,12 +296,9 @@ for (const method of ["get", "refresh", "put"] as const) {
 }
 
 beforeAll(async () => {
-  const { primary } = testApp({ checks: false });
-  resources = Template.fromStack(primary).toJSON().Resources as Resources;
-  runtime = await startLocal({
-    primaryPort: 0,
-    failoverPort: 0,
-    seed: false,
+  const { primary } = await synthesizedTemplates();
+  resources = primary.toJSON().Resources as Resources;
+  runtime = await startOwnRuntime({
     heartbeatSeconds: 1,
     instrument: (client) => recorder.attach(client as Parameters<typeof recorder.attach>[0]),
   });

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { unique } from "../support/api.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 
 const run = promisify(execFile);
 
@@ -110,7 +111,7 @@ describe("mft-failover failover set", () => {
   let runtime: LocalRuntime;
   let target: { url: string; password: string };
   beforeAll(async () => {
-    runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+    runtime = await startOwnRuntime();
     target = { url: runtime.primary.url, password: runtime.admin.password };
   });
   afterAll(() => runtime?.stop());

@@ -3,10 +3,11 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { type FailbackRun, failbackTasks, requestFailback } from "../../shared/sync/failback.ts";
 import { apiError } from "../support/api.ts";
 import { type ProxyMode, startProxy } from "../support/proxy.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 const run = promisify(execFile);
@@ -44,7 +45,7 @@ async function failbackEnd(failbackId: string): Promise<FailbackView> {
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   // Before the outage: a domain with a user, synced to the failover, where it is stopped.

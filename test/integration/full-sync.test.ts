@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRegion, LocalRuntime } from "../../infra/local/runtime.ts";
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
 import { canonicalJson, EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
@@ -13,6 +13,7 @@ import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
 import { apiError } from "../support/api.ts";
 import { startProxy } from "../support/proxy.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 // Full sync is refused while automatic sync is on, which the shared runtime of the other tests
@@ -105,7 +106,7 @@ async function actualFailover() {
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false, heartbeatSeconds: 1 });
+  runtime = await startOwnRuntime({ heartbeatSeconds: 1 });
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   await configure();

@@ -3,7 +3,8 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminApiDeps, adminApiHandlers } from "../../functions/admin-api/app.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -97,7 +98,7 @@ async function call<T = Record<string, unknown>>(
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   const response = await fetch(`${runtime.primary.url}/api/openapi.json`);
   expect(response.status).toBe(200);
   document = (await response.json()) as Document;

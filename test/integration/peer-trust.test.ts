@@ -2,13 +2,14 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
 import type { FullSyncPeer } from "../../shared/ports.ts";
 import { MAX_CLOCK_SKEW_MS } from "../../shared/sync/apply.ts";
 import type { FailbackRun } from "../../shared/sync/failback.ts";
 import { type DriftReport, repair, verify } from "../../shared/sync/verify.ts";
 import { apiError, unique } from "../support/api.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 const run = promisify(execFile);
@@ -27,7 +28,7 @@ const SECRET = "Bearer peer-trust-S3cret";
 const versionBound = () => (Date.now() + MAX_CLOCK_SKEW_MS) * 1000;
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  runtime = await startOwnRuntime();
   production = new AdminClient(runtime.primary.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 }, 120_000);

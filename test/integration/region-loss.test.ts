@@ -9,12 +9,13 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { groups } from "../../shared/config/entities.ts";
 import { type ConfigItem, childKey, domainKey, type ItemKey } from "../../shared/model/items.ts";
 import { capturedChange } from "../../shared/sync/capture.ts";
 import { syncEvent } from "../../shared/sync/events.ts";
 import { apiError, unique } from "../support/api.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
 
 // R24: a whole local region down and up. Own runtime: a region down would stop the shared one's.
@@ -104,10 +105,7 @@ async function refused(url: string) {
 }
 
 beforeAll(async () => {
-  runtime = await startLocal({
-    primaryPort: 0,
-    failoverPort: 0,
-    seed: false,
+  runtime = await startOwnRuntime({
     heartbeatSeconds: HEARTBEAT_SECONDS,
     instrument: watchStreamReads,
   });

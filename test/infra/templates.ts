@@ -1,0 +1,47 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Template } from "aws-cdk-lib/assertions";
+import { inject } from "vitest";
+import { waitFor } from "../support/wait.ts";
+import { testApp } from "./cloud-app.ts";
+
+/**
+ * Both stacks of the test app (`testApp({ checks: false })`), synthesized once per run and shared
+ * by every file that reads them: the first file to ask synthesizes (seconds of CPU) and leaves
+ * the templates in the run's folder; the others read them, waiting while one is at it.
+ */
+export async function synthesizedTemplates(): Promise<{ primary: Template; failover: Template }> {
+  const folder = inject("runFolder");
+  const file = join(folder, "templates.json");
+  if (!existsSync(file)) {
+    const lock = join(folder, "templates.lock");
+    if (claim(lock)) {
+      try {
+        const { primary, failover } = testApp({ checks: false });
+        const json = { primary: toJSON(primary), failover: toJSON(failover) };
+        writeFileSync(`${file}.partial`, JSON.stringify(json));
+        renameSync(`${file}.partial`, file);
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    } else {
+      await waitFor(() => existsSync(file) || !existsSync(lock), 180_000, "the templates");
+      if (!existsSync(file)) return synthesizedTemplates(); // the other file's synth failed
+    }
+  }
+  const json = JSON.parse(readFileSync(file, "utf8")) as Record<"primary" | "failover", object>;
+  return { primary: Template.fromJSON(json.primary), failover: Template.fromJSON(json.failover) };
+}
+
+const toJSON = (stack: Parameters<typeof Template.fromStack>[0]) =>
+  Template.fromStack(stack).toJSON();
+
+/** Takes the lock folder; false when another file holds it. */
+function claim(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    return true;
+  } catch {
+    return false;
+  }
+}

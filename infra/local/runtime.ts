@@ -33,7 +33,13 @@ import type { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { LocalMetrics } from "./metrics.ts";
-import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
+import {
+  createQueues,
+  emptyPipelineStats,
+  LocalForwardSwitch,
+  type PipelineStats,
+  startPipeline,
+} from "./pipeline.ts";
 import { freePort } from "./ports.ts";
 import {
   displayName,
@@ -281,7 +287,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         () => fullSync.stop(),
         () => failback.stop(),
       );
-      const pipelineStats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+      const pipelineStats: PipelineStats = emptyPipelineStats();
       /** Where the stream poller stopped when the region went down: `up` resumes there. */
       let streamPositions: Readonly<Record<string, string>> = {};
       /** The pipeline and the schedules while they run. */

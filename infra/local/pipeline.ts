@@ -99,6 +99,8 @@ export interface PipelineOptions {
  */
 export interface PipelineStats {
   captureInvocations: number;
+  /** Stream records handed to capture (those its filter criteria let through). */
+  captureRecords: number;
   forwardInvocations: number;
   captureBilledMs: number;
   forwardBilledMs: number;
@@ -107,6 +109,7 @@ export interface PipelineStats {
 /** Counters at zero. */
 export const emptyPipelineStats = (): PipelineStats => ({
   captureInvocations: 0,
+  captureRecords: 0,
   forwardInvocations: 0,
   captureBilledMs: 0,
   forwardBilledMs: 0,
@@ -153,6 +156,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     streamArn: Table.LatestStreamArn,
     handler: (event) => {
       stats.captureInvocations += 1;
+      stats.captureRecords += event.Records.length;
       return billed(
         () => capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000)),
         (ms) => {

@@ -215,20 +215,20 @@ describe("crash between the failover's apply and the queue's delete (R8)", () =>
 });
 
 describe("the failover's stream filter (R18)", () => {
-  it("does not invoke the failover's capture for the changes it applies", async () => {
-    const invocations = () => runtime.failover.pipelineStats().captureInvocations;
-    const before = invocations();
+  it("does not hand the failover's capture the changes it applies", async () => {
+    const handed = () => runtime.failover.pipelineStats().captureRecords;
+    const before = handed();
     const domain = unique("applied");
     await production.request("PUT", `/api/domains/${domain}`, {});
     await production.request("PUT", `/api/domains/${domain}/groups/g`, { description: "x" });
     await converged(domain);
 
     // A change of the failover's own, after the applied ones on its stream: once capture has
-    // seen it, the stream has been read past everything applied.
+    // been handed it, the stream has been read past everything applied.
     await standby.request("PUT", `/api/domains/${unique("own")}`, {});
 
-    await waitFor(() => invocations() > before, 20_000, "the failover's capture invoked");
-    expect(invocations()).toBe(before + 1);
+    await waitFor(() => handed() > before, 20_000, "the failover's capture handed a record");
+    expect(handed()).toBe(before + 1);
   });
 });
 

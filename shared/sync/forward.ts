@@ -171,7 +171,11 @@ export async function forwardBatch(
       if (outcome !== true) outcomes[message] = outcome;
     }),
   ]);
-  const rejected = results.filter((result) => result.status === "rejected");
+  // What was kept in the DLQ: rejected changes, and messages that could not be read.
+  const rejected = [
+    ...results.flatMap((result) => (result.status === "rejected" ? [result.reason] : [])),
+    ...unreadable.map(({ reason }) => reason),
+  ];
   const applied = results.filter((result) => result.status === "applied");
   const event: SyncEventDetail = {
     Success: rejected.length === 0,
@@ -183,7 +187,7 @@ export async function forwardBatch(
     Items: applied.length,
     ...(rejected.length
       ? {
-          Reason: `${rejected.length} change(s) rejected by the failover and kept in the dead-letter queue: ${rejected[0]?.reason}`,
+          Reason: `${rejected.length} change(s) rejected by the failover and kept in the dead-letter queue: ${rejected[0]}`,
         }
       : {}),
   };

@@ -157,7 +157,7 @@ describe("forward with packed messages: outcomes stay per change (R8, R10, R16)"
   });
 
   it("dead-letters an unreadable message alone, with its reason, and forwards the others", async () => {
-    const { failover, deadLettered, forward, received } = await pipeline();
+    const { failover, deadLettered, events, forward, received } = await pipeline();
     const [good] = pack([{ item: domainItem("acme", 1), eventId: "e1" }]);
     if (!good) throw new Error("nothing packed");
     const garbage = { body: "not json", groupId: "acme", deduplicationId: "x" };
@@ -171,5 +171,7 @@ describe("forward with packed messages: outcomes stay per change (R8, R10, R16)"
       },
     ]);
     expect(await versionOn(failover, domainItem("acme", 1))).toBe(version + 1);
+    expect(events[0]?.detail).toMatchObject({ Success: false, Items: 1 });
+    expect(events[0]?.detail.Reason).toMatch(/unreadable message/);
   });
 });

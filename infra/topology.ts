@@ -70,11 +70,12 @@ export const topology = {
        * with the number of message groups (one per domain), and a burst across many domains
        * would call the failover faster than its API accepts: 429s, retries, suspension (R9).
        * Sized against the failover's API: each invocation has one `/api/sync/events` call in
-       * flight at a time (one per batch of 10, ~100–300 ms; retries wait 200/400 ms first), so
-       * at most ~10 calls/s per invocation: 10 invocations make ≤ 100 calls/s (the peer's stage
-       * rate, 100 rps, even before adminApi.syncThrottle gave sync its own budget) and never
-       * more than 10 at once (its burst is 200). Throughput: 10 × 10 changes × 3–10 calls/s
-       * = 300–1,000 changes/s, above a 100 changes/s arrival rate with room to catch up.
+       * flight at a time (one per batch of 10 packed messages, ~100–300 ms; retries wait 200/400
+       * ms first), so at most ~10 calls/s per invocation: 10 invocations make ≤ 100 calls/s (the
+       * peer's stage rate, 100 rps, even before adminApi.syncThrottle gave sync its own budget)
+       * and never more than 10 at once (its burst is 200). A call carries every change of its
+       * messages (a domain's changes of one stream batch per message), so a burst is bounded by
+       * the receiver's writes rather than by the number of calls.
        */
       maxConcurrency: 10,
     },

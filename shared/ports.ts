@@ -92,21 +92,21 @@ export interface EventPublisher {
   publish(event: SyncEvent): Promise<void>;
 }
 
-/** A change waiting in the FIFO queue. */
-export interface QueuedChange {
+/** A message of the FIFO queue: changes of one message group, in order (shared/sync/capture.ts). */
+export interface QueuedMessage {
   readonly body: string;
   /** The domain, or the server level: changes of one group keep their order (R8). */
   readonly groupId: string;
-  /** The stream record's event id: a re-sent record is dropped by the queue. */
+  /** Derived from the stream records it carries: a re-sent message is dropped by the queue. */
   readonly deduplicationId: string;
 }
 
 /** The FIFO queue between capture and forward, and its dead-letter queue. */
 export interface ChangeQueue {
-  /** Sends in order; stops at the first failure. Returns, per change, true or the error. */
-  sendInOrder(changes: QueuedChange[]): Promise<(true | Error)[]>;
-  /** Keeps a change the failover rejected, with the reason (R10). */
-  deadLetter(change: QueuedChange, reason: string): Promise<void>;
+  /** Sends in order; stops at the first failure. Returns, per message, true or the error. */
+  sendInOrder(messages: QueuedMessage[]): Promise<(true | Error)[]>;
+  /** Keeps a message the failover rejected (one change alone), with the reason (R10). */
+  deadLetter(message: QueuedMessage, reason: string): Promise<void>;
   /** Makes received messages visible again after `afterSeconds` (0: at once). */
   release(receiptHandles: string[], afterSeconds?: number): Promise<void>;
   /** Moves what the DLQ kept back to the queue (R9 resume); a 409 while a move is running. */

@@ -7,6 +7,7 @@ import { createForwardHandler } from "../../functions/forward/app.ts";
 import type { ServerServices } from "../../functions/server.ts";
 import type { QueueAddresses } from "../../shared/adapters/sqs-change-queue.ts";
 import type { ForwardSwitch } from "../../shared/ports.ts";
+import { captureFilter } from "../../shared/sync/capture.ts";
 import { topology } from "../topology.ts";
 import type { LocalAwsConfig } from "./aws-config.ts";
 import { lambdaContext } from "./lambda-context.ts";
@@ -92,10 +93,36 @@ export interface PipelineOptions {
   readonly stats?: PipelineStats;
 }
 
-/** What the pipeline did, for benchmarks: Lambda invocations are billed per call. */
+/**
+ * What the pipeline did, for benchmarks: Lambda bills each invocation, and its duration rounded
+ * up to the millisecond (the billed milliseconds here are measured on this machine).
+ */
 export interface PipelineStats {
   captureInvocations: number;
+  /** Stream records handed to capture (those its filter criteria let through). */
+  captureRecords: number;
   forwardInvocations: number;
+  captureBilledMs: number;
+  forwardBilledMs: number;
+}
+
+/** Counters at zero. */
+export const emptyPipelineStats = (): PipelineStats => ({
+  captureInvocations: 0,
+  captureRecords: 0,
+  forwardInvocations: 0,
+  captureBilledMs: 0,
+  forwardBilledMs: 0,
+});
+
+/** Runs one invocation, adding its billed duration (rounded up to 1 ms, as Lambda bills). */
+async function billed<T>(run: () => Promise<T>, add: (ms: number) => void): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    add(Math.ceil(performance.now() - started));
+  }
 }
 
 /**
@@ -116,7 +143,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
   const capture = createCaptureHandler({ ...services, logger });
   const forward = createForwardHandler({ ...services, retry: topology.forward.retry, logger });
   const { stream } = topology.capture;
-  const stats: PipelineStats = options.stats ?? { captureInvocations: 0, forwardInvocations: 0 };
+  const stats: PipelineStats = options.stats ?? emptyPipelineStats();
   const positions: Record<string, string> = { ...options.resumeFrom };
   const streams = new DynamoDBStreamsClient({
     ...options.awsConfig,
@@ -129,8 +156,15 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     streamArn: Table.LatestStreamArn,
     handler: (event) => {
       stats.captureInvocations += 1;
-      return capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000));
+      stats.captureRecords += event.Records.length;
+      return billed(
+        () => capture(event, lambdaContext("capture", topology.capture.timeoutSeconds * 1000)),
+        (ms) => {
+          stats.captureBilledMs += ms;
+        },
+      );
     },
+    filters: [captureFilter(services.serverId)],
     batchSize: stream.batchSize,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
@@ -158,7 +192,12 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     queueUrl: options.queues.queueUrl,
     handler: (event) => {
       stats.forwardInvocations += 1;
-      return forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000));
+      return billed(
+        () => forward(event, lambdaContext("forward", topology.forward.timeoutSeconds * 1000)),
+        (ms) => {
+          stats.forwardBilledMs += ms;
+        },
+      );
     },
     batchSize: topology.forward.source.batchSize,
     // Lambda runs FIFO batches of different message groups side by side, up to the source's

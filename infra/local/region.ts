@@ -29,7 +29,13 @@ import type { LocalEventBus } from "./event-bus.ts";
 import { type HttpApi, serveHttpApi } from "./http-api.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { LocalMetrics } from "./metrics.ts";
-import { createQueues, LocalForwardSwitch, type PipelineStats, startPipeline } from "./pipeline.ts";
+import {
+  createQueues,
+  emptyPipelineStats,
+  LocalForwardSwitch,
+  type PipelineStats,
+  startPipeline,
+} from "./pipeline.ts";
 import {
   type RegionControl,
   RegionEventBus,
@@ -343,7 +349,7 @@ function ownAddress(url: string, admin: Credentials) {
 
 /** What runs while the region is up: triggers, the pipeline and the monitor's schedules. */
 function regionWork(env: RegionEnvironment, data: RegionData, triggers: LocalTriggers) {
-  const stats: PipelineStats = { captureInvocations: 0, forwardInvocations: 0 };
+  const stats: PipelineStats = emptyPipelineStats();
   /** Where the stream poller stopped when the region went down: `up` resumes there. */
   let streamPositions: Readonly<Record<string, string>> = {};
   let running: { stop(): Promise<void> } | undefined;

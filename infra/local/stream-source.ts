@@ -8,6 +8,7 @@ import {
   type Shard,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBRecord, DynamoDBStreamEvent, DynamoDBStreamHandler } from "aws-lambda";
+import { type EventPattern, matchesPattern } from "../../shared/events/pattern.ts";
 import { compareSequenceNumbers, sequenceNumber, toLambdaRecord } from "./stream-records.ts";
 
 /** A Lambda handler for stream events, called with the event only. */
@@ -18,6 +19,11 @@ export interface StreamSourceOptions {
   readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
   readonly handler: StreamHandler;
+  /**
+   * The mapping's filter criteria: a record reaches the handler only if it matches one of these
+   * patterns (EventBridge pattern syntax, as Lambda's); the others are dropped. None: all pass.
+   */
+  readonly filters?: readonly EventPattern[];
   /** Records per invocation (Lambda's default for DynamoDB streams is 100). */
   readonly batchSize?: number;
   /** Start of shards open at start-up (default TRIM_HORIZON); later shards are read in full. */
@@ -187,6 +193,11 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     }
   }
 
+  function passes(record: DynamoDBRecord): boolean {
+    const filters = options.filters ?? [];
+    return filters.length === 0 || filters.some((pattern) => matchesPattern(pattern, record));
+  }
+
   async function fetchRecords(reader: ShardReader): Promise<number> {
     // Iterators expire (after 15 minutes on AWS): after a failed read, resume from a fresh one.
     if (reader.stale) reader.iterator = await shardIterator(reader.shardId, reader.resumeAt);
@@ -197,11 +208,14 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     records.sort((a, b) => compareSequenceNumbers(sequenceNumber(a), sequenceNumber(b)));
     const last = records.at(-1);
     if (last) {
-      reader.buffer.push(...records);
+      const kept = records.filter(passes);
+      reader.buffer.push(...kept);
       reader.resumeAt = {
         ShardIteratorType: "AFTER_SEQUENCE_NUMBER",
         SequenceNumber: sequenceNumber(last),
       };
+      // Nothing is in flight while fetching: records all filtered out are done with, as in Lambda.
+      if (kept.length === 0) await checkpoint(reader, [last]);
     }
     return records.length;
   }

@@ -9,10 +9,29 @@ import {
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
 import { conflict } from "../errors.ts";
-import type { ChangeQueue, QueuedChange } from "../ports.ts";
+import type { ChangeQueue, QueuedMessage } from "../ports.ts";
 
-/** SQS's batch limit. */
+/** SQS's batch limits: entries per request, and their bodies' bytes together. */
 const BATCH = 10;
+const BATCH_BYTES = 256 * 1024;
+
+/** Messages cut into SendMessageBatch requests, in order, each within SQS's batch limits. */
+function requests(messages: readonly QueuedMessage[]): QueuedMessage[][] {
+  const chunks: QueuedMessage[][] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.body);
+    const last = chunks.at(-1);
+    if (last && last.length < BATCH && bytes + size <= BATCH_BYTES) {
+      last.push(message);
+      bytes += size;
+    } else {
+      chunks.push([message]);
+      bytes = size;
+    }
+  }
+  return chunks;
+}
 
 export interface QueueAddresses {
   readonly queueUrl: string;
@@ -28,20 +47,19 @@ export class SqsChangeQueue implements ChangeQueue {
     private readonly queues: QueueAddresses,
   ) {}
 
-  async sendInOrder(changes: QueuedChange[]): Promise<(true | Error)[]> {
+  async sendInOrder(messages: QueuedMessage[]): Promise<(true | Error)[]> {
     const results: (true | Error)[] = [];
-    for (let start = 0; start < changes.length; start += BATCH) {
-      const chunk = changes.slice(start, start + BATCH);
+    for (const chunk of requests(messages)) {
       let failed: Error | undefined;
       try {
         const { Failed = [] } = await this.client.send(
           new SendMessageBatchCommand({
             QueueUrl: this.queues.queueUrl,
-            Entries: chunk.map((change, index) => ({
+            Entries: chunk.map((message, index) => ({
               Id: String(index),
-              MessageBody: change.body,
-              MessageGroupId: change.groupId,
-              MessageDeduplicationId: change.deduplicationId,
+              MessageBody: message.body,
+              MessageGroupId: message.groupId,
+              MessageDeduplicationId: message.deduplicationId,
             })),
           }),
         );
@@ -57,19 +75,19 @@ export class SqsChangeQueue implements ChangeQueue {
       }
       // Order per group (R8): nothing after a failure is sent; the stream retries from there.
       if (failed) {
-        while (results.length < changes.length) results.push(failed);
+        while (results.length < messages.length) results.push(failed);
         break;
       }
     }
     return results;
   }
 
-  async deadLetter(change: QueuedChange, reason: string): Promise<void> {
+  async deadLetter(message: QueuedMessage, reason: string): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queues.dlqUrl,
-        MessageBody: change.body,
-        MessageGroupId: change.groupId,
+        MessageBody: message.body,
+        MessageGroupId: message.groupId,
         // Not the change's own id: a change rejected again after a redrive, within the queue's
         // five-minute deduplication window, would otherwise be dropped as a duplicate.
         MessageDeduplicationId: randomUUID(),

@@ -10,16 +10,17 @@ import type {
   ForwardSwitch,
   PeerClient,
   PeerResult,
-  QueuedChange,
+  QueuedMessage,
 } from "../ports.ts";
 import { announce } from "./announce.ts";
+import { single, unpack } from "./capture.ts";
 import type { SyncEventDetail } from "./events.ts";
-import { PeerError } from "./peer.ts";
+import { MAX_PEER_CHANGES, PeerError } from "./peer.ts";
 import type { Connection, SyncState, SyncStatusStore } from "./status.ts";
 import { toFailover } from "./transform.ts";
 
-/** A received queue message. */
-export interface ReceivedChange extends QueuedChange {
+/** A received queue message (its changes packed by capture). */
+export interface ReceivedMessage extends QueuedMessage {
   readonly receiptHandle: string;
   /** How often SQS has handed this message out (ApproximateReceiveCount). */
   readonly receiveCount: number;
@@ -71,71 +72,111 @@ export const peerName = (settings: FailoverSettings) => `${settings.host ?? "?"}
 /** A failure that heals by itself (R9): connect refused, DNS, timeout, 429, 5xx. */
 const isTransient = (error: unknown) => error instanceof PeerError && error.retryable;
 
+/** A change of a received message, and which message it came in. */
+interface Outgoing {
+  readonly item: ConfigItem;
+  readonly message: number;
+}
+
 /**
- * Forwards one batch of queued changes to the failover in one call (R7, R9, R10, R13, R14, R20).
- * Returns, per change, true when it is done with (applied, stale, or kept in the DLQ), or the
- * error that leaves it in the queue.
+ * Forwards the changes of all messages one invocation received to the failover in one call
+ * (split at MAX_PEER_CHANGES), and publishes one event (R7, R9, R10, R13, R14, R16, R20). Reads
+ * settings, sync state and connection once. Returns, per message, true when it is done with (its
+ * changes applied, stale, or rejected and each kept alone in the DLQ), or the error that leaves it
+ * in the queue: a message comes back whole, and what of it was applied is stale then (R8).
  */
 export async function forwardBatch(
   deps: ForwardDeps,
-  changes: ReceivedChange[],
+  messages: ReceivedMessage[],
   deadline: number,
 ): Promise<(true | Error)[]> {
   const now = deps.now ?? Date.now;
-  // Read side by side: this runs once per batch, on the path of every change.
+  // Read side by side, once per invocation: this is on the path of every change.
   const [settings, state, connection] = await Promise.all([
     deps.failover.get(),
     deps.status.state(),
     deps.status.connection(),
   ]);
   // Turned off: queued changes are dropped; turning sync back on needs a full sync (R12).
-  if (!settings.enabled || !settings.autoSync) return changes.map(() => true);
+  if (!settings.enabled || !settings.autoSync) return messages.map(() => true);
   if (state.state === "suspended") {
-    await holdWhileSuspended(deps, changes);
-    return changes.map(() => new Error("automatic sync is suspended"));
+    await holdWhileSuspended(deps, messages);
+    return messages.map(() => new Error("automatic sync is suspended"));
   }
   const credentials = await deps.failover.peerCredentials(settings);
   if (!credentials) {
-    return suspend(deps, settings, changes, "no failover credentials are configured", "refused");
+    return suspend(deps, settings, messages, "no failover credentials are configured", "refused");
   }
 
   const startedAt = now();
-  const outgoing = changes.map((change) => {
-    const { item } = JSON.parse(change.body) as { item: ConfigItem };
-    return { item: toFailover(item, settings) };
+  const changes: Outgoing[] = [];
+  const unreadable: { index: number; message: ReceivedMessage; reason: string }[] = [];
+  messages.forEach((message, index) => {
+    try {
+      for (const item of unpack(message.body)) changes.push({ item, message: index });
+    } catch (error) {
+      unreadable.push({ index, message, reason: `unreadable message: ${String(error)}` });
+    }
   });
-  const send = (given: Credentials) =>
-    withRetries(deps, deadline, settings.timeoutMs, () =>
-      deps.peerFor(settings, given, deadline).sendChanges(deps.serverId, outgoing),
-    );
+  const outgoing = changes.map(({ item }) => ({ item: toFailover(item, settings) }));
+  const send = async (given: Credentials) => {
+    // One client for the invocation's calls (R5 settings, credentials and deadline are its).
+    const peer = deps.peerFor(settings, given, deadline);
+    const results: PeerResult[] = [];
+    for (let start = 0; start < outgoing.length; start += MAX_PEER_CHANGES) {
+      const part = outgoing.slice(start, start + MAX_PEER_CHANGES);
+      results.push(
+        ...(await withRetries(deps, deadline, settings.timeoutMs, () =>
+          peer.sendChanges(deps.serverId, part),
+        )),
+      );
+    }
+    return results;
+  };
   let results: PeerResult[];
   try {
-    results = await send(credentials).catch(async (error: unknown) => {
-      // A refused password may have been changed since this container cached it: read it again.
-      if (!(error instanceof PeerError && error.failure === "auth")) throw error;
-      const fresh = await deps.failover.peerCredentials(settings, true);
-      if (!fresh || fresh.password === credentials.password) throw error;
-      return send(fresh);
-    });
+    results =
+      outgoing.length === 0
+        ? []
+        : await send(credentials).catch(async (error: unknown) => {
+            // A refused password may have been changed since this container cached it: read it again.
+            if (!(error instanceof PeerError && error.failure === "auth")) throw error;
+            const fresh = await deps.failover.peerCredentials(settings, true);
+            if (!fresh || fresh.password === credentials.password) throw error;
+            return send(fresh);
+          });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return isTransient(error)
-      ? unreachable(deps, settings, changes, reason, connection)
-      : suspend(deps, settings, changes, reason, "refused");
+      ? unreachable(deps, settings, messages, reason, connection)
+      : suspend(deps, settings, messages, reason, "refused");
   }
-  await deps.status.setConnection(connection, "connected");
+  if (outgoing.length > 0) await deps.status.setConnection(connection, "connected");
 
-  const outcomes = await Promise.all(
-    changes.map(async (change, index): Promise<true | Error> => {
-      const result = results[index];
-      if (!result) return new Error("the failover gave no result for this change");
-      if (result.status !== "rejected") return true;
-      // A poison change (R10) is kept with its reason and does not hold up the others.
-      await deps.queue.deadLetter(change, result.reason ?? "rejected by the failover");
-      return true;
+  const outcomes: (true | Error)[] = messages.map(() => true);
+  await Promise.all([
+    // Not a message capture wrote: kept with its reason, it holds nothing else up (R10).
+    ...unreadable.map(async ({ index, message, reason }) => {
+      const kept = await deadLetter(deps, message, reason);
+      if (kept !== true) outcomes[index] = kept;
     }),
-  );
-  const rejected = results.filter((result) => result.status === "rejected");
+    ...changes.map(async ({ item, message }, index) => {
+      const result = results[index];
+      const outcome = !result
+        ? new Error("the failover gave no result for this change")
+        : result.status === "rejected"
+          ? // A poison change (R10) is kept alone with its reason; its neighbours are applied.
+            await deadLetter(deps, single(item), result.reason ?? "rejected by the failover")
+          : true;
+      // The message is acknowledged only once each of its rejected changes is kept.
+      if (outcome !== true) outcomes[message] = outcome;
+    }),
+  ]);
+  // What was kept in the DLQ: rejected changes, and messages that could not be read.
+  const rejected = [
+    ...results.flatMap((result) => (result.status === "rejected" ? [result.reason] : [])),
+    ...unreadable.map(({ reason }) => reason),
+  ];
   const applied = results.filter((result) => result.status === "applied");
   const event: SyncEventDetail = {
     Success: rejected.length === 0,
@@ -147,7 +188,7 @@ export async function forwardBatch(
     Items: applied.length,
     ...(rejected.length
       ? {
-          Reason: `${rejected.length} change(s) rejected by the failover and kept in the dead-letter queue: ${rejected[0]?.reason}`,
+          Reason: `${rejected.length} change(s) rejected by the failover and kept in the dead-letter queue: ${rejected[0]}`,
         }
       : {}),
   };
@@ -163,6 +204,20 @@ export async function forwardBatch(
     recordHeartbeat(deps, outgoing, results),
   ]);
   return outcomes;
+}
+
+/** Keeps a message in the DLQ with its reason: true, or the error that leaves it in the queue. */
+async function deadLetter(
+  deps: ForwardDeps,
+  message: QueuedMessage,
+  reason: string,
+): Promise<true | Error> {
+  try {
+    await deps.queue.deadLetter(message, reason);
+    return true;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /** The newest heartbeat of the batch that the failover holds now (R20). */
@@ -213,26 +268,26 @@ async function withRetries<T>(
 async function unreachable(
   deps: ForwardDeps,
   settings: FailoverSettings,
-  changes: ReceivedChange[],
+  messages: ReceivedMessage[],
   reason: string,
   connection: Connection | undefined,
 ): Promise<Error[]> {
   const now = (deps.now ?? Date.now)();
   const current = await deps.status.setConnection(connection, "unreachable", reason);
   if (now - Date.parse(current.since) >= settings.suspendAfterSeconds * 1000) {
-    return suspend(deps, settings, changes, reason, "unreachable");
+    return suspend(deps, settings, messages, reason, "unreachable");
   }
-  const receiveCount = Math.max(1, ...changes.map((change) => change.receiveCount));
+  const receiveCount = Math.max(1, ...messages.map((message) => message.receiveCount));
   await deps.queue.release(
-    changes.map((change) => change.receiptHandle),
+    messages.map((message) => message.receiptHandle),
     backoffSeconds(receiveCount),
   );
-  return changes.map(() => new Error(reason));
+  return messages.map(() => new Error(reason));
 }
 
 /** Puts the batch aside until resume (SUSPENDED_HOLD_SECONDS at most), noting where it is. */
-async function holdWhileSuspended(deps: ForwardDeps, changes: ReceivedChange[]) {
-  const handles = changes.map((change) => change.receiptHandle);
+async function holdWhileSuspended(deps: ForwardDeps, messages: ReceivedMessage[]) {
+  const handles = messages.map((message) => message.receiptHandle);
   await deps.queue.release(handles, SUSPENDED_HOLD_SECONDS);
   await deps.status.recordHeld(handles);
   // A resume that ran meanwhile did not see these: hand them out again now.
@@ -246,7 +301,7 @@ async function holdWhileSuspended(deps: ForwardDeps, changes: ReceivedChange[]) 
 async function suspend(
   deps: ForwardDeps,
   settings: FailoverSettings,
-  changes: ReceivedChange[],
+  messages: ReceivedMessage[],
   reason: string,
   cause: NonNullable<SyncState["cause"]>,
 ): Promise<Error[]> {
@@ -254,7 +309,7 @@ async function suspend(
   // Batches in flight side by side may all fail: only the first to suspend says so.
   const suspendedNow = await deps.status.suspend(reason, cause);
   await deps.forwarding.suspend();
-  await holdWhileSuspended(deps, changes);
+  await holdWhileSuspended(deps, messages);
   const event: SyncEventDetail = {
     Success: false,
     Mode: "automatic",
@@ -268,5 +323,5 @@ async function suspend(
   if (suspendedNow) {
     await Promise.all([deps.status.recordBatch({ event, lagMs: [] }), announce(deps, event)]);
   }
-  return changes.map(() => new Error(reason));
+  return messages.map(() => new Error(reason));
 }

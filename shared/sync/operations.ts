@@ -15,7 +15,7 @@ import type {
 import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
 import { lockHolderText, RunLock, TURNING_ON } from "./full/records.ts";
-import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
+import { MAX_PEER_CHANGES, PeerError, SYNC_PROTOCOL } from "./peer.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 import { lastTakeover } from "./takeover.ts";
 
@@ -37,10 +37,9 @@ export interface SyncOperationsDeps {
   ) => PeerClient;
 }
 
-const MAX_CHANGES = 100;
 const envelope = z.strictObject({
   origin: z.string().min(1).max(256),
-  changes: z.array(changeSchema).max(MAX_CHANGES),
+  changes: z.array(changeSchema).max(MAX_PEER_CHANGES),
 });
 
 /** A server that automatically syncs to its own failover takes no sync (R18: no loop). */

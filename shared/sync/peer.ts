@@ -4,6 +4,12 @@ import type { Credentials } from "../ports.ts";
 /** The version of the /api/sync protocol both sides must speak. */
 export const SYNC_PROTOCOL = 3;
 
+/**
+ * Changes one `POST /api/sync/events` carries at most: a forward invocation's ten packed
+ * messages (64 KB each, about 1 KB a change) fit in one call.
+ */
+export const MAX_PEER_CHANGES = 1_000;
+
 export type PeerFailure =
   | "dns"
   | "connect"

@@ -215,6 +215,24 @@ describe("crash between the failover's apply and the queue's delete (R8)", () =>
   });
 });
 
+describe("the failover's stream filter (R18)", () => {
+  it("does not hand the failover's capture the changes it applies", async () => {
+    const handed = () => runtime.failover.pipelineStats().captureRecords;
+    const before = handed();
+    const domain = unique("applied");
+    await production.request("PUT", `/api/domains/${domain}`, {});
+    await production.request("PUT", `/api/domains/${domain}/groups/g`, { description: "x" });
+    await converged(domain);
+
+    // A change of the failover's own, after the applied ones on its stream: once capture has
+    // been handed it, the stream has been read past everything applied.
+    await standby.request("PUT", `/api/domains/${unique("own")}`, {});
+
+    await waitFor(() => handed() > before, 20_000, "the failover's capture handed a record");
+    expect(handed()).toBe(before + 1);
+  });
+});
+
 describe("duplicates, reordering and tombstones on the receiving side (R8)", () => {
   const change = (version: number, data?: Record<string, unknown>) => ({
     item: {
@@ -327,24 +345,36 @@ describe("received items are held to the admin API's rules (R8, R25)", () => {
 });
 
 describe("a poison change (R10)", () => {
-  it("goes to the dead-letter queue with its reason and does not block other domains", async () => {
+  it("goes to the dead-letter queue alone with its reason; its neighbours in the same packed message are applied, other domains go on", async () => {
     const queues = runtime.primary.queues;
-    const poison = {
-      pk: "DOMAIN#poisoned",
-      sk: "SERVICE#bad",
-      kind: "service",
-      id: "bad",
-      domain: "poisoned",
-      version: Date.now() * 1000,
+    const poisoned = unique("poisoned");
+    const item = (sk: string, kind: string, id: string, data: object, n: number) => ({
+      pk: `DOMAIN#${poisoned}`,
+      sk,
+      kind,
+      id,
+      domain: poisoned,
+      version: Date.now() * 1000 + n,
       origin: "local-primary",
       updatedAt: Date.now(),
-      data: { protocol: "SFTP", ip: "10.0.0.1", port: 70000 },
-    };
+      data,
+    });
+    const poison = item(
+      "SERVICE#bad",
+      "service",
+      "bad",
+      { protocol: "SFTP", ip: "10.0.0.1", port: 70000 },
+      1,
+    );
+    const before = item("DOMAIN", "domain", poisoned, { description: "", limits: {} }, 0);
+    const after = item("GROUP#after", "group", "after", { description: "after the poison" }, 2);
+    const deadLetteredBefore = (await status()).queue.deadLettered;
+    // One packed message, as capture sends a domain's changes: the poison change between two.
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: queues.queueUrl,
-        MessageBody: JSON.stringify({ item: poison }),
-        MessageGroupId: "poisoned",
+        MessageBody: JSON.stringify({ items: [before, poison, after] }),
+        MessageGroupId: poisoned,
         MessageDeduplicationId: unique("poison"),
       }),
     );
@@ -355,15 +385,29 @@ describe("a poison change (R10)", () => {
       async () => (await standby.request("GET", `/api/domains/${domain}`)) !== undefined,
       20_000,
     );
-    await waitFor(async () => (await status()).queue.deadLettered === 1, 20_000);
+    await waitFor(
+      async () =>
+        (await standby.request("GET", `/api/domains/${poisoned}/groups/after`)) !== undefined,
+      20_000,
+    );
+    await waitFor(
+      async () => (await status()).queue.deadLettered === deadLetteredBefore + 1,
+      20_000,
+    );
+    expect(await standby.request("GET", `/api/domains/${poisoned}`)).toBeDefined();
+    const missing = await apiError(standby.request("GET", `/api/domains/${poisoned}/services/bad`));
+    expect(missing.status).toBe(404);
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queues.dlqUrl,
+        MaxNumberOfMessages: 10,
         MessageAttributeNames: ["All"],
         WaitTimeSeconds: 1,
       }),
     );
-    expect(Messages[0]?.MessageAttributes?.reason?.StringValue).toMatch(/invalid service: port/);
+    const kept = Messages.find((message) => message.Body?.includes(poisoned));
+    expect(JSON.parse(kept?.Body ?? "{}")).toEqual({ items: [poison] });
+    expect(kept?.MessageAttributes?.reason?.StringValue).toMatch(/invalid service: port/);
     expect((await status()).sync.state).toBe("active");
     const rejected = runtime.primary.bus
       .events()

@@ -1,23 +1,134 @@
 import { randomUUID } from "node:crypto";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
 import { describe, expect, inject, it } from "vitest";
+import { createCaptureHandler } from "../../functions/capture/app.ts";
+import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { createQueues } from "../../infra/local/pipeline.ts";
+import { createRequestCounter } from "../../infra/local/request-counter.ts";
 import { SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
+import type { ConfigItem } from "../../shared/model/items.ts";
+import { single, unpack } from "../../shared/sync/capture.ts";
 
-const sqs = new SQSClient({
-  endpoint: inject("sqsEndpoint"),
-  region: "local",
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+const sqsClient = () =>
+  new SQSClient({
+    endpoint: inject("sqsEndpoint"),
+    region: "local",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+const sqs = sqsClient();
+
+const group = (domain: string, id: string): ConfigItem => ({
+  pk: `DOMAIN#${domain}`,
+  sk: `GROUP#${id}`,
+  kind: "group",
+  id,
+  domain,
+  version: 1_000,
+  origin: "prod",
+  updatedAt: 1,
+  data: { description: `group ${id}` },
+});
+
+/** A stream record as Lambda hands it to capture: an INSERT of `item`. */
+const record = (item: ConfigItem, sequence: number): DynamoDBRecord => ({
+  eventID: `event-${sequence}`,
+  eventName: "INSERT",
+  dynamodb: {
+    SequenceNumber: String(sequence),
+    NewImage: marshall(item) as NonNullable<DynamoDBRecord["dynamodb"]>["NewImage"],
+  },
+});
+
+/** Receives and deletes everything the queue holds, in queue order. */
+async function drain(queueUrl: string) {
+  const received: { groupId: string; items: ConfigItem[] }[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        // local-aws-sqs only reads the older AttributeNames parameter.
+        AttributeNames: ["All"],
+        MessageSystemAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return received;
+    for (const message of Messages) {
+      received.push({
+        groupId: message.Attributes?.MessageGroupId ?? "",
+        items: unpack(message.Body ?? ""),
+      });
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+    }
+  }
+}
+
+async function captureInto() {
+  const client = sqsClient();
+  const counter = createRequestCounter();
+  counter.attach(client);
+  const queues = await createQueues(sqs, `capture-${randomUUID()}`);
+  const queue = new SqsChangeQueue(client, queues);
+  const capture = createCaptureHandler({
+    serverId: "prod",
+    failover: { get: async () => ({ enabled: true, autoSync: true }) as never },
+    queue,
+    logger: new Logger({ logLevel: "SILENT" }),
+  });
+  return {
+    queues,
+    queue,
+    counter,
+    capture: (records: DynamoDBRecord[]) => capture({ Records: records }, lambdaContext("capture")),
+  };
+}
+
+describe("capture packs a stream batch into the FIFO queue (R7, R8)", () => {
+  it("queues one message per domain with its changes in stream order; the retried batch adds nothing", async () => {
+    const { queues, counter, capture } = await captureInto();
+    const items = [group("a", "1"), group("b", "1"), group("a", "2"), group("b", "2")];
+    const records = items.map(record);
+
+    expect(await capture(records)).toEqual({ batchItemFailures: [] });
+    expect(await capture(records)).toEqual({ batchItemFailures: [] });
+
+    expect(counter.snapshot()["SQS.SendMessageBatch"]).toBe(2);
+    expect(await drain(queues.queueUrl)).toEqual([
+      { groupId: "a", items: [items[0], items[2]] },
+      { groupId: "b", items: [items[1], items[3]] },
+    ]);
+  });
+
+  it("sends 25 domains' messages in SendMessageBatch requests of at most ten", async () => {
+    const { queues, counter, capture } = await captureInto();
+    const items = Array.from({ length: 100 }, (_, n) => group(`d${n % 25}`, `g${n}`));
+
+    expect(await capture(items.map(record))).toEqual({ batchItemFailures: [] });
+
+    expect(counter.snapshot()["SQS.SendMessageBatch"]).toBe(3);
+    const received = await drain(queues.queueUrl);
+    expect(received).toHaveLength(25);
+    expect(received.flatMap((message) => message.items)).toHaveLength(100);
+    for (const message of received)
+      expect(message.items.map((item) => item.id)).toEqual(
+        items.filter((item) => item.domain === message.groupId).map((item) => item.id),
+      );
+  });
 });
 
 describe("the change queue's dead-letter queue (R10)", () => {
   it("keeps a change rejected twice within the deduplication window twice", async () => {
     // After a redrive, the failover may reject the same change again within five minutes.
     const queue = new SqsChangeQueue(sqs, await createQueues(sqs, `dlq-${randomUUID()}`));
-    const change = { body: '{"item":{}}', groupId: "acme", deduplicationId: "stream-event-1" };
+    const message = single(group("acme", "g"));
 
-    await queue.deadLetter(change, "invalid service: port");
-    await queue.deadLetter(change, "invalid service: port");
+    await queue.deadLetter(message, "invalid service: port");
+    await queue.deadLetter(message, "invalid service: port");
 
     expect((await queue.depths()).deadLettered).toBe(2);
   });

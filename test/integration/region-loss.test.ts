@@ -12,7 +12,7 @@ import { AdminClient } from "../../bin/api-client.ts";
 import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { groups } from "../../shared/config/entities.ts";
 import { type ConfigItem, childKey, domainKey, type ItemKey } from "../../shared/model/items.ts";
-import { capturedChange } from "../../shared/sync/capture.ts";
+import { pack } from "../../shared/sync/capture.ts";
 import { syncEvent } from "../../shared/sync/events.ts";
 import { apiError, unique } from "../support/api.ts";
 import { startOwnRuntime } from "../support/runtime.ts";
@@ -154,14 +154,8 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       updatedAt: Date.now(),
       data: { description: "on the queue only" },
     };
-    const message = capturedChange(
-      { ...queuedItem },
-      undefined,
-      randomUUID(),
-      runtime.primary.serverId,
-    );
-    if (!message) throw new Error("the queued item is not a replicated change");
-    expect(await queue.sendInOrder([message])).toEqual([true]);
+    const messages = pack([{ item: queuedItem, eventId: randomUUID() }]);
+    expect(await queue.sendInOrder(messages)).toEqual([true]);
     // Three heartbeat intervals and many stream polls: nothing of production runs.
     await holdsFor(
       3_000,

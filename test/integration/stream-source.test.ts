@@ -245,6 +245,39 @@ describe("startStreamSource", () => {
     expect(failed).toEqual([["poison"]]);
   });
 
+  it("hands the handler only records that match the filter criteria, and checkpoints past the dropped ones", async () => {
+    const { tableName, streamArn } = await createTable();
+    const write = (pk: string, origin: string) =>
+      dynamo.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { pk: { S: pk }, origin: { S: origin } },
+        }),
+      );
+    const delivered: unknown[] = [];
+    const checkpoints: string[] = [];
+    await start({
+      streamArn,
+      filters: [{ dynamodb: { NewImage: { origin: { S: ["prod"] } } } }],
+      handler: async ({ Records }) => {
+        delivered.push(...Records.map(pkOf));
+      },
+      onCheckpoint: (_shardId, sequenceNumber) => {
+        checkpoints.push(sequenceNumber);
+      },
+    });
+    await write("mine", "prod");
+    await write("applied", "failover");
+    await write("mine-too", "prod");
+    await waitFor(() => delivered.length === 2);
+    const handled = checkpoints.length;
+
+    await write("applied-alone", "failover");
+
+    await waitFor(() => checkpoints.length > handled);
+    expect(delivered).toEqual(["mine", "mine-too"]);
+  });
+
   it("starts at LATEST, and resumes after a checkpoint", async () => {
     const { tableName, streamArn } = await createTable();
     await put(tableName, "old");

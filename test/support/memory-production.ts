@@ -17,7 +17,7 @@ import { MemoryStore } from "./memory-store.ts";
 /** A received queue message carrying a change of domain `domain`. */
 export const queuedChange = (domain: string) => ({
   body: JSON.stringify({
-    item: { ...domainKey(domain), kind: "domain", domain, version: 1, updatedAt: 1, data: {} },
+    items: [{ ...domainKey(domain), kind: "domain", domain, version: 1, updatedAt: 1, data: {} }],
   }),
   groupId: domain,
   deduplicationId: domain,

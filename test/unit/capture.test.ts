@@ -1,5 +1,12 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { capturedChange } from "../../shared/sync/capture.ts";
+import { createCaptureHandler } from "../../functions/capture/app.ts";
+import { lambdaContext } from "../../infra/local/lambda-context.ts";
+import type { ConfigItem } from "../../shared/model/items.ts";
+import type { ChangeQueue, QueuedMessage } from "../../shared/ports.ts";
+import { capturedItem, PACK_BYTES, pack, single, unpack } from "../../shared/sync/capture.ts";
 
 const domain = {
   pk: "DOMAIN#acme",
@@ -14,22 +21,158 @@ const domain = {
   running: false,
 };
 
+/** Group `id` of domain `name`, with a description of `size` characters. */
+const group = (name: string, id: string, size = 10): ConfigItem => ({
+  pk: `DOMAIN#${name}`,
+  sk: `GROUP#${id}`,
+  kind: "group",
+  id,
+  domain: name,
+  version: 3_000,
+  origin: "prod",
+  updatedAt: 3,
+  data: { description: "d".repeat(size) },
+});
+
+const captured = (items: ConfigItem[]) =>
+  items.map((item, index) => ({ item, eventId: `event-${index}` }));
+
 describe("capture: what goes into the queue (R2, R3, R7, R18)", () => {
-  it("sends this server's change of a replicated item, grouped by domain", () => {
+  it("sends this server's change of a replicated item", () => {
     const old = { ...domain, version: 1_000 };
-    expect(capturedChange(domain, old, "event-1", "prod")).toEqual({
-      body: JSON.stringify({ item: domain }),
-      groupId: "acme",
-      deduplicationId: "event-1",
-    });
+    expect(capturedItem(domain, old, "prod")).toEqual(domain);
   });
 
   it("sends nothing for a run-state change (same version), local state, a peer's item or a removal", () => {
-    expect(capturedChange({ ...domain, running: true }, domain, "e", "prod")).toBeUndefined();
-    expect(capturedChange({ pk: "LOCAL", sk: "x", origin: "prod" }, undefined, "e", "prod")).toBe(
+    expect(capturedItem({ ...domain, running: true }, domain, "prod")).toBeUndefined();
+    expect(capturedItem({ pk: "LOCAL", sk: "x", origin: "prod" }, undefined, "prod")).toBe(
       undefined,
     );
-    expect(capturedChange(domain, undefined, "e", "failover")).toBeUndefined();
-    expect(capturedChange(undefined, domain, "e", "prod")).toBeUndefined();
+    expect(capturedItem(domain, undefined, "failover")).toBeUndefined();
+    expect(capturedItem(undefined, domain, "prod")).toBeUndefined();
+  });
+});
+
+describe("capture packs a stream batch: one message per domain, in stream order (R8)", () => {
+  it("puts each domain's changes into one message, in stream order, ordered by first change", () => {
+    const items = [group("a", "1"), group("b", "1"), group("a", "2"), group("b", "2")];
+
+    const messages = pack(captured(items));
+
+    expect(messages.map((message) => [message.groupId, message.from])).toEqual([
+      ["a", 0],
+      ["b", 1],
+    ]);
+    expect(messages.map((message) => unpack(message.body))).toEqual([
+      [items[0], items[2]],
+      [items[1], items[3]],
+    ]);
+  });
+
+  it("closes a message before it would pass one 64 KB billing chunk", () => {
+    // 40 changes of about 5 KB: a message holds 12 of them.
+    const items = Array.from({ length: 40 }, (_, index) => group("a", `g${index}`, 5_000));
+
+    const messages = pack(captured(items));
+
+    for (const message of messages)
+      expect(Buffer.byteLength(message.body)).toBeLessThanOrEqual(PACK_BYTES);
+    expect(messages.length).toBe(Math.ceil((40 * 5_100) / PACK_BYTES));
+    expect(messages.flatMap((message) => unpack(message.body))).toEqual(items);
+  });
+
+  it("derives the deduplication id from the stream records: a retried batch packs the same ids", () => {
+    const items = [group("a", "1"), group("a", "2"), group("b", "1")];
+
+    const first = pack(captured(items)).map((message) => message.deduplicationId);
+    const again = pack(captured(items)).map((message) => message.deduplicationId);
+    const other = pack(
+      captured(items).map((change) => ({ ...change, eventId: `x${change.eventId}` })),
+    );
+
+    expect(again).toEqual(first);
+    expect(new Set(first).size).toBe(2);
+    for (const id of first) expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(other.map((message) => message.deduplicationId)).not.toContain(first[0]);
+  });
+
+  it("reads a message queued before packing (one change) and a dead-lettered change alone", () => {
+    const item = group("a", "1");
+
+    expect(unpack(JSON.stringify({ item }))).toEqual([item]);
+    expect(unpack(single(item).body)).toEqual([item]);
+    expect(single(item).groupId).toBe("a");
+    expect(() => unpack('{"changes":[]}')).toThrow();
+  });
+});
+
+describe("capture's partial batch response (R8: nothing lost, order kept)", () => {
+  const notUsed = () => Promise.reject(new Error("not used"));
+  /** A queue that refuses the messages of group `refused` and, as SQS's order rule, all after. */
+  function refusing(refused: string) {
+    const queued: QueuedMessage[] = [];
+    const queue: ChangeQueue = {
+      async sendInOrder(messages) {
+        const first = messages.findIndex((message) => message.groupId === refused);
+        queued.push(...(first < 0 ? messages : messages.slice(0, first)));
+        return messages.map((_, index) =>
+          first >= 0 && index >= first ? new Error("not queued") : true,
+        );
+      },
+      deadLetter: notUsed,
+      release: notUsed,
+      redrive: notUsed,
+      depths: notUsed,
+    };
+    const handler = createCaptureHandler({
+      serverId: "prod",
+      failover: { get: async () => ({ enabled: true, autoSync: true }) as never },
+      queue,
+      logger: new Logger({ logLevel: "SILENT" }),
+    });
+    return {
+      queued,
+      capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
+    };
+  }
+  const record = (item: ConfigItem | Record<string, unknown>, sequence: number) =>
+    ({
+      eventID: `event-${sequence}`,
+      dynamodb: { SequenceNumber: String(100 + sequence), NewImage: marshall(item) },
+    }) as DynamoDBRecord;
+
+  it("names the first record of the first message not queued: the stream retries from there", async () => {
+    const { queued, capture } = refusing("b");
+    const items = [
+      group("a", "1"),
+      group("a", "2"),
+      group("b", "1"),
+      group("c", "1"),
+      group("a", "3"),
+    ];
+
+    const response = await capture(items.map(record));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "102" }] });
+    expect(queued.flatMap((message) => unpack(message.body))).toEqual([
+      items[0],
+      items[1],
+      items[4],
+    ]);
+  });
+
+  it("stops at a record it cannot read and queues only what came before it", async () => {
+    const { queued, capture } = refusing("none");
+    const records = [
+      record(group("a", "1"), 0),
+      record(group("a", "2"), 1),
+      record(group("b", "1"), 2),
+    ];
+    const unreadable = { ...records[1], dynamodb: { SequenceNumber: "101", NewImage: { pk: {} } } };
+
+    const response = await capture([records[0], unreadable, records[2]] as DynamoDBRecord[]);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "101" }] });
+    expect(queued.flatMap((message) => unpack(message.body))).toEqual([group("a", "1")]);
   });
 });

@@ -6,7 +6,7 @@ import { AppError } from "../../shared/errors.ts";
 import { type ConfigItem, domainKey, type ItemKey } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { applyChange } from "../../shared/sync/apply.ts";
-import { capturedChange } from "../../shared/sync/capture.ts";
+import { capturedItem, pack, unpack } from "../../shared/sync/capture.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { MemoryStore } from "../support/memory-store.ts";
 
@@ -113,14 +113,15 @@ function expected(production: MemoryStore) {
 const failoverRunChange = fc.record({ at: fc.nat(), domain, running: fc.boolean() });
 
 describe("automatic sync converges (R2, R8, R13, R14)", () => {
-  it("after any history, with duplicates, reordering, outages and run-state changes on the failover, failover == transform(production)", async () => {
+  it("after any history, packed in any stream batches, with duplicates, reordering, outages and run-state changes on the failover, failover == transform(production)", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(operation, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 8 }), { maxLength: 40 }),
         fc.array(fc.nat(), { maxLength: 200 }),
         fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 200 }),
         fc.array(failoverRunChange, { maxLength: 10 }),
-        async (history, order, copies, failoverRuns) => {
+        async (history, batchSizes, order, copies, failoverRuns) => {
           const production = new StreamedStore();
           const config = new ConfigService({
             store: production,
@@ -132,17 +133,27 @@ describe("automatic sync converges (R2, R8, R13, R14)", () => {
               if (!(error instanceof AppError)) throw error;
             });
           }
-          // Every captured change is delivered at least once, in any order: duplicates are
-          // retries and redeliveries, the reordering is what an outage and a DLQ redrive do.
-          const changes = production.stream.flatMap(({ item, old }, index) => {
-            const change = capturedChange(
+          // The stream is read in batches of any size; capture packs each batch into messages
+          // (one per domain, in stream order). Every message is delivered at least once, in any
+          // order: duplicates are retries and redeliveries, the reordering is what an outage and
+          // a DLQ redrive do.
+          const captured = production.stream.flatMap(({ item, old }, index) => {
+            const change = capturedItem(
               item as unknown as Record<string, unknown>,
               old as unknown as Record<string, unknown> | undefined,
-              String(index),
               "prod",
             );
-            return change ? Array.from({ length: copies[index] ?? 1 }, () => change) : [];
+            return change ? [{ item: change, eventId: String(index) }] : [];
           });
+          const messages = [];
+          for (let start = 0, batch = 0; start < captured.length; batch++) {
+            const size = batchSizes[batch] ?? captured.length;
+            messages.push(...pack(captured.slice(start, start + size)));
+            start += size;
+          }
+          const changes = messages.flatMap((message, index) =>
+            Array.from({ length: copies[index] ?? 1 }, () => message),
+          );
           const deliveries = changes
             .map((change, index) => ({ change, key: order[index] ?? index }))
             .sort((a, b) => a.key - b.key);
@@ -154,11 +165,12 @@ describe("automatic sync converges (R2, R8, R13, R14)", () => {
               if (await failover.setRunState(domainKey(run.domain), run.running))
                 started.add(run.domain);
             }
-            const { item } = JSON.parse(change.body) as { item: ConfigItem };
-            const result = await applyChange(failover, failoverClock, {
-              item: toFailover(item, rules),
-            });
-            expect(result.status).not.toBe("rejected");
+            for (const item of unpack(change.body)) {
+              const result = await applyChange(failover, failoverClock, {
+                item: toFailover(item, rules),
+              });
+              expect(result.status).not.toBe("rejected");
+            }
           }
           expect(failover.snapshot()).toEqual(expected(production));
           // Production's run state never travels (R2); new items are stopped (R13).

@@ -2,7 +2,7 @@ import { Duration, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import { Grant, type IGrantable, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import {
   DeduplicationScope,
@@ -12,7 +12,7 @@ import {
   RedrivePermission,
 } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { domainPk, SERVER_PARTITION } from "../../../shared/model/items.ts";
+import { captureFilter } from "../../../shared/sync/capture.ts";
 import { topology } from "../../topology.ts";
 import { acknowledge, NAG } from "../compliance.ts";
 import { MftFunction, type MftFunctionDefaults } from "./mft-function.ts";
@@ -144,7 +144,7 @@ export class Pipeline extends Construct {
       new MftFunction(this, "Capture", {
         ...props.functionDefaults,
         ...capture,
-        description: "DynamoDB stream → FIFO queue: one message per replicated change (R7, R8)",
+        description: "DynamoDB stream → FIFO queue: a domain's changes packed per message (R7, R8)",
       }),
     )
       // Reads the failover settings (enabled, autoSync) and sends to the queue; nothing else.
@@ -164,21 +164,8 @@ export class Pipeline extends Construct {
         maxRecordAge: Duration.seconds(capture.stream.maximumRecordAgeSeconds),
         reportBatchItemFailures: capture.stream.reportBatchItemFailures,
         onFailure: new SqsDlq(this.captureFailures),
-        // Only replicated items (R3): a domain's partition or the server level, never LOCAL.
-        filters: [
-          FilterCriteria.filter({
-            dynamodb: {
-              Keys: {
-                pk: {
-                  S: [
-                    ...FilterRule.beginsWith(domainPk("")),
-                    ...FilterRule.isEqual(SERVER_PARTITION),
-                  ],
-                },
-              },
-            },
-          }),
-        ],
+        // Only replicated items written by this server (R3, R18), as the local poller filters.
+        filters: [FilterCriteria.filter(captureFilter(serverId))],
       }),
     );
 

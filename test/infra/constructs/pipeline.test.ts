@@ -1,6 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { topology } from "../../../infra/topology.ts";
+import { testConfig } from "../cloud-app.ts";
 import {
   CALLS_PER_SECOND_PER_FORWARD,
   functionId,
@@ -32,14 +33,19 @@ describe("pipeline (R7–R10)", () => {
     });
   });
 
-  it("lets only replicated items through to capture (R3: DOMAIN#… and SERVER, never LOCAL)", () => {
+  it("lets only replicated items this server wrote through to capture (R3: DOMAIN#… and SERVER, never LOCAL; R18: not what it applied for its peer)", () => {
     const mapping = only(
       template.findResources("AWS::Lambda::EventSourceMapping", {
         Properties: { BisectBatchOnFunctionError: true },
       }),
     ).props as { FilterCriteria: { Filters: { Pattern: string }[] } };
     expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
-      { dynamodb: { Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } } } },
+      {
+        dynamodb: {
+          Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } },
+          NewImage: { origin: { S: [testConfig.primaryRegion] } },
+        },
+      },
     ]);
   });
 

@@ -35,7 +35,7 @@ describe("failover status and resume: a short aligned block", () => {
     const column = lines[0]?.search(/ {2}\S/);
     expect(lines.every((line) => line.search(/ {2}\S/) === column)).toBe(true);
     expect(lines[0]).toMatch(/^state +active/);
-    expect(stdout).toMatch(/^queue +0 queued, 0 in flight, 0 in the dead-letter queue$/m);
+    expect(stdout).toMatch(/^queue +no changes on their way; 0 in the dead-letter queue$/m);
     expect(stdout).not.toContain("{");
   });
 
@@ -51,12 +51,12 @@ describe("failover status and resume: a short aligned block", () => {
     });
   });
 
-  it("resume says so and shows the same block", async () => {
+  it("resume, with nothing suspended, says so and shows the same block", async () => {
     const { code, stdout } = await cli("failover", "resume");
 
     expect(code).toBe(0);
     const [first, blank, ...block] = stdout.trimEnd().split("\n");
-    expect([first, blank]).toEqual(["automatic sync resumed", ""]);
+    expect([first, blank]).toEqual(["automatic sync was not suspended: nothing to resume", ""]);
     expect(block.map((line) => line.split(/ {2,}/)[0])).toEqual(LABELS);
   });
 

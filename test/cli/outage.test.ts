@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { waitFor } from "../support/wait.ts";
-import { cliOf, errorObject, type Target } from "./run.ts";
+import { cliOf, errorObject, ownRegions, type Target } from "./run.ts";
 
 // The README's outage walkthrough with the CLI alone. Regions of its own: it takes them out.
 let runtime: LocalRuntime;
@@ -11,14 +11,7 @@ let failover: Target;
 const cli = (...args: string[]) => cliOf(production, ...args);
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
-  // The regions as `npm start` in this environment would put them: the CLI falls back to them.
-  const env = {
-    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
-    MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
-  };
-  production = { url: runtime.primary.url, password: runtime.admin.password, env };
-  failover = { ...production, url: runtime.failover.url };
+  ({ runtime, production, failover } = await ownRegions());
 });
 afterAll(() => runtime?.stop());
 

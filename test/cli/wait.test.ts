@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
 import { waitFor } from "../support/wait.ts";
-import { cliOf, errorObject, type Target } from "./run.ts";
+import { cliOf, errorObject, ownRegions, type Target } from "./run.ts";
 
 // `failover wait` (issue 28.1). Regions of its own: it takes the failover offline and makes drift.
 let runtime: LocalRuntime;
@@ -10,13 +10,7 @@ let failover: Target;
 const cli = (...args: string[]) => cliOf(production, ...args);
 
 beforeAll(async () => {
-  runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
-  const env = {
-    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
-    MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
-  };
-  production = { url: runtime.primary.url, password: runtime.admin.password, env };
-  failover = { ...production, url: runtime.failover.url };
+  ({ runtime, production, failover } = await ownRegions());
   expect((await cli("domains", "put", "acme")).code).toBe(0);
 }, 120_000); // Its own runtime: slow to start on a busy machine.
 afterAll(() => runtime?.stop());

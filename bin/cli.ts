@@ -42,7 +42,8 @@ const program = new Command("mft-failover")
     "after",
     `
 Exit codes: 0 done; 1 the server refused or the operation failed; 2 wrong command line or
-environment; 3 no answer at the URL; 4 \`failover verify\` found differences.
+environment; 3 no answer at the URL; 4 \`failover verify\` found differences (\`failover wait\`:
+differences sync will not carry); 5 \`failover wait\` timed out; 6 \`failover status\`: not in step.
 \`<command> --help\` shows a command's fields and examples.`,
   );
 
@@ -70,7 +71,7 @@ function report(error: unknown): number {
             { url: error.url },
           ]
         : error instanceof OutcomeError
-          ? [error.code, EXIT.failed, error.message, {}]
+          ? [error.code, error.exit, error.message, {}]
           : error instanceof UsageError
             ? ["usage", EXIT.usage, error.message, {}]
             : ["error", EXIT.failed, error instanceof Error ? error.message : String(error), {}];

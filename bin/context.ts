@@ -20,8 +20,12 @@ export const EXIT = {
   usage: 2,
   /** Nothing answered at the URL. */
   unreachable: 3,
-  /** `failover verify` found differences. */
+  /** `failover verify` found differences; `failover wait`: differences sync will not carry. */
   drift: 4,
+  /** `failover wait` timed out: changes still on their way. */
+  timeout: 5,
+  /** `failover status`: not in step (suspended, unreachable, heartbeat missed, DLQ not empty). */
+  notInStep: 6,
 } as const;
 
 /** A wrong command line or environment variable: exit 2, nothing was sent. */
@@ -29,12 +33,14 @@ export class UsageError extends Error {}
 
 /**
  * The request was answered, but what the command checks or runs failed (`failover test`,
- * `failback`, `sync --wait`): its answer is printed, then this error, and the exit code is 1.
+ * `failback`, `sync --wait`, `failover wait`): its answer is printed, then this error, and the
+ * exit code is 1 unless the command has one of its own.
  */
 export class OutcomeError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly exit: number = EXIT.failed,
   ) {
     super(message);
   }

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import type { DriftReport } from "../../shared/sync/verify.ts";
 import type { AdminClient } from "../api-client.ts";
 import { bodyFrom, type Cli, EXIT, OutcomeError, UsageError } from "../context.ts";
-import { formatStatus, type StatusView } from "./status-view.ts";
+import * as wait from "./failover-wait.ts";
+import { formatStatus, notInStep, type StatusView } from "./status-view.ts";
 
 interface TestView {
   ok: boolean;
@@ -27,7 +28,7 @@ export function register(program: Command, cli: Cli): void {
   const failover = program
     .command("failover")
     .description(
-      "the failover module: settings, status, test, resume, verify, repair, takeover, clear-fence",
+      "the failover module: settings, status, wait, test, resume, verify, repair, takeover, clear-fence",
     );
   failover
     .command("get")
@@ -78,16 +79,35 @@ Example:
   failover
     .command("status")
     .description(
-      "at a glance: sync state (with reason and since), connection and heartbeat, queue and dead-letter queue, lag p50/p99, last event, last full sync (R20)",
+      "at a glance: sync state (with reason and since), connection and heartbeat, queue and dead-letter queue, lag p50/p99, last event, last full sync (R20); on a failover whom it receives from, the last change and heartbeat applied, takeover; exits 6 when not in step",
+    )
+    .addHelpText(
+      "after",
+      `
+Exit codes (for cron and monitoring): 0 in step, or automatic sync turned off (a setting, the
+state line says it); 6 not in step: automatic sync suspended, the failover unreachable, a
+heartbeat missed, changes in the dead-letter queue, or on a failover production's heartbeats
+stopped arriving (the reasons on stderr); 3 no answer at --url. --watch exits 0 at Ctrl-C.`,
     )
     .option("--watch", "refresh every few seconds, in place on a terminal; Ctrl-C stops")
     .option("--interval <seconds>", "with --watch: seconds between refreshes", seconds, 2)
     .action(async (options: { watch?: boolean; interval: number }) => {
       const api = cli.client();
       const read = () => api.request<StatusView>("GET", "/api/failover/status");
-      if (!options.watch) return showStatus(cli, await read());
+      if (!options.watch) {
+        const status = await read();
+        showStatus(cli, status);
+        const reasons = notInStep(status);
+        if (reasons.length > 0) {
+          const why = `not in step: ${reasons.join("; ")}`;
+          throw new OutcomeError("not_in_step", why, EXIT.notInStep);
+        }
+        return;
+      }
       await watch(cli, read, options.interval);
     });
+
+  wait.register(failover, cli);
 
   failover
     .command("test")
@@ -116,8 +136,19 @@ Example:
       "resume suspended automatic sync: what the dead-letter queue kept goes back to the queue, forwarding starts again (R9); prints the status",
     )
     .action(async () => {
-      const status = await cli.client().request<StatusView>("POST", "/api/failover/resume");
-      if (!cli.json) console.log("automatic sync resumed\n");
+      const api = cli.client();
+      const before = await api.request<StatusView>("GET", "/api/failover/status");
+      const status = await api.request<StatusView>("POST", "/api/failover/resume");
+      const held = before.queue.deadLettered;
+      if (!cli.json) {
+        console.log(
+          before.sync.state === "suspended"
+            ? "automatic sync resumed\n"
+            : held > 0
+              ? `automatic sync was not suspended; the dead-letter queue's ${held} change(s) sent again\n`
+              : "automatic sync was not suspended: nothing to resume\n",
+        );
+      }
       showStatus(cli, status);
     });
 

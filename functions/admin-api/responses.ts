@@ -125,6 +125,7 @@ export const status = z.looseObject({
       missed: z.boolean(),
     }),
   ),
+  lastReceived: nullable(z.looseObject({ from: z.string(), at: isoTime, items: z.number().int() })),
   queue: z.looseObject({
     queued: z.number().int(),
     inFlight: z.number().int(),

@@ -75,8 +75,15 @@ export async function receiveChanges(
 ): Promise<{ results: ApplyResult[] }> {
   const parsed = envelope.safeParse(body);
   if (!parsed.success) throw fromZodError(parsed.error);
-  await refuseIfSyncingOut(deps, parsed.data.origin);
-  return { results: await applyChanges(deps.store, deps.clock, parsed.data.changes) };
+  const { origin, changes } = parsed.data;
+  await refuseIfSyncingOut(deps, origin);
+  const results = await applyChanges(deps.store, deps.clock, changes);
+  // For the failover's status: when production's configuration last changed here.
+  const applied = results.filter(
+    (result, index) => result.status === "applied" && changes[index]?.item.kind !== "heartbeat",
+  );
+  await deps.status.recordReceived(origin, applied.length);
+  return { results };
 }
 
 async function peer(deps: SyncOperationsDeps, settings: FailoverSettings): Promise<PeerClient> {
@@ -182,6 +189,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastFull,
     drift,
     takeover,
+    received,
   ] = await Promise.all([
     deps.failover.get(),
     deps.status.state(),
@@ -194,6 +202,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastFullSync(deps.store),
     deps.status.lastDrift(),
     lastTakeover(deps),
+    deps.status.lastReceived(),
   ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   const on = settings.enabled && settings.autoSync;
@@ -210,6 +219,8 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     },
     /** On a failover: production's heartbeats as they arrive (R20); a sender receives none. */
     receiving: on ? null : receiving,
+    /** On a failover: the newest batch of production's changes it applied. */
+    lastReceived: on ? null : received,
     queue: depths,
     lag: {
       windowSeconds: LAG_WINDOW_MS / 1000,

@@ -48,6 +48,15 @@ export interface Receiving {
   readonly missed: boolean;
 }
 
+/** On a failover: the newest batch of configuration changes it applied from production. */
+export interface Received {
+  readonly from: string;
+  /** When this server applied it. */
+  readonly at: string;
+  /** Changes of the batch applied (not stale, not rejected); heartbeats aside. */
+  readonly items: number;
+}
+
 /** One forwarded batch: its event and the lag of each change in it (R20). */
 export interface BatchRecord {
   readonly event: SyncEventDetail;
@@ -72,6 +81,7 @@ const CONNECTION = "failover/connection";
 const HEARTBEAT_SENT = "heartbeat/sent";
 const HEARTBEAT_APPLIED = "heartbeat/applied";
 const BATCH = "batch#";
+const LAST_RECEIVED = "received/last";
 /** The recent window that lag percentiles are computed over. */
 export const LAG_WINDOW_MS = 5 * 60_000;
 const RECENT_BATCHES = 1000;
@@ -207,6 +217,17 @@ export class SyncStatusStore {
       ageSeconds,
       missed: ageSeconds > 2 * intervalSeconds,
     };
+  }
+
+  /** Notes a received batch that changed configuration here (heartbeats alone do not count). */
+  async recordReceived(from: string, items: number): Promise<void> {
+    if (items === 0) return;
+    const value: Received = { from, at: new Date(this.now()).toISOString(), items };
+    await this.store.putLocal(LAST_RECEIVED, value);
+  }
+
+  async lastReceived(): Promise<Received | null> {
+    return (await this.store.getLocal<Received>(LAST_RECEIVED)) ?? null;
   }
 
   lastDrift(): Promise<DriftSummary | undefined> {

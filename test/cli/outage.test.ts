@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { LocalRuntime } from "../../infra/local/runtime.ts";
-import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
-import { cliOf, errorObject, type Target } from "./run.ts";
+import { cliOf, errorObject, ownRegions, type Target } from "./run.ts";
 
 // The README's outage walkthrough with the CLI alone. Regions of its own: it takes them out.
 let runtime: LocalRuntime;
@@ -12,14 +11,7 @@ let failover: Target;
 const cli = (...args: string[]) => cliOf(production, ...args);
 
 beforeAll(async () => {
-  runtime = await startOwnRuntime();
-  // The regions as `npm start` in this environment would put them: the CLI falls back to them.
-  const env = {
-    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
-    MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
-  };
-  production = { url: runtime.primary.url, password: runtime.admin.password, env };
-  failover = { ...production, url: runtime.failover.url };
+  ({ runtime, production, failover } = await ownRegions());
 });
 afterAll(() => runtime?.stop());
 
@@ -36,7 +28,7 @@ describe("failover status and resume: a short aligned block", () => {
     const column = lines[0]?.search(/ {2}\S/);
     expect(lines.every((line) => line.search(/ {2}\S/) === column)).toBe(true);
     expect(lines[0]).toMatch(/^state +active/);
-    expect(stdout).toMatch(/^queue +0 queued, 0 in flight, 0 in the dead-letter queue$/m);
+    expect(stdout).toMatch(/^queue +no changes on their way; 0 in the dead-letter queue$/m);
     expect(stdout).not.toContain("{");
   });
 
@@ -52,12 +44,12 @@ describe("failover status and resume: a short aligned block", () => {
     });
   });
 
-  it("resume says so and shows the same block", async () => {
+  it("resume, with nothing suspended, says so and shows the same block", async () => {
     const { code, stdout } = await cli("failover", "resume");
 
     expect(code).toBe(0);
     const [first, blank, ...block] = stdout.trimEnd().split("\n");
-    expect([first, blank]).toEqual(["automatic sync resumed", ""]);
+    expect([first, blank]).toEqual(["automatic sync was not suspended: nothing to resume", ""]);
     expect(block.map((line) => line.split(/ {2,}/)[0])).toEqual(LABELS);
   });
 

@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { inject } from "vitest";
+import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import { startOwnRuntime } from "../support/runtime.ts";
 
 export interface CliResult {
   code: number;
@@ -55,4 +57,22 @@ export const cli = (...args: string[]) => cliOf(shared(), ...args);
 export function errorObject(result: CliResult): { code: string; message: string } {
   const parsed = JSON.parse(result.stderr) as { error: { code: string; message: string } };
   return parsed.error;
+}
+
+/**
+ * Regions of a test's own (one that takes them out or makes drift), with the environment `npm
+ * start` on their ports would give: the CLI falls back to the other region through it.
+ */
+export async function ownRegions(): Promise<{
+  runtime: LocalRuntime;
+  production: Target;
+  failover: Target;
+}> {
+  const runtime = await startOwnRuntime();
+  const env = {
+    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
+    MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
+  };
+  const production = { url: runtime.primary.url, password: runtime.admin.password, env };
+  return { runtime, production, failover: { ...production, url: runtime.failover.url } };
 }

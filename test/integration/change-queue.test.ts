@@ -133,3 +133,20 @@ describe("the change queue's dead-letter queue (R10)", () => {
     expect((await queue.depths()).deadLettered).toBe(2);
   });
 });
+
+describe("the change queue's depths (R20)", () => {
+  it("counts a message handed out once: in flight, not also queued, as SQS does", async () => {
+    const queues = await createQueues(sqs, `depths-${randomUUID()}`);
+    const queue = new SqsChangeQueue(sqs, queues);
+    const change = { body: '{"item":{}}', groupId: "acme", deduplicationId: "stream-event-2" };
+    await queue.sendInOrder([change]);
+    expect(await queue.depths()).toEqual({ queued: 1, inFlight: 0, deadLettered: 0 });
+
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 30 }),
+    );
+    expect(received.Messages).toHaveLength(1);
+
+    expect(await queue.depths()).toEqual({ queued: 0, inFlight: 1, deadLettered: 0 });
+  });
+});

@@ -260,7 +260,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
               region: `local-${name}`,
               logger,
             }),
-            { admin, bus, mail, triggers },
+            { admin, bus, mail, triggers, store: services.store, metrics },
           ),
           admin,
           name,

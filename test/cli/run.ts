@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { inject } from "vitest";
+import { type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 
 export interface CliResult {
   code: number;
@@ -55,4 +56,23 @@ export const cli = (...args: string[]) => cliOf(shared(), ...args);
 export function errorObject(result: CliResult): { code: string; message: string } {
   const parsed = JSON.parse(result.stderr) as { error: { code: string; message: string } };
   return parsed.error;
+}
+
+/**
+ * Regions of a test file's own (for tests that take them out or need their event history),
+ * with `production` and `failover` targets that know both regions' ports, as `npm start` in
+ * this environment would put them: the CLI falls back to the other one.
+ */
+export async function ownRegions(): Promise<{
+  runtime: LocalRuntime;
+  production: Target;
+  failover: Target;
+}> {
+  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  const env = {
+    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
+    MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
+  };
+  const production = { url: runtime.primary.url, password: runtime.admin.password, env };
+  return { runtime, production, failover: { ...production, url: runtime.failover.url } };
 }

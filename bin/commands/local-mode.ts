@@ -90,12 +90,42 @@ export function register(program: Command, cli: Cli): void {
   program
     .command("publish-event [fields...]")
     .description(
-      'local mode, for tests and demos: publish a Failover Synchronization event on this region\'s bus, which runs the matching triggers (e.g. Success=false Reason="peer down")',
+      'local mode, for tests and demos: publish a Failover Synchronization event on this region\'s bus as a sync would, and say which triggers it matched (e.g. Success=false Reason="peer down")',
     )
     .option("--data <json>", "the whole event detail as a JSON object")
+    .addHelpText("after", PUBLISH_HELP)
     .action(async (pairs: string[], options: { data?: string }) => {
-      cli.print(
-        await cli.client().request("POST", "/_local/events", await bodyFrom(pairs, options)),
+      const answer = await cli
+        .client()
+        .request<PublishedView>("POST", "/_local/events", await bodyFrom(pairs, options));
+      if (cli.json) return cli.print(answer);
+      const fields = Object.entries(answer.detail).map(
+        ([name, value]) => `${name}=${typeof value === "string" ? JSON.stringify(value) : value}`,
       );
+      console.log(`published ${answer.id}: ${fields.join(" ")}`);
+      console.log(`triggers matched: ${answer.matched.join(", ") || "none"}`);
+      if (answer.matched.length > 0) console.log("(what they did: mft-failover triggers runs)");
     });
 }
+
+interface PublishedView {
+  id: string;
+  detail: Record<string, unknown>;
+  matched: string[];
+}
+
+const PUBLISH_HELP = `
+Fields (key=value, or the whole detail with --data):
+  Success    true or false (required)
+  Mode       automatic (default), on-demand, takeover or failback
+  Reason, Message, SyncId   text (optional)
+  Items      an integer (default 0)
+  Primary, Failover         text (default local-primary, local-failover)
+  StartedAt, FinishedAt     ISO times (default now)
+PreviousSuccess and Changed are computed as for a sync's own event: Changed is true when
+Success differs from this region's previous event of the same Mode (none: a success). So the
+event counts as that Mode's last outcome, and as a failure in the SyncFailures metric: publish
+Success=true to end a pretended outage.
+
+Example:
+  mft-failover publish-event Success=false Reason="peer down"`;

@@ -31,9 +31,11 @@ States and the actions that lead to them:
             schedules, state machines and triggers stop; its table and queues keep
             their data                                         (down)
 
-A region that is down or offline cannot answer, so the command is sent through the other
-one: \`region production down\` works from production's own URL, and \`region production up\`
-too (when --url does not answer, the other local region is asked).
+Every action works from any region's URL, the region it concerns included: when --url does
+not answer (that region is down or offline), the other local region is asked
+($MFT_PRIMARY_PORT, $MFT_FAILOVER_PORT), and a region is never asked to take itself out (the
+other one does it). So \`region production offline\` and then \`region production online\`
+both work from production's own URL, as do \`down\` and \`up\`.
 
 Examples:
   mft-failover region list

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { bodyFrom, type Cli } from "../context.ts";
+import { triggerDetail, triggersTable } from "./trigger-view.ts";
 
 interface Resource {
   /** The command: domains, users, … */
@@ -15,6 +16,8 @@ interface Resource {
   /** The fields `put` takes, in plain words (shared/model/schemas.ts). */
   fields: string;
   example: string;
+  /** How `list` and `get` show it without --json (else one line of key=value per item). */
+  show?: { list: (items: never[]) => string; one: (item: never) => string };
 }
 
 const RESOURCES: Resource[] = [
@@ -87,6 +90,7 @@ A new domain is stopped: \`start <domain>\` runs it.`,
                  {"type": "http", "url": "https://…", "method": "POST", "headers": {…}, "body": "…",
                   "timeoutMs": 5000, "retries": 2}; a secret header: {"Authorization": {"secret": "…"}}
                subject, body, url and headers take {{Variable}} placeholders (Success, Mode, Reason, …)`,
+    show: { list: triggersTable, one: triggerDetail },
     example:
       'triggers put sync-failed --data \'{"event": "Failover Synchronization", "condition": {"variable": "Success", "op": "==", "value": false}, "actions": [{"type": "email", "to": ["ops@example.com"], "subject": "sync failed: {{Reason}}"}]}\'',
   },
@@ -143,13 +147,16 @@ function registerResource(program: Command, cli: Cli, resource: Resource): void 
         items.push(...page.items);
         cursor = page.nextCursor;
       } while (cursor);
-      cli.print({ items });
+      if (resource.show && !cli.json) console.log(resource.show.list(items as never[]));
+      else cli.print({ items });
     });
   command
     .command(`get ${args([...scope, id])}`)
     .description(`show ${resource.one}`)
     .action(async (...values: unknown[]) => {
-      cli.print(await cli.client().request("GET", itemPath(values)));
+      const item = await cli.client().request<never>("GET", itemPath(values));
+      if (resource.show && !cli.json) console.log(resource.show.one(item));
+      else cli.print(item);
     });
   command
     .command(`put ${args([...scope, id])} [fields...]`)

@@ -115,24 +115,37 @@ export class LocalEventRules {
     }));
   }
 
+  /**
+   * Where `event` goes: each target of every enabled rule whose pattern it matches, with the
+   * input EventBridge would send it (built when asked: a target it cannot build fails alone).
+   */
+  targetsOf(event: BusEvent): { arn: string; input: () => unknown }[] {
+    return [...this.rules.values()]
+      .filter(
+        (rule) => rule.State === "ENABLED" && matchesPattern(JSON.parse(rule.EventPattern), event),
+      )
+      .flatMap((rule) => {
+        const arn = `${this.arnPrefix}rule/${rule.EventBusName}/${rule.Name}`;
+        return [...rule.targets.values()].map((target) => ({
+          arn: target.Arn,
+          input: () => targetInput(target, { ...rule, arn }, event),
+        }));
+      });
+  }
+
   /** Delivers one event to the targets of every enabled rule that matches it; never throws. */
   async deliver(event: BusEvent): Promise<void> {
-    const deliveries: Promise<void>[] = [];
-    for (const rule of this.rules.values()) {
-      if (rule.State !== "ENABLED" || !matchesPattern(JSON.parse(rule.EventPattern), event)) {
-        continue;
-      }
-      for (const target of rule.targets.values()) {
-        const invoke = this.functions.get(target.Arn);
-        const run = async () => {
-          if (!invoke) throw new Error(`no local function ${target.Arn}`);
-          const arn = `${this.arnPrefix}rule/${rule.EventBusName}/${rule.Name}`;
-          await invoke(targetInput(target, { ...rule, arn }, event));
-        };
-        deliveries.push(run().catch((error: unknown) => this.onError(error, target.Arn)));
-      }
-    }
-    await Promise.all(deliveries);
+    await Promise.all(
+      this.targetsOf(event).map(async (target) => {
+        try {
+          const invoke = this.functions.get(target.arn);
+          if (!invoke) throw new Error(`no local function ${target.arn}`);
+          await invoke(target.input());
+        } catch (error) {
+          this.onError(error, target.arn);
+        }
+      }),
+    );
   }
 
   /** An EventBridge client's request handler: answers the rule operations in process. */

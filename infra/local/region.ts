@@ -336,6 +336,8 @@ function serveAdminApi(
         bus: region.bus,
         mail,
         triggers: region.triggers,
+        store: region.services.store,
+        metrics: region.metrics,
       });
       return withRegionControl(local, admin, region.name, env.control);
     },

@@ -27,11 +27,13 @@ import { allowHostList, safeHttpSender } from "../../shared/adapters/safe-http.t
 import type { ConfigService } from "../../shared/config/service.ts";
 import { fromZodError } from "../../shared/errors.ts";
 import type { HttpSender, Mailer, TriggerRun } from "../../shared/events/actions.ts";
+import type { MetricSink } from "../../shared/metrics.ts";
 import { SERVER_PARTITION, TRIGGER_PREFIX } from "../../shared/model/items.ts";
-import type { Credentials } from "../../shared/ports.ts";
-import { type SyncEventDetail, syncEvent, syncModes } from "../../shared/sync/events.ts";
+import type { ConfigStore, Credentials } from "../../shared/ports.ts";
+import { announce } from "../../shared/sync/announce.ts";
+import { type SyncEvent, syncModes } from "../../shared/sync/events.ts";
 import { topology } from "../topology.ts";
-import { type LocalEventBus, LocalEventRules } from "./event-bus.ts";
+import { type BusEvent, type LocalEventBus, LocalEventRules } from "./event-bus.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { refusal } from "./local-access.ts";
 import type { LocalMailServer } from "./smtp.ts";
@@ -44,6 +46,8 @@ export interface LocalTriggers {
   runs(): readonly TriggerRun[];
   /** The trigger rules now on the region's bus. */
   rules(): ReturnType<LocalEventRules["list"]>;
+  /** The triggers whose rules `event` matches: those it runs (the trigger ids, in rule order). */
+  matching(event: BusEvent): string[];
   /** Reconciles the rules, then follows the table's stream (where it stopped, if it ran before). */
   start(): Promise<void>;
   /** Stops following the stream (the region is down); the rules stay. */
@@ -166,6 +170,11 @@ export function startLocalTriggers(deps: LocalTriggersDeps): LocalTriggers {
   return {
     runs: () => runs,
     rules: () => rules.list(),
+    matching: (event) =>
+      rules
+        .targetsOf(event)
+        .filter((target) => target.arn === actionsArn)
+        .map((target) => (target.input() as { triggerId: string }).triggerId),
     async start() {
       if (source) return;
       // The hourly `{reconcile: true}` of the cloud, at start: rules of changes that the stream
@@ -217,6 +226,9 @@ export function startLocalTriggers(deps: LocalTriggersDeps): LocalTriggers {
 export interface LocalRoutesDeps {
   readonly admin: Credentials;
   readonly bus: LocalEventBus;
+  /** Where the region publishes from (`announce` keeps each Mode's last outcome there). */
+  readonly store: Pick<ConfigStore, "getLocal" | "putLocalIf">;
+  readonly metrics: MetricSink;
   readonly mail: LocalMailServer;
   readonly triggers: LocalTriggers;
 }
@@ -224,7 +236,10 @@ export interface LocalRoutesDeps {
 const error = (status: number, code: string, message: string) =>
   json(status, { error: { code, message } });
 
-/** What `POST /_local/events` takes: a sync event's detail (R16), with demo-friendly defaults. */
+/**
+ * What `POST /_local/events` takes: a sync event's detail (R16), with demo-friendly defaults;
+ * PreviousSuccess and Changed are not taken: they are computed as for a sync's own event.
+ */
 const publishedDetail = z.strictObject({
   Success: z.boolean(),
   Mode: z.enum(syncModes).default("automatic"),
@@ -236,8 +251,6 @@ const publishedDetail = z.strictObject({
   Reason: z.string().max(1024).optional(),
   SyncId: z.string().max(128).optional(),
   Message: z.string().max(1024).optional(),
-  PreviousSuccess: z.boolean().optional(),
-  Changed: z.boolean().optional(),
 });
 
 /**
@@ -249,7 +262,8 @@ const publishedDetail = z.strictObject({
  * - `GET /_local/trigger-rules`: the trigger rules on this region's bus (its stream lags a
  *   trigger's change by a moment, as the cloud's does);
  * - `POST /_local/events`: publishes a `Failover Synchronization` event with the given detail
- *   on this region's bus (a testing and demo aid: what a failed sync would publish).
+ *   on this region's bus as a sync publishes its own (a testing and demo aid), and answers
+ *   with the event and the triggers it matched.
  */
 export function withLocalRoutes(api: HttpHandler, deps: LocalRoutesDeps): HttpHandler {
   return async (event, context) => {
@@ -273,12 +287,12 @@ export function withLocalRoutes(api: HttpHandler, deps: LocalRoutesDeps): HttpHa
     if (method === "GET" && path === "/_local/trigger-rules") {
       return json(200, { items: deps.triggers.rules() });
     }
-    if (method === "POST" && path === "/_local/events") return publish(event, deps.bus);
+    if (method === "POST" && path === "/_local/events") return publish(event, deps);
     return error(404, "not_found", `no route ${method} ${path}`);
   };
 }
 
-async function publish(event: HttpEvent, bus: LocalEventBus): Promise<HttpResult> {
+async function publish(event: HttpEvent, deps: LocalRoutesDeps): Promise<HttpResult> {
   let body: unknown;
   try {
     body = JSON.parse(event.body ?? "");
@@ -292,15 +306,26 @@ async function publish(event: HttpEvent, bus: LocalEventBus): Promise<HttpResult
   }
   const now = new Date().toISOString();
   const { StartedAt, FinishedAt, ...rest } = parsed.data;
-  const detail: SyncEventDetail = {
-    ...rest,
-    StartedAt: StartedAt ?? now,
-    FinishedAt: FinishedAt ?? now,
-  };
-  const before = bus.events().length;
-  const published = bus.publish(syncEvent(detail));
-  // The bus records the event synchronously, before delivering it: that is ours.
-  const delivered = bus.events()[before];
-  await published;
-  return json(202, { id: delivered?.id, detail });
+  let sent: SyncEvent | undefined;
+  // What a sync's end runs (PreviousSuccess, Changed, the SyncFailures count), on this bus.
+  await announce(
+    {
+      events: {
+        publish: (syncEvent) => {
+          sent = syncEvent;
+          return deps.bus.publish(syncEvent);
+        },
+      },
+      metrics: deps.metrics,
+      store: deps.store,
+    },
+    { ...rest, StartedAt: StartedAt ?? now, FinishedAt: FinishedAt ?? now },
+  );
+  const published = deps.bus.events().findLast((busEvent) => busEvent.detail === sent?.detail);
+  if (!published) throw new Error("the bus did not record the published event");
+  return json(202, {
+    id: published.id,
+    detail: published.detail,
+    matched: deps.triggers.matching(published),
+  });
 }

@@ -16,6 +16,7 @@ import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
 import { lockHolderText, RunLock, TURNING_ON } from "./full/records.ts";
 import { PeerError, SYNC_PROTOCOL } from "./peer.ts";
+import { statusSeries } from "./series.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 import { lastTakeover } from "./takeover.ts";
 
@@ -168,7 +169,8 @@ async function refuseLoop(
 
 /**
  * R20: module and sync state, the connection and heartbeat (sent, or on a failover received),
- * queue depths, lag percentiles over the recent window, last event, last full sync.
+ * queue depths, lag percentiles over the recent window, last event, last full sync, and the last
+ * hour's series (lag and queue depths a minute apart).
  */
 export async function failoverStatus(deps: SyncOperationsDeps) {
   const [
@@ -183,6 +185,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastFull,
     drift,
     takeover,
+    series,
   ] = await Promise.all([
     deps.failover.get(),
     deps.status.state(),
@@ -195,6 +198,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastFullSync(deps.store),
     deps.status.lastDrift(),
     lastTakeover(deps),
+    statusSeries(deps),
   ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   const on = settings.enabled && settings.autoSync;
@@ -223,6 +227,8 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastVerify: drift ?? null,
     /** On the failover: when it was last brought into service (R19a), by whom. */
     lastTakeover: takeover,
+    /** The last hour, a point a minute: lag and queue depths for the console's charts. */
+    series,
   };
 }
 

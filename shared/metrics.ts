@@ -17,7 +17,12 @@ export type MetricName =
    * The number of items that differ between production and the failover and that automatic
    * sync will not fix by itself (R21: drift; what it still carries is pending, not counted).
    */
-  | "Drift";
+  | "Drift"
+  /**
+   * The p99 lag (ms, production's commit to the failover's apply) of the changes applied in the
+   * minute before a heartbeat, published with the status series' point when there were any (R20).
+   */
+  | "ReplicationLag";
 
 /** Where metrics go: CloudWatch (EMF through Powertools) in the cloud, memory in local mode. */
 export interface MetricSink {

@@ -1,4 +1,5 @@
 import { api } from "./api.ts";
+import { timeChart } from "./chart.ts";
 import { fill, h, show } from "./dom.ts";
 
 type Data = Record<string, unknown>;
@@ -41,6 +42,80 @@ const grid = (headers: string[], rows: unknown[][], id?: string) =>
   );
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+interface Series {
+  stepSeconds: number;
+  windowSeconds: number;
+  points: {
+    at: string;
+    lagP50Ms: number | null;
+    lagP99Ms: number | null;
+    queued: number;
+    inFlight: number;
+    deadLettered: number;
+  }[];
+}
+
+/** On a failover: production's heartbeats as they arrive here (R20 `receiving`). */
+const receivingFacts = (receiving: Data) =>
+  h(
+    "section",
+    { class: "receiving" },
+    h("h3", {}, "Receiving (this server is a failover)"),
+    facts("status-receiving", [
+      ["From", receiving.from],
+      ["Last heartbeat applied", receiving.lastHeartbeatAt],
+      ["Age", `${show(receiving.ageSeconds)} s`],
+      ["Missed", receiving.missed ? "yes: production's heartbeats stopped arriving" : "no"],
+    ]),
+  );
+
+/** The status's last hour: lag and queue depths, a point a minute (taken by the heartbeat). */
+function seriesCharts(series: Series | null) {
+  if (!series) return null;
+  const { points } = series;
+  const to = Math.max(Date.now(), ...points.map((point) => Date.parse(point.at)));
+  const common = {
+    times: points.map((point) => Date.parse(point.at)),
+    from: to - series.windowSeconds * 1000,
+    to,
+    // Points are a minute apart, give or take the schedule's jitter; a missed minute makes two.
+    maxStepMs: 1.5 * series.stepSeconds * 1000,
+  };
+  return h(
+    "section",
+    { class: "charts" },
+    h("h3", {}, "Last hour"),
+    points.length
+      ? null
+      : h("p", { class: "hint" }, "No points yet: the heartbeat takes one a minute."),
+    timeChart({
+      ...common,
+      id: "chart-lag",
+      title: "Replication lag",
+      unit: "ms",
+      lines: [
+        { label: "p50", className: "line-1", values: points.map((point) => point.lagP50Ms) },
+        { label: "p99", className: "line-2", values: points.map((point) => point.lagP99Ms) },
+      ],
+    }),
+    timeChart({
+      ...common,
+      id: "chart-queue",
+      title: "Queue depth",
+      unit: "changes",
+      lines: [
+        { label: "queued", className: "line-1", values: points.map((point) => point.queued) },
+        { label: "in flight", className: "line-2", values: points.map((point) => point.inFlight) },
+        {
+          label: "dead-lettered",
+          className: "line-3",
+          values: points.map((point) => point.deadLettered),
+        },
+      ],
+    }),
+  );
+}
 
 /** R20: the live status, refreshed every two seconds while the page is open. */
 export async function statusPage(main: HTMLElement, alive: () => boolean): Promise<void> {
@@ -90,12 +165,6 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
         ["Heartbeat", heartbeat.missed ? "missed" : heartbeat.lastSentAt ? "ok" : null],
         ["Last heartbeat sent", heartbeat.lastSentAt],
         ["Last heartbeat applied", heartbeat.lastAppliedAt],
-        [
-          "Receiving heartbeats",
-          receiving
-            ? `from ${show(receiving.from)}, ${show(receiving.ageSeconds)} s old${receiving.missed ? " (missed)" : ""}`
-            : null,
-        ],
         ["Lag p50 (ms)", lag.p50Ms],
         ["Lag p99 (ms)", lag.p99Ms],
         ["Queued", queue.queued],
@@ -113,6 +182,8 @@ export async function statusPage(main: HTMLElement, alive: () => boolean): Promi
         ],
       ]),
       resume,
+      receiving ? receivingFacts(receiving) : null,
+      seriesCharts(s.series as Series | null),
     );
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes by itself.`;
   };

@@ -141,6 +141,25 @@ export const status = z.looseObject({
   lastFullSync: nullable(fullSync),
   lastVerify: nullable(driftSummary),
   lastTakeover: nullable(z.looseObject({ at: isoTime, by: z.string() })),
+  series: z
+    .looseObject({
+      stepSeconds: z.number().int(),
+      windowSeconds: z.number().int(),
+      points: z.array(
+        z.looseObject({
+          at: isoTime,
+          lagP50Ms: nullable(z.number()),
+          lagP99Ms: nullable(z.number()),
+          queued: z.number().int(),
+          inFlight: z.number().int(),
+          deadLettered: z.number().int(),
+        }),
+      ),
+    })
+    .meta({
+      description:
+        "The last hour, oldest first, a point a minute (taken by the heartbeat): the lag of the changes applied in the minute before `at`, and the queue's depths then",
+    }),
 });
 
 export const drift = z.looseObject({

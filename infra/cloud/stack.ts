@@ -5,6 +5,7 @@ import { topology } from "../topology.ts";
 import { acknowledge, NAG } from "./compliance.ts";
 import { Alarms } from "./constructs/alarms.ts";
 import { Api } from "./constructs/api.ts";
+import { OperationsDashboard } from "./constructs/dashboard.ts";
 import { Events } from "./constructs/events.ts";
 import { FAILBACK_PRODUCTION_PASSWORD_SECRET, Failback } from "./constructs/failback.ts";
 import { FullSync } from "./constructs/full-sync.ts";
@@ -64,6 +65,7 @@ export class MftFailoverStack extends Stack {
   readonly fullSync: FullSync;
   readonly failback: Failback;
   readonly monitor: Monitor;
+  readonly dashboard: OperationsDashboard;
   readonly functionDefaults: MftFunctionDefaults;
 
   constructor(scope: Construct, id: string, props: MftFailoverStackProps) {
@@ -193,6 +195,16 @@ export class MftFailoverStack extends Stack {
     this.fullSync.addAlarms(this.alarms);
     this.failback.addAlarms(this.alarms);
     this.monitor.addAlarms(this.alarms);
+    // After every alarm is added: the dashboard shows their states.
+    this.dashboard = new OperationsDashboard(this, "Operations", {
+      alarms: this.alarms,
+      queue: this.pipeline.queue,
+      deadLetterQueues: {
+        "forward's dead letters": this.pipeline.deadLetterQueue,
+        "capture's failures": this.pipeline.captureFailures,
+      },
+      streamConsumer: this.pipeline.capture,
+    });
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });

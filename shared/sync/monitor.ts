@@ -8,6 +8,7 @@ import { peerName } from "./forward.ts";
 import { endLapsedRun } from "./full/api.ts";
 import { resumeSync } from "./operations.ts";
 import { PeerError } from "./peer.ts";
+import { recordSeriesPoint } from "./series.ts";
 import { heartbeatMissed, type SyncState } from "./status.ts";
 import { type DriftReport, type VerifyDeps, verify } from "./verify.ts";
 
@@ -18,15 +19,21 @@ export interface MonitorDeps extends VerifyDeps {
 }
 
 /**
- * R20: writes the heartbeat item, which the stream, the queue and forward carry to the failover
- * like any change; publishes HeartbeatMissed. While sync is suspended because the failover was
+ * R20: takes this minute's point of the status series (series.ts); writes the heartbeat item,
+ * which the stream, the queue and forward carry to the failover like any change; publishes
+ * HeartbeatMissed. While sync is suspended because the failover was
  * unreachable, the heartbeat also probes it and resumes sync when it answers (R9). A full sync
  * that stopped without recording its end is recorded as failed (R11). On a failover (automatic
  * sync off) it publishes HeartbeatAge instead: how old production's newest heartbeat here is.
  */
 export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
   const now = deps.now ?? Date.now;
-  const [settings, lapsedFullSync] = await Promise.all([deps.failover.get(), endLapsedRun(deps)]);
+  const [settings, lapsedFullSync] = await Promise.all([
+    deps.failover.get(),
+    endLapsedRun(deps),
+    // The status's last hour, in every region: the heartbeat runs every minute anyway.
+    recordSeriesPoint(deps, intervalSeconds * 1000),
+  ]);
   const ended = lapsedFullSync ? { fullSyncFailed: lapsedFullSync } : {};
   if (!settings.enabled || !settings.autoSync) {
     const receiving = await deps.status.receiving(deps.serverId);

@@ -16,6 +16,7 @@ import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
 import { lockHolderText, RunLock, TURNING_ON } from "./full/records.ts";
 import { MAX_PEER_CHANGES, PeerError, SYNC_PROTOCOL } from "./peer.ts";
+import { statusSeries } from "./series.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 import { lastTakeover } from "./takeover.ts";
 
@@ -174,7 +175,8 @@ async function refuseLoop(
 
 /**
  * R20: module and sync state, the connection and heartbeat (sent, or on a failover received),
- * queue depths, lag percentiles over the recent window, last event, last full sync.
+ * queue depths, lag percentiles over the recent window, last event, last full sync, and the last
+ * hour's series (lag and queue depths a minute apart).
  */
 export async function failoverStatus(deps: SyncOperationsDeps) {
   const [
@@ -190,6 +192,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     drift,
     takeover,
     received,
+    series,
   ] = await Promise.all([
     deps.failover.get(),
     deps.status.state(),
@@ -203,6 +206,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     deps.status.lastDrift(),
     lastTakeover(deps),
     deps.status.lastReceived(),
+    statusSeries(deps),
   ]);
   const lags = batches.flatMap((batch) => batch.lagMs);
   const on = settings.enabled && settings.autoSync;
@@ -233,6 +237,8 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     lastVerify: drift ?? null,
     /** On the failover: when it was last brought into service (R19a), by whom. */
     lastTakeover: takeover,
+    /** The last hour, a point a minute: lag and queue depths for the console's charts. */
+    series,
   };
 }
 

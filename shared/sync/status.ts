@@ -245,9 +245,9 @@ export class SyncStatusStore {
     await this.store.putLocal(name, record, { expiresAt: Math.floor(at / 1000) + 86_400 });
   }
 
-  /** Batches of the recent window, newest first. */
-  async recentBatches(): Promise<BatchRecord[]> {
-    const from = `${BATCH}${new Date(this.now() - LAG_WINDOW_MS).toISOString()}`;
+  /** Batches of the recent window (or of the last `windowMs`), newest first. */
+  async recentBatches(windowMs = LAG_WINDOW_MS): Promise<BatchRecord[]> {
+    const from = `${BATCH}${new Date(this.now() - windowMs).toISOString()}`;
     return this.store.listLocal<BatchRecord>(BATCH, from, RECENT_BATCHES);
   }
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { REPO_ROOT } from "../../infra/cloud/constructs/mft-function.ts";
 import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import { type SeriesPoint, saveSeriesPoint } from "../../shared/sync/series.ts";
 import { apiError } from "../support/api.ts";
 import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
@@ -49,18 +50,43 @@ async function setValue(selector: string, value: string) {
 }
 
 /** Loads the page afresh at `hash` (session storage keeps the sign-in) and waits for `ready`. */
-async function open(hash: string, ready: string) {
+async function open(hash: string, ready: string, url = runtime.primary.url) {
   await page.goto("about:blank");
-  await page.goto(`${runtime.primary.url}/#${hash}`);
+  await page.goto(`${url}/#${hash}`);
   await page.waitForSelector(ready);
 }
+
+/** Signs in on the console at `url` (each region is its own origin, with its own sign-in). */
+async function signIn(url: string) {
+  await page.goto("about:blank");
+  await page.goto(`${url}/`);
+  await page.waitForSelector("#sign-in");
+  await page.type("#username", runtime.admin.username);
+  await page.type("#password", runtime.admin.password);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector("#failover-form");
+}
+
+/** The points of a chart's line (`data-label`), one list per unbroken run, as [x, y]. */
+const runsOf = (chart: string, label: string) =>
+  page.$$eval(`#${chart} g[data-label="${label}"] > *`, (elements) =>
+    elements.map((element) =>
+      element.tagName === "circle"
+        ? [[Number(element.getAttribute("cx")), Number(element.getAttribute("cy"))]]
+        : (element.getAttribute("points") ?? "")
+            .split(" ")
+            .map((pair: string) => pair.split(",").map(Number)),
+    ),
+  );
 
 const shoot = (name: string) =>
   page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  runtime = await startOwnRuntime();
+  // A heartbeat every 5 s: the failover's status shows production's heartbeats soon (missed
+  // after 10 s, which a loaded machine's pipeline stays well within).
+  runtime = await startOwnRuntime({ heartbeatSeconds: 5 });
   production = new AdminClient(runtime.primary.url, runtime.admin);
   await production.request("PUT", "/api/domains/acme", { description: HOSTILE });
   await production.request("PUT", "/api/domains/acme/users/alice", {
@@ -233,6 +259,88 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
       "last full sync",
     );
     await shoot("status");
+  });
+
+  it("draws the last hour's lag and queue depth from the status's series, a gap where no point was taken", async () => {
+    // Arrange: an hour as the heartbeat stores it, minutes -59 … -1, minute -30 missing (the
+    // monitor did not run), a lag spike at -20 and a backlog that drains; minute 0 is the
+    // monitor's own.
+    const now = Date.now();
+    const seeded: SeriesPoint[] = [];
+    for (let minute = 59; minute >= 1; minute--) {
+      if (minute === 30) continue;
+      const lag = minute === 20 ? 1800 : 200 + 10 * (minute % 7);
+      const backlog = minute <= 25 && minute > 15 ? 40 - 2 * Math.abs(20 - minute) : 0;
+      seeded.push({
+        at: new Date(now - minute * 60_000).toISOString(),
+        lagP50Ms: Math.round(lag / 3),
+        lagP99Ms: lag,
+        queued: backlog,
+        inFlight: backlog ? 2 : 0,
+        deadLettered: minute < 18 ? 1 : 0,
+      });
+    }
+    for (const point of seeded) await saveSeriesPoint(runtime.primary.services.store, point);
+
+    await open("status", "#chart-lag");
+    await waitFor(async () => (await runsOf("chart-lag", "p99")).flat().length >= 59, 10_000);
+
+    // The missing minute splits every line in two; each seeded minute is a vertex.
+    const p99 = await runsOf("chart-lag", "p99");
+    expect(p99).toHaveLength(2);
+    expect(p99[0]).toHaveLength(29);
+    expect(p99[1]?.length).toBeGreaterThanOrEqual(29);
+    expect(await runsOf("chart-queue", "queued")).toHaveLength(2);
+    // The scale rounds the highest value up to 1, 2 or 5 × 10ⁿ (the seeded 1800 → 2000, or the
+    // monitor's own point above it); the spike is the highest seeded vertex.
+    const axis = await page.$$eval("#chart-lag text.axis", (texts) =>
+      texts.map((t) => t.textContent ?? ""),
+    );
+    expect(axis[0]).toBe("0");
+    expect(axis[2]).toMatch(/^[125]0*$/);
+    expect(Number(axis[2])).toBeGreaterThanOrEqual(2000);
+    const seededYs = [...(p99[0] ?? []), ...(p99[1] ?? []).slice(0, 29)].map(([, y]) => y);
+    const spike = seeded.findIndex((point) => point.lagP99Ms === 1800);
+    expect(Math.min(...(seededYs as number[]))).toBe(seededYs[spike]);
+    // The legend gives each line's newest value: the monitor's point of this minute.
+    const { series } = await production.request<{ series: { points: SeriesPoint[] } }>(
+      "GET",
+      "/api/failover/status",
+    );
+    // The newest point is the monitor's own, of this minute, with the heartbeats' lag.
+    const newest = series.points.at(-1);
+    expect(Date.now() - Date.parse(newest?.at ?? "")).toBeLessThan(60_000);
+    expect(newest?.lagP99Ms).toBeGreaterThanOrEqual(0);
+    expect(newest?.deadLettered).toBe(0);
+    await waitForText(
+      "#chart-queue .legend .line-3",
+      (value) => value === "dead-lettered: 0 changes",
+      "the newest dead-letter count",
+    );
+    await shoot("status-charts");
+  });
+
+  it("shows on the failover's status page whom it receives from, the last heartbeat and its age", async () => {
+    // Production's own page has no receiving side.
+    await open("status", "#status-facts");
+    expect(await page.$("#status-receiving")).toBeNull();
+
+    await signIn(runtime.failover.url);
+    await open("status", "#status-receiving", runtime.failover.url);
+
+    expect(await text(fact("status-receiving", "From"))).toBe(runtime.primary.serverId);
+    await waitForText(fact("status-receiving", "Missed"), (value) => value === "no", "not missed");
+    expect(await text(fact("status-receiving", "Age"))).toMatch(/^\d+(\.\d)? s$/);
+    const applied = Date.parse(
+      (
+        await new AdminClient(runtime.failover.url, runtime.admin).request<{
+          receiving: { lastHeartbeatAt: string };
+        }>("GET", "/api/failover/status")
+      ).receiving.lastHeartbeatAt,
+    );
+    expect(Date.now() - applied).toBeLessThan(30_000);
+    expect(await text(fact("status-receiving", "Last heartbeat applied"))).not.toBe("—");
+    await shoot("status-failover");
   });
 
   it("shows a value containing <script> as text, and runs nothing", async () => {

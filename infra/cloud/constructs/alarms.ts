@@ -240,13 +240,19 @@ export class Alarms extends Construct {
    * A Metrics Insights query over the stack's whole namespace, whatever the dimensions:
    * Powertools adds a `service` dimension named after each handler, and the alarm must not
    * depend on which handler (forward, full sync, verify, trigger-actions) publishes the metric.
+   * The dashboard draws the same queries, with its own period and label.
    */
-  insights(aggregate: "SUM" | "MAX", metricName: string): MathExpression {
+  insights(
+    aggregate: "SUM" | "MAX",
+    metricName: string,
+    period: Duration = Duration.minutes(5),
+    label: string = metricName,
+  ): MathExpression {
     return new MathExpression({
       expression: `SELECT ${aggregate}(${metricName}) FROM "${this.metricsNamespace}"`,
       usingMetrics: {},
-      period: Duration.minutes(5),
-      label: metricName,
+      period,
+      label,
     });
   }
 }

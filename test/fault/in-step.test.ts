@@ -4,7 +4,7 @@ import { AdminClient } from "../../bin/api-client.ts";
 import { createMonitorHandler } from "../../functions/monitor/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { LOCAL_DISABLING_MS } from "../../infra/local/pipeline.ts";
-import type { LocalRuntime } from "../../infra/local/runtime.ts";
+import type { LocalRegion, LocalRuntime } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { type DriftReport, VERIFY_SETTLE_MS, verify } from "../../shared/sync/verify.ts";
 import { apiError, unique } from "../support/api.ts";
@@ -106,6 +106,21 @@ function steadyLoad(domain: string, perSecond: number) {
       if (failure) throw failure;
     },
   };
+}
+
+/** A region's monitor function, as its schedules invoke it. */
+const monitorOf = (region: LocalRegion) =>
+  createMonitorHandler({ ...region.services, logger: new Logger({ logLevel: "SILENT" }) });
+const context = () => lambdaContext("monitor", 60_000);
+
+/**
+ * Runs production's heartbeat `times` times now, as its schedule does every interval: the test
+ * knows they ran instead of sleeping for as many intervals.
+ */
+async function heartbeats(times: number) {
+  const monitor = monitorOf(runtime.primary);
+  for (let n = 0; n < times; n++)
+    await monitor({ task: "heartbeat", intervalSeconds: HEARTBEAT_SECONDS }, context());
 }
 
 /** Waits until production's verify finds neither drift nor anything pending. */
@@ -252,7 +267,7 @@ describe("self-healing suspension (R9)", () => {
         reason: expect.stringMatching(/cannot connect/),
       });
       // Heartbeats go on while suspended: their probes fail, and nothing more is announced.
-      await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_SECONDS * 1000));
+      await heartbeats(3);
       const failures = eventsSince(from).filter((event) => !event.detail.Success);
       expect(failures).toHaveLength(1);
       expect(failures[0]?.detail.Reason).toMatch(/suspended/);
@@ -289,7 +304,7 @@ describe("self-healing suspension (R9)", () => {
       await runtime.failover.setOnline(true);
     }
     // Several heartbeats later, still suspended: the probe does not resume it.
-    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_SECONDS * 1000));
+    await heartbeats(3);
     expect((await status()).sync.state).toBe("suspended");
     await production.request("POST", "/api/failover/resume");
     await drained();
@@ -384,10 +399,7 @@ describe("verify and repair (R21)", () => {
   });
 
   it("runs on the schedule's event on the sending side only, publishing Drift", async () => {
-    const logger = new Logger({ logLevel: "SILENT" });
-    const context = lambdaContext("monitor", 60_000);
-    const scheduled = (region: typeof runtime.primary) =>
-      createMonitorHandler({ ...region.services, logger })({ task: "verify" }, context);
+    const scheduled = (region: LocalRegion) => monitorOf(region)({ task: "verify" }, context());
     const before = runtime.primary.metrics.values("Drift").length;
 
     expect(await scheduled(runtime.primary)).toMatchObject({ differences: 0 });

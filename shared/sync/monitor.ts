@@ -19,21 +19,32 @@ export interface MonitorDeps extends VerifyDeps {
 }
 
 /**
- * R20: takes this minute's point of the status series (series.ts); writes the heartbeat item,
+ * R20: takes this minute's point of the status series (series.ts) beside the heartbeat. The
+ * point is a picture: a failure to take it holds back no heartbeat, and still fails the run
+ * (MonitorErrors) once the heartbeat is done.
+ */
+export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
+  const [beat, point] = await Promise.allSettled([
+    heartbeat(deps, intervalSeconds),
+    // The status's last hour, in every region: the heartbeat runs every minute anyway.
+    recordSeriesPoint(deps, intervalSeconds * 1000),
+  ]);
+  if (beat.status === "rejected") throw beat.reason;
+  if (point.status === "rejected") throw point.reason;
+  return beat.value;
+}
+
+/**
+ * R20: writes the heartbeat item,
  * which the stream, the queue and forward carry to the failover like any change; publishes
  * HeartbeatMissed. While sync is suspended because the failover was
  * unreachable, the heartbeat also probes it and resumes sync when it answers (R9). A full sync
  * that stopped without recording its end is recorded as failed (R11). On a failover (automatic
  * sync off) it publishes HeartbeatAge instead: how old production's newest heartbeat here is.
  */
-export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) {
+async function heartbeat(deps: MonitorDeps, intervalSeconds: number) {
   const now = deps.now ?? Date.now;
-  const [settings, lapsedFullSync] = await Promise.all([
-    deps.failover.get(),
-    endLapsedRun(deps),
-    // The status's last hour, in every region: the heartbeat runs every minute anyway.
-    recordSeriesPoint(deps, intervalSeconds * 1000),
-  ]);
+  const [settings, lapsedFullSync] = await Promise.all([deps.failover.get(), endLapsedRun(deps)]);
   const ended = lapsedFullSync ? { fullSyncFailed: lapsedFullSync } : {};
   if (!settings.enabled || !settings.autoSync) {
     const receiving = await deps.status.receiving(deps.serverId);

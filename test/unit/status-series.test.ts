@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LocalMetrics } from "../../infra/local/metrics.ts";
+import { heartbeatKey } from "../../shared/model/items.ts";
+import { HybridClock } from "../../shared/model/version.ts";
+import { type MonitorDeps, sendHeartbeat } from "../../shared/sync/monitor.ts";
 import { recordSeriesPoint, statusSeries } from "../../shared/sync/series.ts";
 import { type BatchRecord, SyncStatusStore } from "../../shared/sync/status.ts";
 import { MemoryStore } from "../support/memory-store.ts";
@@ -117,5 +120,23 @@ describe("the status series: the last hour, a point a minute (R20)", () => {
     await recordSeriesPoint(deps, minute);
 
     expect(metrics.values("ReplicationLag")).toEqual([2500]);
+  });
+
+  it("holds back no heartbeat: a point it cannot take fails the monitor's run after the heartbeat is written", async () => {
+    const { deps } = setup();
+    const sqsDown = {
+      ...deps,
+      queue: {
+        depths: async () => {
+          throw new Error("SQS is down");
+        },
+      },
+      failover: { get: async () => ({ enabled: true, autoSync: true, autoResume: true }) },
+      clock: new HybridClock(deps.now),
+      serverId: "p",
+    } as unknown as MonitorDeps;
+
+    await expect(sendHeartbeat(sqsDown, 60)).rejects.toThrow("SQS is down");
+    expect(await deps.store.get(heartbeatKey)).toMatchObject({ kind: "heartbeat" });
   });
 });

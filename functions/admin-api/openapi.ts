@@ -64,13 +64,23 @@ function operation(route: TableRoute) {
     responses: {
       [String(route.status)]: success,
       ...(route.created ? { "201": { ...success, description: "Created" } } : {}),
+      ...(route.body || params.length || route.errors?.[400]
+        ? {
+            "400": errorAnswer(
+              route.errors?.[400] ?? "Bad input: the message names each bad field",
+            ),
+          }
+        : {}),
       ...(route.auth === "admin" ? { "401": errorAnswer("No or wrong Basic credentials") } : {}),
       ...(route.method !== "GET"
         ? { "403": errorAnswer("Sent by a page of another site (its Origin is not this API's)") }
         : {}),
-      ...(route.body ? { "415": errorAnswer("The body is not application/json") } : {}),
+      ...(route.errors?.[404] ? { "404": errorAnswer(route.errors[404]) } : {}),
+      ...(route.errors?.[409] ? { "409": errorAnswer(route.errors[409]) } : {}),
       "405": errorAnswer("The path exists, the method does not (see the Allow header)"),
-      default: errorAnswer("An error: 400 names the bad field, 404, 409, 5xx without details"),
+      // Every route refuses a body that is not JSON (functions/http.ts, refuseCrossSite).
+      "415": errorAnswer("A body that is not application/json"),
+      "5XX": errorAnswer("A fault of this server or of its peer, without details"),
     },
   };
 }

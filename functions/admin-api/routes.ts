@@ -39,6 +39,11 @@ export interface RouteSpec {
   readonly response?: z.ZodType;
   /** @default "application/json" */
   readonly mediaType?: string;
+  /**
+   * The 404 and 409 it answers, and a 400 of a route without input: when (the OpenAPI
+   * document declares them; a route with input answers 400 anyway).
+   */
+  readonly errors?: { readonly 400?: string; readonly 404?: string; readonly 409?: string };
 }
 
 /** The peer's calls: each a JSON body the receiving code validates (shared/sync/...). */
@@ -95,6 +100,7 @@ function crud<const B extends string, const I extends string>(
       params,
       status: 200,
       response: item,
+      errors: { 404: `No such ${label}` },
     },
     [`PUT ${base}/{${id.name}}`]: {
       auth,
@@ -105,6 +111,10 @@ function crud<const B extends string, const I extends string>(
       status: 200,
       created: true,
       response: item,
+      errors: {
+        ...(base.includes("{domain}") ? { 404: "No such domain" } : {}),
+        409: "`version` is not the stored one, or the item changed meanwhile",
+      },
     },
     [`DELETE ${base}/{${id.name}}`]: {
       auth,
@@ -112,6 +122,7 @@ function crud<const B extends string, const I extends string>(
       summary: `Delete a ${label}`,
       params,
       status: 204,
+      errors: { 404: `No such ${label}`, 409: "The item changed meanwhile" },
     },
   } as Record<CrudKeys<B, I>, RouteSpec>;
 }
@@ -195,6 +206,7 @@ export const ROUTES = {
     params: domainParam,
     status: 200,
     response: res.domain,
+    errors: { 404: "No such domain" },
   },
   "POST /api/domains/{domain}/stop": {
     auth: "admin",
@@ -203,6 +215,7 @@ export const ROUTES = {
     params: domainParam,
     status: 200,
     response: res.domain,
+    errors: { 404: "No such domain" },
   },
   "GET /api/settings/web": {
     auth: "admin",
@@ -241,6 +254,7 @@ export const ROUTES = {
     summary: "Test the connection to the failover (R6): which step failed, if one did",
     body: noBody,
     status: 200,
+    errors: { 400: "No failover is configured, or no credentials for it" },
     response: res.connectionTest,
   },
   "GET /api/failover/status": {
@@ -255,6 +269,7 @@ export const ROUTES = {
     tag: "status",
     summary: "Resume a suspended automatic sync (R9); answers the status",
     status: 200,
+    errors: { 409: "Automatic sync is off" },
     response: res.status,
   },
   "GET /api/failover/drift": {
@@ -262,6 +277,7 @@ export const ROUTES = {
     tag: "drift",
     summary: "Verify: compare this server with its failover (R21)",
     status: 200,
+    errors: { 400: "No failover is configured, or no credentials for it" },
     response: res.drift,
   },
   "POST /api/failover/repair": {
@@ -269,6 +285,7 @@ export const ROUTES = {
     tag: "drift",
     summary: "Repair: send what differs to the failover again (R21)",
     status: 202,
+    errors: { 400: "No failover is configured, or no credentials for it" },
     response: res.repair,
   },
   "POST /api/failover/synchronize": {
@@ -276,6 +293,10 @@ export const ROUTES = {
     tag: "failover",
     summary: "Start a full sync (R12); only while automatic sync is off",
     status: 202,
+    errors: {
+      400: "No failover is configured, or no credentials for it",
+      409: "Automatic sync is on, or a run holds the lock",
+    },
     response: res.syncStarted,
   },
   "GET /api/failover/syncs/{syncId}": {
@@ -285,6 +306,7 @@ export const ROUTES = {
     params: z.strictObject({ syncId: z.string() }),
     status: 200,
     response: res.fullSync,
+    errors: { 404: "No such full sync" },
   },
   "DELETE /api/failover/fence": {
     auth: "admin",
@@ -311,6 +333,10 @@ export const ROUTES = {
     }),
     status: 202,
     response: z.looseObject({ failbackId: z.string() }),
+    errors: {
+      404: "No such failback to resume",
+      409: "A failback is running, or the one to resume succeeded or points elsewhere now",
+    },
   },
   "GET /api/failover/failbacks/{failbackId}": {
     auth: "admin",
@@ -319,6 +345,7 @@ export const ROUTES = {
     params: z.strictObject({ failbackId: z.string() }),
     status: 200,
     response: res.failback,
+    errors: { 404: "No such failback" },
   },
   "GET /api/sync/hello": {
     auth: "admin",

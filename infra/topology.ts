@@ -29,7 +29,12 @@ export const topology = {
     timeoutSeconds: 30,
     memoryMb: 256,
     stream: {
-      batchSize: 100,
+      /**
+       * Up to 1,000 records per invocation (one GetRecords page; no batching window, so a single
+       * change is not held back): in a burst, a domain's changes of one batch go out packed in one
+       * message (shared/sync/capture.ts), and the more a batch holds, the fuller the messages.
+       */
+      batchSize: 1_000,
       /** Lambda's stream poll interval locally; in AWS it is the service's own. */
       pollIntervalMs: 250,
       /**

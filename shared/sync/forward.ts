@@ -120,20 +120,20 @@ export async function forwardBatch(
   });
   const outgoing = changes.map(({ item }) => ({ item: toFailover(item, settings) }));
   const send = async (given: Credentials) => {
-    // One client for the invocation's calls (R5 settings, credentials and deadline are its).
+    // One peer client for all of the invocation's calls.
     const peer = deps.peerFor(settings, given, deadline);
-    const results: PeerResult[] = [];
+    const results: (PeerResult | undefined)[] = [];
     for (let start = 0; start < outgoing.length; start += MAX_PEER_CHANGES) {
       const part = outgoing.slice(start, start + MAX_PEER_CHANGES);
-      results.push(
-        ...(await withRetries(deps, deadline, settings.timeoutMs, () =>
-          peer.sendChanges(deps.serverId, part),
-        )),
+      const answers = await withRetries(deps, deadline, settings.timeoutMs, () =>
+        peer.sendChanges(deps.serverId, part),
       );
+      // Position by position, so that a short answer cannot shift the next part's results.
+      results.push(...part.map((_, index) => answers[index]));
     }
     return results;
   };
-  let results: PeerResult[];
+  let results: (PeerResult | undefined)[];
   try {
     results =
       outgoing.length === 0
@@ -174,10 +174,10 @@ export async function forwardBatch(
   ]);
   // What was kept in the DLQ: rejected changes, and messages that could not be read.
   const rejected = [
-    ...results.flatMap((result) => (result.status === "rejected" ? [result.reason] : [])),
+    ...results.flatMap((result) => (result?.status === "rejected" ? [result.reason] : [])),
     ...unreadable.map(({ reason }) => reason),
   ];
-  const applied = results.filter((result) => result.status === "applied");
+  const applied = results.filter((result) => result?.status === "applied");
   const event: SyncEventDetail = {
     Success: rejected.length === 0,
     Mode: "automatic",
@@ -194,7 +194,7 @@ export async function forwardBatch(
   };
   const lagMs = results.flatMap((result, index) => {
     const committedAt = outgoing[index]?.item.updatedAt;
-    return result.status === "applied" && committedAt !== undefined
+    return result?.status === "applied" && committedAt !== undefined
       ? [result.appliedAt - committedAt]
       : [];
   });
@@ -224,7 +224,7 @@ async function deadLetter(
 async function recordHeartbeat(
   deps: ForwardDeps,
   outgoing: { item: ConfigItem }[],
-  results: PeerResult[],
+  results: (PeerResult | undefined)[],
 ) {
   const beats = outgoing.flatMap(({ item }, index) => {
     const result = results[index];

@@ -183,3 +183,46 @@ export function createLatencyRecorder(commands: readonly string[]) {
     },
   };
 }
+
+/** SQS bills a request per 64 KB chunk of its payload. */
+export const SQS_CHUNK_BYTES = 64 * 1024;
+
+interface SqsPayload {
+  readonly MessageBody?: string;
+  readonly Entries?: readonly { readonly MessageBody?: string }[];
+  readonly Messages?: readonly { readonly Body?: string }[];
+}
+
+/** The payload bytes of an SQS call: the bodies it sends, or the bodies a receive returns. */
+const sqsBytes = ({ MessageBody, Entries = [], Messages = [] }: SqsPayload) =>
+  [MessageBody, ...Entries.map((entry) => entry.MessageBody), ...Messages.map((m) => m.Body)]
+    .map((body) => Buffer.byteLength(body ?? ""))
+    .reduce((sum, bytes) => sum + bytes, 0);
+
+let sqsChunkCounters = 0;
+
+/**
+ * Billed SQS requests: each call is one request per started 64 KB of its payload (sent bodies
+ * for sends, received bodies for receives), counted once per `send`.
+ */
+export function createSqsChunkCounter() {
+  const name = `sqsChunkCounter${++sqsChunkCounters}`;
+  let chunks = 0;
+  return {
+    attach(client: Pick<CountableClient, "middlewareStack">) {
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const result = (await next(args)) as { output?: SqsPayload };
+          const bytes = sqsBytes(args.input as SqsPayload) + sqsBytes(result.output ?? {});
+          chunks += Math.max(1, Math.ceil(bytes / SQS_CHUNK_BYTES));
+          return result;
+        },
+        { step: "initialize", name },
+      );
+    },
+    billedRequests: () => chunks,
+    reset() {
+      chunks = 0;
+    },
+  };
+}

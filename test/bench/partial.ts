@@ -1,6 +1,8 @@
 import { cpus, loadavg } from "node:os";
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { cloudConfigSchema } from "../../infra/cloud/config.ts";
 import { createRequestCounter } from "../../infra/local/request-counter.ts";
 import { type LocalRegion, type LocalRuntime, startLocal } from "../../infra/local/runtime.ts";
 import { topology } from "../../infra/topology.ts";
@@ -10,7 +12,12 @@ import type { ConfigItem } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import { percentile } from "../../shared/sync/status.ts";
 import { waitFor } from "../support/wait.ts";
-import { type Capacity, createCapacityCounter, createLatencyRecorder } from "./measure.ts";
+import {
+  type Capacity,
+  createCapacityCounter,
+  createLatencyRecorder,
+  createSqsChunkCounter,
+} from "./measure.ts";
 import { saveRun } from "./results.ts";
 
 /**
@@ -35,6 +42,7 @@ const RUNS_KEPT = 3;
 
 /** AWS list prices, us-east-1, on-demand, as of 2026: $ per unit. */
 const PRICE = {
+  /** Per request, a request being each started 64 KB of payload. */
   sqsFifoRequest: 0.5 / 1e6,
   httpApiRequest: 1.0 / 1e6,
   eventBridgeEvent: 1.0 / 1e6,
@@ -46,15 +54,55 @@ const PRICE = {
   dynamoReadUnit: 0.125 / 1e6,
   /** Lambda's reads of a DynamoDB stream are not billed. */
   streamRead: 0,
+  /** CloudWatch Logs ingestion (standard class), per GB; vended access logs cost the same. */
+  logsIngestedGb: 0.5,
+  /** X-Ray, per trace recorded. */
+  xrayTrace: 5 / 1e6,
 };
 
-/** Assumed billed duration per invocation (measured p50 of the HTTP hop is reported beside it). */
-const LAMBDA_MS = 100;
 /** Memory per function (infra/topology.ts): receive runs in the admin API's function. */
-const LAMBDA_GB = { capture: 0.25, forward: 0.25, receive: 0.5 };
+const LAMBDA_GB = {
+  capture: topology.capture.memoryMb / 1024,
+  forward: topology.forward.memoryMb / 1024,
+  receive: topology.adminApi.memoryMb / 1024,
+};
+/**
+ * What Lambda itself logs per invocation: the START, END and REPORT lines (about 70, 50 and 180
+ * bytes); the functions' own lines are measured.
+ */
+const LAMBDA_PLATFORM_LOG_BYTES = 300;
+/** One line of the HTTP API's access log (its default JSON format) per call. */
+const ACCESS_LOG_BYTES = 250;
+/**
+ * X-Ray at the stack's sampling: off by default (infra/cloud/config.ts), and then the pipeline's
+ * functions, which no traced caller invokes, record no trace. With `tracing` on, Lambda samples
+ * the first invocation each second and 5 % beyond, per function.
+ */
+const TRACING = cloudConfigSchema.shape.tracing.parse(undefined);
+const traces = (invocations: number, seconds: number) =>
+  TRACING ? Math.min(invocations, seconds) + 0.05 * Math.max(0, invocations - seconds) : 0;
+
+/** Counts the bytes this process writes to stdout and stderr (the functions' own log lines). */
+function logBytes() {
+  let bytes = 0;
+  const streams = [process.stdout, process.stderr];
+  const writes = streams.map((stream) => stream.write.bind(stream));
+  streams.forEach((stream, index) => {
+    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+      return (writes[index] as typeof stream.write)(chunk, ...rest);
+    }) as typeof stream.write;
+  });
+  return {
+    take: () => bytes,
+    stop: () =>
+      streams.forEach((stream, index) => {
+        stream.write = writes[index] as typeof stream.write;
+      }),
+  };
+}
 /** The local forward source's batches in flight (infra/local/pipeline.ts: the cloud's maximum). */
 const LOCAL_FORWARD_BATCHES = topology.forward.source.maxConcurrency;
-const BATCH_SIZE = 10;
 
 const clock = new HybridClock();
 
@@ -158,6 +206,7 @@ export async function partial(): Promise<void> {
   const counter = createRequestCounter();
   const capacity = createCapacityCounter();
   const latency = createLatencyRecorder(["ReceiveMessage"]);
+  const sqsChunks = createSqsChunkCounter();
   const runtime: LocalRuntime = await startLocal({
     primaryPort: 0,
     failoverPort: 0,
@@ -167,6 +216,7 @@ export async function partial(): Promise<void> {
       counter.attach(client as DynamoDBClient);
       if (client instanceof DynamoDBClient) capacity.attach(client);
       else latency.attach(client as DynamoDBClient);
+      if (client instanceof SQSClient) sqsChunks.attach(client);
     },
   });
   try {
@@ -270,13 +320,17 @@ export async function partial(): Promise<void> {
     // The burst through the whole pipeline.
     counter.reset();
     capacity.reset();
+    sqsChunks.reset();
     const before = { ...runtime.primary.pipelineStats() };
     const failoverBefore = { ...runtime.failover.pipelineStats() };
     const eventsBefore = runtime.primary.bus.events().length;
+    const logged = logBytes();
     const syncMs = await timed(async () => {
       await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
       await appliedSince(eventsBefore, CHANGES);
-    });
+    }).finally(logged.stop);
+    const functionLogBytes = logged.take();
+    const sqsBilled = sqsChunks.billedRequests();
     const requests = counter.snapshot();
     const units = capacity.snapshot();
     const after = { ...runtime.primary.pipelineStats() };
@@ -314,25 +368,36 @@ export async function partial(): Promise<void> {
     await services.forwarding.suspend();
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // the local mapping disables late
     const backlogEvents = runtime.primary.bus.events().length;
+    const capturedBefore = runtime.primary.pipelineStats().captureRecords;
     await writeAll(primaryDoc, runtime.primary.tableName, changes("held", BACKLOG));
-    // All captured: queued, or forwarded already if the mapping was still disabling.
+    // All captured and queued (packed: the queue counts messages, not changes), or forwarded
+    // already if the mapping was still disabling: capture was handed every record, and the
+    // queue's depth has settled.
+    let lastQueued = -1;
     await waitFor(
       async () => {
         const { queued, inFlight } = await services.queue.depths();
-        return inFlight === 0 && queued + applied(backlogEvents) >= BACKLOG;
+        const settled = queued === lastQueued;
+        lastQueued = queued;
+        const captured = runtime.primary.pipelineStats().captureRecords - capturedBefore;
+        return captured >= BACKLOG && inFlight === 0 && settled;
       },
       180_000,
       `${BACKLOG} changes queued`,
     );
-    const held = (await services.queue.depths()).queued;
+    const held = BACKLOG - applied(backlogEvents);
     latency.reset();
+    const forwardBeforeCatchUp = runtime.primary.pipelineStats().forwardInvocations;
     const catchUpMs = await timed(async () => {
       await services.forwarding.resume();
       await appliedSince(backlogEvents, BACKLOG);
     });
     // The local source receives with one poller (FIFO order), two receives per batch of 10.
     const receiveP50 = percentile(latency.samples("ReceiveMessage"), 50) ?? Number.NaN;
-    const forwardCycleMs = catchUpMs / (held / BATCH_SIZE / LOCAL_FORWARD_BATCHES);
+    const catchUpForwards =
+      runtime.primary.pipelineStats().forwardInvocations - forwardBeforeCatchUp;
+    const forwardCycleMs = catchUpMs / (catchUpForwards / LOCAL_FORWARD_BATCHES);
+    const changesPerForward = held / catchUpForwards;
     await onFailover("held", BACKLOG);
 
     const sum = (prefix: string) =>
@@ -351,16 +416,39 @@ export async function partial(): Promise<void> {
       // The failover's own capture reads every applied item off its stream (and drops it, R18).
       failoverCapture: failoverAfter.captureInvocations - failoverBefore.captureInvocations,
     };
-    const lambda = (calls: number, gb: number) =>
-      calls * (PRICE.lambdaRequest + (LAMBDA_MS / 1000) * gb * PRICE.lambdaGbSecond);
+    /** Billed milliseconds per function, measured: receive's is its HTTP hop (an upper bound). */
+    const billedMs = {
+      capture: after.captureBilledMs - before.captureBilledMs,
+      forward: after.forwardBilledMs - before.forwardBilledMs,
+      receive: hopMs.reduce((a, b) => a + Math.ceil(b), 0),
+      failoverCapture: failoverAfter.captureBilledMs - failoverBefore.captureBilledMs,
+    };
+    const lambda = (calls: number, ms: number, gb: number) =>
+      calls * PRICE.lambdaRequest + (ms / 1000) * gb * PRICE.lambdaGbSecond;
+    const totalInvocations = Object.values(invocations).reduce((a, b) => a + b, 0);
+    const logs = {
+      bytes:
+        totalInvocations * LAMBDA_PLATFORM_LOG_BYTES +
+        httpCalls * ACCESS_LOG_BYTES +
+        functionLogBytes,
+      functionBytes: functionLogBytes,
+    };
+    const seconds = Math.max(1, syncMs / 1000);
+    const xrayTraces = Object.values(invocations).reduce(
+      (sum, calls) => sum + traces(calls, seconds),
+      0,
+    );
     const dollars = {
-      sqs: sum("SQS.") * PRICE.sqsFifoRequest,
+      sqs: sqsBilled * PRICE.sqsFifoRequest,
       httpApi: httpCalls * PRICE.httpApiRequest,
       eventBridge: httpCalls * PRICE.eventBridgeEvent,
       lambda:
-        lambda(invocations.capture + invocations.failoverCapture, LAMBDA_GB.capture) +
-        lambda(invocations.forward, LAMBDA_GB.forward) +
-        lambda(invocations.receive, LAMBDA_GB.receive),
+        lambda(invocations.capture, billedMs.capture, LAMBDA_GB.capture) +
+        lambda(invocations.failoverCapture, billedMs.failoverCapture, LAMBDA_GB.capture) +
+        lambda(invocations.forward, billedMs.forward, LAMBDA_GB.forward) +
+        lambda(invocations.receive, billedMs.receive, LAMBDA_GB.receive),
+      logs: (logs.bytes / 2 ** 30) * PRICE.logsIngestedGb,
+      xray: xrayTraces * PRICE.xrayTrace,
       dynamoSending:
         sending.writeUnits * PRICE.dynamoWriteUnit + sending.readUnits * PRICE.dynamoReadUnit,
       dynamoReceiving:
@@ -401,18 +489,23 @@ export async function partial(): Promise<void> {
         backlog: held,
         ms: catchUpMs,
         perSecond: rate(held, catchUpMs),
+        ofConditionalPercent: round((100 * rate(held, catchUpMs)) / conditionalBatch.perSecond, 1),
         arrivalPerSecond: PACED_RATE_PER_SECOND,
         timesArrival: round(rate(held, catchUpMs) / PACED_RATE_PER_SECOND, 1),
         batchesInFlight: LOCAL_FORWARD_BATCHES,
-        /** Per batch of 10 in flight: receive, forward, HTTP hop, delete. */
+        /** Per forward invocation in flight: receive, forward, HTTP hop, delete. */
+        forwardInvocations: catchUpForwards,
+        changesPerForward: round(changesPerForward, 1),
         forwardCycleMs: Math.round(forwardCycleMs),
         /** The local SQS receive's p50; one poller makes two per batch. */
         receiveP50Ms: round(receiveP50, 1),
-        /** What one poller can hand out at that receive time. */
-        receiveLoopCapPerSecond: Math.round((BATCH_SIZE * 1000) / (2 * receiveP50)),
+        /** What one poller can hand out at that receive time, packed as in this run. */
+        receiveLoopCapPerSecond: Math.round((changesPerForward * 1000) / (2 * receiveP50)),
       },
       perChange: {
-        sqsRequests: round(perChange(sum("SQS."))),
+        /** Billed SQS requests (one per started 64 KB of each call's payload). */
+        sqsRequests: round(perChange(sqsBilled)),
+        sqsCalls: round(perChange(sum("SQS."))),
         httpCalls: round(perChange(httpCalls)),
         dynamoWriteUnits: {
           sending: round(perChange(sending.writeUnits)),
@@ -426,9 +519,22 @@ export async function partial(): Promise<void> {
         lambdaInvocations: Object.fromEntries(
           Object.entries(invocations).map(([name, value]) => [name, round(perChange(value))]),
         ),
+        /** Measured billed Lambda milliseconds per change, per function. */
+        lambdaBilledMs: Object.fromEntries(
+          Object.entries(billedMs).map(([name, value]) => [name, round(perChange(value))]),
+        ),
+        logBytes: round(perChange(logs.bytes), 1),
+        functionLogBytes: round(perChange(logs.functionBytes), 1),
+        xrayTraces: round(perChange(xrayTraces)),
       },
       dollarsPerMillion: { total, ...perMillion },
-      prices: { ...PRICE, lambdaBilledMs: LAMBDA_MS, lambdaGb: LAMBDA_GB },
+      prices: {
+        ...PRICE,
+        lambdaGb: LAMBDA_GB,
+        lambdaPlatformLogBytes: LAMBDA_PLATFORM_LOG_BYTES,
+        accessLogBytes: ACCESS_LOG_BYTES,
+        tracing: TRACING,
+      },
       requests,
     };
     await save(result);

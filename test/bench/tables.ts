@@ -57,19 +57,26 @@ interface PartialRun {
   readonly catchUp: {
     readonly backlog: number;
     readonly perSecond: number;
+    readonly ofConditionalPercent: number;
     readonly arrivalPerSecond: number;
     readonly timesArrival: number;
     readonly batchesInFlight: number;
+    readonly changesPerForward: number;
     readonly forwardCycleMs: number;
     readonly receiveP50Ms: number;
     readonly receiveLoopCapPerSecond: number;
   };
   readonly perChange: {
     readonly sqsRequests: number;
+    readonly sqsCalls: number;
     readonly httpCalls: number;
     readonly dynamoWriteUnits: { readonly sending: number; readonly receiving: number };
     readonly dynamoReadUnits: { readonly sending: number; readonly receiving: number };
     readonly lambdaInvocations: Record<string, number>;
+    readonly lambdaBilledMs: Record<string, number>;
+    readonly logBytes: number;
+    readonly functionLogBytes: number;
+    readonly xrayTraces: number;
   };
   readonly dollarsPerMillion: Record<string, number>;
 }
@@ -91,57 +98,73 @@ function partialTable(runs: readonly PartialRun[]): string {
   const r = (pick: (run: PartialRun) => number | null, digits = 0) => range(runs, pick, digits);
   const invocations = (run: PartialRun) =>
     Object.values(run.perChange.lambdaInvocations).reduce((a, b) => a + b, 0);
+  const billedMs = (run: PartialRun) =>
+    Object.values(run.perChange.lambdaBilledMs).reduce((a, b) => a + b, 0);
   const rows: [string, string, string][] = [
     [
       "throughput, burst of 5,000",
       `${r((run) => run.burst.perSecond)} changes/s = **${r((run) => run.burst.ofBatchWritePercent)} %** of the ${r((run) => run.baselines.batchWrite.perSecond)}/s \`BatchWriteItem\` baseline, **${r((run) => run.burst.ofConditionalPercent)} %** of the ${r((run) => run.baselines.conditionalBatch.perSecond)}/s conditional-write floor`,
-      "≥ 30 % of `BatchWriteItem`",
+      "≥ 30 % of `BatchWriteItem`, ≥ 75 % of the floor",
     ],
     [
       "conditional writes straight into the table",
-      `batched PartiQL ${r((run) => run.baselines.conditionalBatch.perSecond)}/s; one \`UpdateItem\` each (the receiver before) ${r((run) => run.baselines.conditionalOneByOne.perSecond)}/s`,
+      `batched PartiQL ${r((run) => run.baselines.conditionalBatch.perSecond)}/s; one \`UpdateItem\` each ${r((run) => run.baselines.conditionalOneByOne.perSecond)}/s`,
       "—",
     ],
     [
       "catch-up after a held backlog",
-      `${r((run) => run.catchUp.perSecond)} changes/s = **${r((run) => run.catchUp.timesArrival, 1)}×** the ${r((run) => run.catchUp.arrivalPerSecond)}/s arrival rate (${r((run) => run.catchUp.backlog)} held)`,
-      "≥ 10× (R24 drill)",
+      `${r((run) => run.catchUp.perSecond)} changes/s = **${r((run) => run.catchUp.ofConditionalPercent)} %** of the floor, **${r((run) => run.catchUp.timesArrival, 1)}×** the ${r((run) => run.catchUp.arrivalPerSecond)}/s arrival rate (${r((run) => run.catchUp.backlog)} held)`,
+      "≥ 75 % of the floor, ≥ 10× (R24 drill)",
     ],
     [
-      "where a batch's time goes (catch-up)",
-      `${r((run) => run.catchUp.forwardCycleMs)} ms per batch of 10 (${r((run) => run.catchUp.batchesInFlight)} side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50); the local source's one poller receives twice per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
+      "where an invocation's time goes (catch-up)",
+      `${r((run) => run.catchUp.forwardCycleMs)} ms per forward invocation of ${r((run) => run.catchUp.changesPerForward)} changes (${r((run) => run.catchUp.batchesInFlight)} side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50, burst); the local source's one poller receives twice per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
       "—",
     ],
     [
       `lag at ${r((run) => run.lag.ratePerSecond)} changes/s`,
       `p50 **${r((run) => run.lag.p50Ms / 1000, 2)} s**, p99 **${r((run) => run.lag.p99Ms / 1000, 2)} s**`,
-      "p99 ≤ 1.5 s",
+      "p99 ≤ 0.5 s",
     ],
-    ["SQS requests per change", `**${r((run) => run.perChange.sqsRequests, 2)}**`, "≤ 1.5"],
+    [
+      "SQS requests per change (billed: per started 64 KB)",
+      `**${r((run) => run.perChange.sqsRequests, 3)}** (${r((run) => run.perChange.sqsCalls, 3)} calls)`,
+      "≤ 0.05",
+    ],
     [
       "HTTP calls (and events) per change",
-      `**${r((run) => run.perChange.httpCalls, 2)}** (HTTP hop p50 ${r((run) => run.burst.httpHopP50Ms)} ms)`,
-      "≤ 0.2",
+      `**${r((run) => run.perChange.httpCalls, 3)}** (HTTP hop p50 ${r((run) => run.burst.httpHopP50Ms)} ms)`,
+      "≤ 0.02",
     ],
     [
       "DynamoDB write units per change",
-      `**${r((run) => run.perChange.dynamoWriteUnits.receiving, 2)}** receiving + ${r((run) => run.perChange.dynamoWriteUnits.sending, 2)} sending (batch record)`,
-      "≤ 1.1",
+      `**${r((run) => run.perChange.dynamoWriteUnits.receiving, 2)}** receiving + ${r((run) => run.perChange.dynamoWriteUnits.sending, 3)} sending (batch record)`,
+      "—",
     ],
     [
       "DynamoDB read units per change",
-      `${r((run) => run.perChange.dynamoReadUnits.receiving, 2)} receiving + ${r((run) => run.perChange.dynamoReadUnits.sending, 2)} sending`,
+      `${r((run) => run.perChange.dynamoReadUnits.receiving, 3)} receiving + ${r((run) => run.perChange.dynamoReadUnits.sending, 3)} sending`,
       "—",
     ],
     [
       "Lambda invocations per change",
-      `${r(invocations, 3)} (capture ${r((run) => run.perChange.lambdaInvocations.capture ?? 0, 3)}, forward ${r((run) => run.perChange.lambdaInvocations.forward ?? 0, 3)}, receive ${r((run) => run.perChange.lambdaInvocations.receive ?? 0, 3)}, failover's capture ${r((run) => run.perChange.lambdaInvocations.failoverCapture ?? 0, 3)})`,
+      `**${r(invocations, 3)}** (capture ${r((run) => run.perChange.lambdaInvocations.capture ?? 0, 3)}, forward ${r((run) => run.perChange.lambdaInvocations.forward ?? 0, 3)}, receive ${r((run) => run.perChange.lambdaInvocations.receive ?? 0, 3)}, failover's capture ${r((run) => run.perChange.lambdaInvocations.failoverCapture ?? 0, 3)})`,
+      "≤ 0.05",
+    ],
+    [
+      "Lambda billed ms per change (measured here)",
+      `${r(billedMs, 2)} (capture ${r((run) => run.perChange.lambdaBilledMs.capture ?? 0, 2)}, forward ${r((run) => run.perChange.lambdaBilledMs.forward ?? 0, 2)}, receive ${r((run) => run.perChange.lambdaBilledMs.receive ?? 0, 2)}, failover's capture ${r((run) => run.perChange.lambdaBilledMs.failoverCapture ?? 0, 2)})`,
+      "—",
+    ],
+    [
+      "log bytes per change",
+      `${r((run) => run.perChange.logBytes, 1)} (of which the functions' own lines ${r((run) => run.perChange.functionLogBytes, 1)}); X-Ray traces ${r((run) => run.perChange.xrayTraces, 3)}`,
       "—",
     ],
     [
       "$ per million changes",
-      `**$${r((run) => run.dollarsPerMillion.total ?? 0, 2)}**: DynamoDB ${r((run) => run.dollarsPerMillion.dynamoReceiving ?? 0, 2)} receiving + ${r((run) => run.dollarsPerMillion.dynamoSending ?? 0, 2)} sending, SQS ${r((run) => run.dollarsPerMillion.sqs ?? 0, 2)}, HTTP API ${r((run) => run.dollarsPerMillion.httpApi ?? 0, 2)}, EventBridge ${r((run) => run.dollarsPerMillion.eventBridge ?? 0, 2)}, Lambda ${r((run) => run.dollarsPerMillion.lambda ?? 0, 2)}`,
-      "≤ $1.0",
+      `**$${r((run) => run.dollarsPerMillion.total ?? 0, 2)}**: DynamoDB ${r((run) => run.dollarsPerMillion.dynamoReceiving ?? 0, 2)} receiving + ${r((run) => run.dollarsPerMillion.dynamoSending ?? 0, 2)} sending, SQS ${r((run) => run.dollarsPerMillion.sqs ?? 0, 3)}, HTTP API ${r((run) => run.dollarsPerMillion.httpApi ?? 0, 3)}, EventBridge ${r((run) => run.dollarsPerMillion.eventBridge ?? 0, 3)}, Lambda ${r((run) => run.dollarsPerMillion.lambda ?? 0, 3)}, logs ${r((run) => run.dollarsPerMillion.logs ?? 0, 3)}, X-Ray ${r((run) => run.dollarsPerMillion.xray ?? 0, 3)}`,
+      "≤ $0.80",
     ],
   ];
   const ladder = (name: keyof PartialRun["ladder"]) =>

@@ -80,6 +80,7 @@ async function pipeline() {
     receiveCount,
   });
   return {
+    peer: server.peer,
     failover,
     deadLettered,
     events,
@@ -154,6 +155,33 @@ describe("forward with packed messages: outcomes stay per change (R8, R10, R16)"
     expect(second).toEqual([true]);
     expect(deadLettered.map(({ message: dead }) => unpack(dead.body))).toEqual([[poison]]);
     expect(await versionOn(failover, items[2] as ConfigItem)).toBe(items[2]?.version);
+  });
+
+  it("splits a call at 1,000 changes, and a short answer leaves only its own message in the queue", async () => {
+    const server = await pipeline();
+    const items = Array.from({ length: 1_100 }, (_, n) => groupItem("acme", `g${n}`, n));
+    const messages = pack(items.map((item, index) => ({ item, eventId: `e${index}` })));
+    const calls: number[] = [];
+    const applyAll = server.peer.sendChanges;
+    server.peer.sendChanges = async (origin, changes) => {
+      calls.push(changes.length);
+      const answers = await applyAll(origin, changes);
+      // The first call's answer misses its last change (the 1,000th of the invocation).
+      return calls.length === 1 ? answers.slice(0, -1) : answers;
+    };
+
+    const outcomes = await server.forward(messages.map((message) => server.received(message)));
+
+    expect(calls).toEqual([1_000, 100]);
+    const holding = messages.findIndex((message) =>
+      unpack(message.body).some((item) => item.id === "g999"),
+    );
+    expect(outcomes.map((outcome) => outcome === true)).toEqual(
+      messages.map((_, index) => index !== holding),
+    );
+    expect(outcomes[holding]).toBeInstanceOf(Error);
+    // The change whose answer was lost is not counted; the others are, each in its place.
+    expect(server.events[0]?.detail.Items).toBe(1_099);
   });
 
   it("dead-letters an unreadable message alone, with its reason, and forwards the others", async () => {

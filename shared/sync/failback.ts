@@ -1,16 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
 import { targetChanges } from "../config/failover-settings.ts";
-import { AppError, conflict, fromZodError, invalid, notFound } from "../errors.ts";
-import { type FailoverSettings, host, port, username } from "../model/schemas.ts";
+import { AppError, conflict, invalid, notFound } from "../errors.ts";
+import type { FailoverSettings } from "../model/schemas.ts";
 import type { Credentials, FullSyncPeer, RunStarter, SecretStore } from "../ports.ts";
-import { announce } from "./announce.ts";
 import type { SyncEventDetail } from "./events.ts";
+import { type ProductionAddress, parseFailbackRequest } from "./failback-request.ts";
 import { peerName } from "./forward.ts";
-import { RunLock } from "./full/records.ts";
 import { type TaskError, reasonOf as taskReason } from "./full/tasks.ts";
 import type { MonitorDeps } from "./monitor.ts";
 import { resumeSync, saveFailoverSettings } from "./operations.ts";
+import { RunLifecycle, type RunPorts } from "./run.ts";
 import { verify } from "./verify.ts";
 
 /**
@@ -35,21 +34,6 @@ export const FAILBACK_STEPS = [
 ] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
 type StepState = "pending" | "running" | "succeeded" | "failed";
-
-/** How the failover reaches production (step 2); the password lives in the SecretStore. */
-const productionAddress = z.strictObject({
-  host,
-  port: port.default(443),
-  useTls: z.boolean().default(true),
-  username: z.string().min(1).max(128).pipe(username),
-  password: z.string().min(1).max(1024),
-});
-export type ProductionAddress = z.infer<typeof productionAddress>;
-
-const failbackRequest = z.union([
-  z.strictObject({ production: productionAddress.optional() }),
-  z.strictObject({ resume: z.uuid(), production: productionAddress.optional() }),
-]);
 
 export interface FailbackRun {
   readonly failbackId: string;
@@ -81,8 +65,6 @@ export const PRODUCTION_PASSWORD = "failback-production-password";
 /** How long one Task follows the full sync of step 3, and how often it looks. */
 const FOLLOW_MS = 60_000;
 const FOLLOW_POLL_MS = 500;
-/** Renewed by each Task (step 3 polls every few seconds); lapses soon after a run stops. */
-const LOCK_TTL_MS = 15 * 60_000;
 
 /** A step that did not reach its goal: the run stops there and says why. */
 export class FailbackError extends Error {
@@ -93,8 +75,12 @@ export class FailbackError extends Error {
 }
 
 const withoutPassword = ({ password: _password, ...address }: ProductionAddress) => address;
-const lockOf = (deps: Pick<FailbackDeps, "store" | "now">) =>
-  new RunLock(deps.store, deps.now, LOCK);
+/** A failback's lifecycle (R19): one run at a time, each Task keeps the lock. */
+const failbackRun = (ports: RunPorts) =>
+  new RunLifecycle(ports, {
+    lockName: LOCK,
+    lost: (failbackId) => new FailbackError(`failback ${failbackId} no longer holds its lock`),
+  });
 const get = (deps: FailbackDeps, id: string) => deps.store.getLocal<FailbackRun>(RUN(id));
 const put = (deps: FailbackDeps, run: FailbackRun) => deps.store.putLocal(RUN(run.failbackId), run);
 
@@ -103,14 +89,13 @@ const put = (deps: FailbackDeps, run: FailbackRun) => deps.store.putLocal(RUN(ru
  * continues a failed one from its failed step. 409 while a run is running.
  */
 export async function requestFailback(deps: FailbackDeps, body: unknown) {
-  const parsed = failbackRequest.safeParse(body ?? {});
-  if (!parsed.success) throw fromZodError(parsed.error);
-  const request = parsed.data;
+  const request = parseFailbackRequest(body);
   const production = request.production ?? deps.ownAddress;
   const now = new Date((deps.now ?? Date.now)()).toISOString();
   if (!deps.failbackRunner)
     throw new AppError(501, "not_implemented", "no failback state machine is configured here");
-  const running = await lockOf(deps).holder();
+  const lifecycle = failbackRun(deps);
+  const running = await lifecycle.holder();
   if (running) throw conflict(`failback ${running} is running; wait for it to end`);
 
   let run: FailbackRun;
@@ -171,7 +156,7 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
       saved,
     };
   }
-  const taken = await lockOf(deps).acquire(run.failbackId, LOCK_TTL_MS);
+  const taken = await lifecycle.acquire(run.failbackId);
   if (!taken.ok) throw conflict(`failback ${taken.holder} is running; wait for it to end`);
   if (production) await deps.secrets.put(PRODUCTION_PASSWORD, production.password);
   await put(deps, run);
@@ -185,13 +170,13 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
 }
 
 /** `GET /api/failover/failbacks/{id}`. */
-export async function failbackView(deps: Pick<FailbackDeps, "store" | "now">, failbackId: string) {
+export async function failbackView(deps: RunPorts, failbackId: string) {
   const run = await deps.store.getLocal<FailbackRun>(RUN(failbackId));
   if (!run) throw notFound(`failback ${failbackId}`);
   const { saved: _saved, ...view } = run;
   // An ended run is still running until it let go of the lock (it announces its end first):
   // what the view calls ended can be resumed or followed by another at once.
-  if (run.state !== "running" && (await lockOf(deps).holder()) === failbackId)
+  if (run.state !== "running" && (await failbackRun(deps).holder()) === failbackId)
     return { ...view, state: "running" as const };
   return view;
 }
@@ -199,12 +184,12 @@ export async function failbackView(deps: Pick<FailbackDeps, "store" | "now">, fa
 /** The Tasks of the failback state machine. */
 export function failbackTasks(deps: FailbackDeps) {
   const now = deps.now ?? Date.now;
+  const lifecycle = failbackRun(deps);
   async function load(failbackId: string) {
     const run = await get(deps, failbackId);
     if (!run) throw new FailbackError(`failback ${failbackId} has no record`);
     // Each Task keeps the run's lock; a run whose lock lapsed stops.
-    if ((await lockOf(deps).renew(failbackId, LOCK_TTL_MS)) === undefined)
-      throw new FailbackError(`failback ${failbackId} no longer holds its lock`);
+    await lifecycle.fence(failbackId);
     return run;
   }
 
@@ -399,20 +384,20 @@ async function finish(deps: FailbackDeps, failbackId: string, error?: unknown) {
   const run = await get(deps, failbackId);
   if (!run) return undefined;
   const reason = error === undefined ? undefined : reasonOf(error);
-  const ended: FailbackRun =
-    reason === undefined
-      ? { ...run, state: "succeeded", finishedAt: now }
-      : {
-          ...run,
-          state: "failed",
-          finishedAt: now,
-          // A failure between steps (e.g. starting) is the current step's.
-          steps: run.steps.map((s) =>
-            s.name === run.step ? { name: s.name, state: "failed", reason } : s,
-          ),
-        };
-  await put(deps, ended);
-  try {
+  await failbackRun(deps).end(failbackId, async () => {
+    const ended: FailbackRun =
+      reason === undefined
+        ? { ...run, state: "succeeded", finishedAt: now }
+        : {
+            ...run,
+            state: "failed",
+            finishedAt: now,
+            // A failure between steps (e.g. starting) is the current step's.
+            steps: run.steps.map((s) =>
+              s.name === run.step ? { name: s.name, state: "failed", reason } : s,
+            ),
+          };
+    await put(deps, ended);
     const detail: SyncEventDetail = {
       Success: reason === undefined,
       Mode: "failback",
@@ -427,10 +412,8 @@ async function finish(deps: FailbackDeps, failbackId: string, error?: unknown) {
           }
         : { Reason: `${run.step}: ${reason}` }),
     };
-    await announce(deps, detail);
-  } finally {
-    await lockOf(deps).release(failbackId);
-  }
+    return detail;
+  });
   return failbackView(deps, failbackId);
 }
 

@@ -14,8 +14,9 @@ import type {
 } from "../ports.ts";
 import { type ApplyResult, applyChanges, changeSchema } from "./apply.ts";
 import { lastFullSync } from "./full/api.ts";
-import { lockHolderText, RunLock, TURNING_ON } from "./full/records.ts";
+import { lockHolderText, TURNING_ON } from "./full/records.ts";
 import { MAX_PEER_CHANGES, PeerError, SYNC_PROTOCOL } from "./peer.ts";
+import { RunLock } from "./run.ts";
 import { statusSeries } from "./series.ts";
 import { heartbeatMissed, LAG_WINDOW_MS, percentile, type SyncStatusStore } from "./status.ts";
 import { lastTakeover } from "./takeover.ts";

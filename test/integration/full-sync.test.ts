@@ -7,8 +7,9 @@ import type { LocalRegion, LocalRuntime } from "../../infra/local/runtime.ts";
 import { type ConfigItem, isReplicated } from "../../shared/model/items.ts";
 import type { StoredRecord } from "../../shared/ports.ts";
 import { canonicalJson, EMPTY_DIGEST } from "../../shared/sync/full/digest.ts";
-import { FullSyncRecords, type FullSyncView, RunLock } from "../../shared/sync/full/records.ts";
-import { fullSyncLimits, fullSyncTasks } from "../../shared/sync/full/tasks.ts";
+import { FullSyncRecords, type FullSyncView } from "../../shared/sync/full/records.ts";
+import { fullSyncTasks } from "../../shared/sync/full/tasks.ts";
+import { RUN_LOCK_TTL_MS, RunLock } from "../../shared/sync/run.ts";
 import { toFailover } from "../../shared/sync/transform.ts";
 import { generatedConfiguration } from "../bench/full-sync-data.ts";
 import { apiError } from "../support/api.ts";
@@ -210,7 +211,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     });
     await records.setLast(cutOff);
     const lock = new RunLock(runtime.primary.services.store, () => longAgo);
-    expect(await lock.acquire(cutOff, fullSyncLimits.lockTtlMs)).toEqual({ ok: true });
+    expect(await lock.acquire(cutOff, RUN_LOCK_TTL_MS)).toEqual({ ok: true });
 
     // The monitor's heartbeat schedule (every second in this runtime) finds it.
     const ended = await waitFor(
@@ -243,7 +244,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
 
   it("renews the lock from each Task; a run whose lock lapsed cannot write once a newer run has (R11)", async () => {
     const { store } = runtime.primary.services;
-    const ttl = fullSyncLimits.lockTtlMs;
+    const ttl = RUN_LOCK_TTL_MS;
     // A run's Tasks, three quarters of the lock's time after it took the lock.
     const later = () => Date.now() + 0.75 * ttl;
     const tasks = fullSyncTasks({ ...runtime.primary.services, now: later });

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import type { ConfigStore, RunStarter } from "../../ports.ts";
 import { peerName } from "../forward.ts";
-import { FullSyncRecords, fullSyncHolder, lockHolderText, RunLock } from "./records.ts";
-import { failRun, fullSyncLimits, type RunEndDeps } from "./tasks.ts";
+import { RUN_LOCK_TTL_MS } from "../run.ts";
+import { FullSyncRecords, fullSyncHolder, lockHolderText } from "./records.ts";
+import { failRun, fullSyncRun, type RunEndDeps } from "./tasks.ts";
 
 /** What the admin API needs to start and show full syncs. */
 export interface FullSyncApiDeps extends RunEndDeps {
@@ -31,13 +32,13 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
     throw new AppError(501, "not_implemented", "no full-sync state machine is configured here");
   await endLapsedRun(deps);
   const syncId = randomUUID();
-  const lock = new RunLock(deps.store, now);
-  const taken = await lock.acquire(syncId, fullSyncLimits.lockTtlMs);
+  const lifecycle = fullSyncRun(deps);
+  const taken = await lifecycle.acquire(syncId);
   if (!taken.ok) throw conflict(`${lockHolderText(taken.holder)}; wait for it to finish`);
   // Turning automatic sync on holds this lock until it has saved the settings: read now, they
   // say whether it did before this run took the lock (R11).
   if ((await deps.failover.get()).autoSync) {
-    await lock.release(syncId);
+    await lifecycle.release(syncId);
     throw conflict(AUTO_SYNC_ON);
   }
   const records = new FullSyncRecords(deps.store, now);
@@ -70,7 +71,7 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
       finishedAt: new Date(now()).toISOString(),
       reason,
     });
-    await lock.release(syncId);
+    await lifecycle.release(syncId);
     throw error;
   }
   return { syncId };
@@ -98,7 +99,7 @@ export async function endLapsedRun(deps: RunEndDeps): Promise<string | undefined
   const run = await new FullSyncRecords(deps.store, now).lastRun();
   if (run?.state !== "running") return undefined;
   // A run started from the Step Functions console records itself before it takes the lock.
-  if (now() - Date.parse(run.startedAt) < fullSyncLimits.lockTtlMs) return undefined;
+  if (now() - Date.parse(run.startedAt) < RUN_LOCK_TTL_MS) return undefined;
   if ((await fullSyncHolder(deps.store, now)) === run.syncId) return undefined;
   await failRun(
     deps,

@@ -1,4 +1,5 @@
 import type { ConfigStore } from "../../ports.ts";
+import { RunLock } from "../run.ts";
 
 export type FullSyncState = "running" | "succeeded" | "failed";
 export type FullSyncStep =
@@ -41,19 +42,6 @@ export interface SegmentProgress {
   readonly done: boolean;
 }
 
-interface Lock {
-  readonly rev: number;
-  readonly holder: string | null;
-  /** Epoch ms after which a lock left by a crashed run no longer counts; renewed by each Task. */
-  readonly expiresAt: number;
-  /**
-   * When the holder took it (epoch ms): the run's fencing token. The failover refuses the writes
-   * of a run whose token is older than one it has seen, so a lapsed run cannot write late.
-   */
-  readonly acquiredAt?: number;
-}
-
-const LOCK = "fullsync/lock";
 const LAST = "fullsync/last";
 const run = (syncId: string) => `fullsync/run/${syncId}`;
 const progressPrefix = (syncId: string) => `fullsync/progress/${syncId}/`;
@@ -143,70 +131,6 @@ export class FullSyncRecords {
 export type FullSyncView = NonNullable<Awaited<ReturnType<FullSyncRecords["view"]>>>;
 
 /**
- * A one-run-at-a-time lock: a conditional write on a local item. The full sync's (R11) by
- * default; the failback has its own.
- */
-export class RunLock {
-  constructor(
-    private readonly store: ConfigStore,
-    private readonly now: () => number = Date.now,
-    private readonly name: string = LOCK,
-  ) {}
-
-  /** Takes the lock for `syncId` (again, if it already holds it); the holder's id when it cannot. */
-  async acquire(
-    syncId: string,
-    ttlMs: number,
-  ): Promise<{ ok: true } | { ok: false; holder: string }> {
-    for (;;) {
-      const current = await this.store.getLocal<Lock>(this.name);
-      if (current?.holder === syncId && current.expiresAt > this.now()) return { ok: true };
-      if (current?.holder && current.expiresAt > this.now())
-        return { ok: false, holder: current.holder };
-      const now = this.now();
-      const next: Lock = {
-        rev: (current?.rev ?? 0) + 1,
-        holder: syncId,
-        expiresAt: now + ttlMs,
-        acquiredAt: now,
-      };
-      if (await this.store.putLocalIf(this.name, next, current?.rev)) return { ok: true };
-      // Another request wrote in between: look again.
-    }
-  }
-
-  /**
-   * Keeps the lock of a live run (each Task calls this): extends it once less than half of
-   * `ttlMs` is left. The run's fencing token, or undefined when it no longer holds the lock.
-   */
-  async renew(syncId: string, ttlMs: number): Promise<number | undefined> {
-    for (;;) {
-      const current = await this.store.getLocal<Lock>(this.name);
-      if (current?.holder !== syncId || current.expiresAt <= this.now()) return undefined;
-      const fence = current.acquiredAt ?? 0;
-      if (current.expiresAt - this.now() > ttlMs / 2) return fence;
-      const next: Lock = { ...current, rev: current.rev + 1, expiresAt: this.now() + ttlMs };
-      if (await this.store.putLocalIf(this.name, next, current.rev)) return fence;
-    }
-  }
-
-  /** Releases the lock if `syncId` holds it (a failed run must not free another run's lock). */
-  async release(syncId: string): Promise<void> {
-    for (;;) {
-      const current = await this.store.getLocal<Lock>(this.name);
-      if (current?.holder !== syncId) return;
-      const next: Lock = { rev: current.rev + 1, holder: null, expiresAt: 0 };
-      if (await this.store.putLocalIf(this.name, next, current.rev)) return;
-    }
-  }
-
-  /** The run that holds the lock now, if any. */
-  async holder(): Promise<string | undefined> {
-    return liveHolder(await this.store.getLocal<Lock>(this.name), this.now());
-  }
-}
-
-/**
  * What the full-sync lock's holder starts with while automatic sync is being turned on: that
  * holds the lock from its checks to its save, so the two exclude each other (R11).
  */
@@ -219,12 +143,9 @@ export const lockHolderText = (holder: string) =>
     : `full sync ${holder} is running`;
 
 /** The full sync that holds the lock now, if any (reading needs no BulkStore). */
-export async function fullSyncHolder(
+export function fullSyncHolder(
   store: ConfigStore,
   now: () => number = Date.now,
 ): Promise<string | undefined> {
-  return liveHolder(await store.getLocal<Lock>(LOCK), now());
+  return new RunLock(store, now).holder();
 }
-
-const liveHolder = (lock: Lock | undefined, now: number) =>
-  lock?.holder && lock.expiresAt > now ? lock.holder : undefined;

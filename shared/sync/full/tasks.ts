@@ -9,13 +9,13 @@ import type {
   EventPublisher,
   FullSyncPeer,
 } from "../../ports.ts";
-import { announce } from "../announce.ts";
 import type { SyncEventDetail } from "../events.ts";
 import { peerName } from "../forward.ts";
+import { FULL_SYNC_LOCK, RunLifecycle, type RunPorts } from "../run.ts";
 import { toFailover } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
 import { MAX_ITEMS } from "./receive.ts";
-import { FullSyncRecords, type FullSyncRun, RunLock, type SegmentPhase } from "./records.ts";
+import { FullSyncRecords, type FullSyncRun, type SegmentPhase } from "./records.ts";
 
 /** How a full sync is cut up; the state machine definition and the benchmark read these. */
 export const fullSyncLimits = {
@@ -25,11 +25,6 @@ export const fullSyncLimits = {
   pageSize: 100,
   /** A Task returns its cursor after this long and the state machine calls it again. */
   taskBudgetMs: 60_000,
-  /**
-   * Each Task renews the lock for this long (a Task lasts at most a few minutes), so the lock of
-   * a run that stopped (its execution timed out or was stopped) lapses soon after.
-   */
-  lockTtlMs: 15 * 60_000,
   /** The state machine's execution timeout. */
   executionTimeoutMs: 2 * 3600_000,
 } as const;
@@ -54,6 +49,20 @@ export class FullSyncError extends Error {
     this.name = name;
   }
 }
+
+/**
+ * A full sync's lifecycle (R11): one run at a time; every Task renews the lock and sends its
+ * fencing token, and a run whose lock lapsed stops before it sends the failover anything more.
+ */
+export const fullSyncRun = (ports: RunPorts) =>
+  new RunLifecycle(ports, {
+    lockName: FULL_SYNC_LOCK,
+    lost: (syncId) =>
+      new FullSyncError(
+        "LockLost",
+        `full sync ${syncId} no longer holds the lock (it lapsed, so another run may have started)`,
+      ),
+  });
 
 /** The state machine's state after Check. */
 export interface RunInput {
@@ -93,7 +102,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
   const now = deps.now ?? Date.now;
   const limits = { ...fullSyncLimits, ...deps.limits };
   const records = new FullSyncRecords(deps.store, now);
-  const lock = new RunLock(deps.store, now);
+  const lifecycle = fullSyncRun(deps);
 
   async function peer(): Promise<{ settings: FailoverSettings; peer: FullSyncPeer }> {
     const settings = await deps.failover.get();
@@ -109,21 +118,6 @@ export function fullSyncTasks(deps: FullSyncDeps) {
     if (!credentials)
       throw new FullSyncError("FullSyncRefused", "no failover credentials are configured");
     return { settings, peer: deps.peerFor(settings, credentials) };
-  }
-
-  /**
-   * The run's fencing token, once the lock it holds is renewed; a run whose lock lapsed stops
-   * here, before anything more is sent to the failover (R11).
-   */
-  async function fence(syncId: string): Promise<number> {
-    const token = await lock.renew(syncId, limits.lockTtlMs);
-    if (token === undefined) {
-      throw new FullSyncError(
-        "LockLost",
-        `full sync ${syncId} no longer holds the lock (it lapsed, so another run may have started)`,
-      );
-    }
-    return token;
   }
 
   /** Calls `step` page after page until the segment is done or the Task's time is up. */
@@ -223,7 +217,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** One run at a time (R11); the API took the lock already when it started this run. */
     async lock(input: { syncId: string }): Promise<void> {
-      const taken = await lock.acquire(input.syncId, limits.lockTtlMs);
+      const taken = await lifecycle.acquire(input.syncId);
       if (!taken.ok)
         throw new FullSyncError("LockHeld", `full sync ${taken.holder} is running (R11)`);
       await records.update(input.syncId, { step: "lock" });
@@ -231,7 +225,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** Deletes the failover's replicated records, one scan segment (R12; its LOCAL state stays, R3). */
     async wipeSegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
+      const [{ peer: client }, token] = await Promise.all([peer(), lifecycle.fence(state.syncId)]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "wipe" });
       return segmentLoop("wipe", state, async (cursor) => {
@@ -250,7 +244,10 @@ export function fullSyncTasks(deps: FullSyncDeps) {
      * IP substitution (R14) and everything stopped (R13; started at the end if asked).
      */
     async copySegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const [{ settings, peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
+      const [{ settings, peer: client }, token] = await Promise.all([
+        peer(),
+        lifecycle.fence(state.syncId),
+      ]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "copy" });
       const rules = { ipSubstitutions: settings.ipSubstitutions, startAfterSync: false };
@@ -295,7 +292,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** Counts and digests what the failover now holds, one scan segment. */
     async verifySegment({ state }: { state: SegmentState }): Promise<SegmentState> {
-      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
+      const [{ peer: client }, token] = await Promise.all([peer(), lifecycle.fence(state.syncId)]);
       if (state.segment === 0 && !state.cursor)
         await records.update(state.syncId, { step: "verify" });
       return segmentLoop("verify", state, async (cursor) => {
@@ -341,7 +338,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
     }: {
       state: { syncId: string; start?: StartState };
     }): Promise<StartState> {
-      const [{ peer: client }, token] = await Promise.all([peer(), fence(state.syncId)]);
+      const [{ peer: client }, token] = await Promise.all([peer(), lifecycle.fence(state.syncId)]);
       await records.update(state.syncId, { step: "start" });
       const deadline = now() + limits.taskBudgetMs;
       let cursor = state.start?.cursor;
@@ -361,13 +358,16 @@ export function fullSyncTasks(deps: FullSyncDeps) {
 
     /** Success: record it, publish the event (R16), release the lock. */
     async finish({ state }: { state: { syncId: string } }) {
-      const finished = await records.update(state.syncId, {
-        state: "succeeded",
-        step: "finish",
-        finishedAt: new Date(now()).toISOString(),
-      });
-      await announceRun(deps, finished);
-      await lock.release(state.syncId);
+      await lifecycle.end(state.syncId, async () =>
+        runEvent(
+          deps,
+          await records.update(state.syncId, {
+            state: "succeeded",
+            step: "finish",
+            finishedAt: new Date(now()).toISOString(),
+          }),
+        ),
+      );
       return records.view(state.syncId);
     },
 
@@ -388,9 +388,9 @@ export type RunEndDeps = Pick<
 >;
 
 /** The run's `Failover Synchronization` event (R16). */
-async function announceRun(deps: RunEndDeps, run: FullSyncRun) {
+async function runEvent(deps: RunEndDeps, run: FullSyncRun): Promise<SyncEventDetail> {
   const now = deps.now ?? Date.now;
-  const detail: SyncEventDetail = {
+  return {
     Success: run.state === "succeeded",
     Mode: "on-demand",
     Primary: deps.serverId,
@@ -401,31 +401,28 @@ async function announceRun(deps: RunEndDeps, run: FullSyncRun) {
     SyncId: run.syncId,
     ...(run.reason ? { Reason: run.reason } : {}),
   };
-  await announce(deps, detail);
 }
 
 /** Records the run as failed at its current step, announces it (Success: false), releases its lock. */
 export async function failRun(deps: RunEndDeps, syncId: string, reason: string) {
   const now = deps.now ?? Date.now;
   const records = new FullSyncRecords(deps.store, now);
-  const current = await records.get(syncId);
-  const failed: FullSyncRun = {
-    ...(current ?? {
-      syncId,
-      step: "starting",
-      startedAt: new Date(now()).toISOString(),
-      primary: deps.serverId,
-    }),
-    state: "failed",
-    finishedAt: new Date(now()).toISOString(),
-    reason: `${current?.step ?? "starting"}: ${reason}`,
-  };
-  await records.put(failed);
-  try {
-    await announceRun(deps, failed);
-  } finally {
-    await new RunLock(deps.store, now).release(syncId);
-  }
+  await fullSyncRun(deps).end(syncId, async () => {
+    const current = await records.get(syncId);
+    const failed: FullSyncRun = {
+      ...(current ?? {
+        syncId,
+        step: "starting",
+        startedAt: new Date(now()).toISOString(),
+        primary: deps.serverId,
+      }),
+      state: "failed",
+      finishedAt: new Date(now()).toISOString(),
+      reason: `${current?.step ?? "starting"}: ${reason}`,
+    };
+    await records.put(failed);
+    return runEvent(deps, failed);
+  });
 }
 
 /**

@@ -65,6 +65,22 @@ async function play(walkthrough: Walkthrough, regions: Regions): Promise<void> {
   }
 }
 
+/** At most `count` at once: each waits for a slot; the function it returns gives it back. */
+function slotsOf(count: number): () => Promise<() => void> {
+  let free = count;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return async () => {
+    if (free === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+    else free--;
+    return release;
+  };
+}
+
 describe("the docs' walkthroughs run as written (28.9)", () => {
   it("finds the walkthroughs the README promises", () => {
     expect(ALL.map((walkthrough) => walkthrough.name).sort()).toEqual([
@@ -78,24 +94,31 @@ describe("the docs' walkthroughs run as written (28.9)", () => {
     ]);
   });
 
-  // Side by side: each has its own regions, and most of a walkthrough's time is waiting.
+  // Side by side, three at a time: each has its own regions, and most of a
+  // walkthrough's time is waiting (backoff, suspension, a full sync).
+  const slots = slotsOf(3);
   for (const walkthrough of ALL) {
     it.concurrent(`${walkthrough.name} (${walkthrough.steps[0]?.where})`, async () => {
+      const release = await slots();
       const { MFT_SEED, MFT_HEARTBEAT_SECONDS } = walkthrough.options;
-      const runtime = await startOwnRuntime({
-        seed: MFT_SEED !== "0",
-        ...(MFT_HEARTBEAT_SECONDS ? { heartbeatSeconds: Number(MFT_HEARTBEAT_SECONDS) } : {}),
-      });
       try {
-        await play(walkthrough, {
-          primaryUrl: runtime.primary.url,
-          failoverUrl: runtime.failover.url,
-          password: runtime.admin.password,
+        const runtime = await startOwnRuntime({
+          seed: MFT_SEED !== "0",
+          ...(MFT_HEARTBEAT_SECONDS ? { heartbeatSeconds: Number(MFT_HEARTBEAT_SECONDS) } : {}),
         });
+        try {
+          await play(walkthrough, {
+            primaryUrl: runtime.primary.url,
+            failoverUrl: runtime.failover.url,
+            password: runtime.admin.password,
+          });
+        } finally {
+          await runtime.stop();
+        }
       } finally {
-        await runtime.stop();
+        release();
       }
-    }, 240_000);
+    }, 600_000);
   }
 
   it("fails a step that names a missing thing, exits otherwise, or promises what it does not print", async () => {

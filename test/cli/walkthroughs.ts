@@ -153,7 +153,7 @@ export function run(command: string, env: Record<string, string>): Promise<Outco
         // Ended already.
       }
     };
-    const timer = setTimeout(stop, 60_000);
+    const timer = setTimeout(stop, 300_000); // a command that hangs ends as a failure
     const take = (chunk: Buffer) => {
       output += chunk.toString();
       if (watch && output.includes("\n\n")) stop();

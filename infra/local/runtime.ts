@@ -195,7 +195,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         ensureTable(dynamoClient, tableName),
         createQueues(sqsClient, name),
       ]);
-      // Stopped before it (the stack runs backwards): nothing uses the table any more.
+      // Run after all that starts below has stopped (the stack runs backwards).
       if (dynamoDb)
         stack.push(async () => {
           await dynamoClient.send(new DeleteTableCommand({ TableName: tableName }));

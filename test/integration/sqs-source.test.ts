@@ -60,9 +60,11 @@ async function arnOf(queueUrl: string): Promise<string> {
   return (await attributes(queueUrl)).QueueArn ?? "";
 }
 
-/** Messages in the queue: local-aws-sqs counts in-flight ones in ApproximateNumberOfMessages. */
+/** Messages in the queue, visible or in flight (not yet deleted). */
 async function depth(queueUrl: string): Promise<number> {
-  return Number((await attributes(queueUrl)).ApproximateNumberOfMessages);
+  const { ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible } =
+    await attributes(queueUrl);
+  return Number(ApproximateNumberOfMessages) + Number(ApproximateNumberOfMessagesNotVisible);
 }
 
 async function send(

@@ -9,6 +9,9 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Four files at a time on 2 cores: the runtime files mostly wait (heartbeats, outages,
+    // backoff), and vitest's default (one worker less than the cores) ran them one by one.
+    maxWorkers: 4,
     // Every project: the run's folder, where the first file to synthesize the app leaves it.
     globalSetup: ["test/support/run-folder.ts"],
     projects: [

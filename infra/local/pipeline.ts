@@ -56,6 +56,8 @@ export const LOCAL_DISABLING_MS = 2_000;
 export class LocalForwardSwitch implements ForwardSwitch {
   private source: SqsSource | undefined;
   private disabling: NodeJS.Timeout | undefined;
+  /** Settles once a suspension has taken effect: the source paused, its invocations over. */
+  private paused = Promise.withResolvers<void>();
 
   attach(source: SqsSource): void {
     this.source = source;
@@ -64,14 +66,20 @@ export class LocalForwardSwitch implements ForwardSwitch {
   async suspend(): Promise<void> {
     this.disabling ??= setTimeout(() => {
       this.disabling = undefined;
-      void this.source?.pause();
+      void this.source?.pause().then(this.paused.resolve);
     }, LOCAL_DISABLING_MS).unref();
   }
 
   async resume(): Promise<void> {
     clearTimeout(this.disabling);
     this.disabling = undefined;
+    this.paused = Promise.withResolvers<void>();
     this.source?.resume();
+  }
+
+  /** Once a suspension has taken effect: no forward invocation runs, none starts. */
+  whenPaused(): Promise<void> {
+    return this.paused.promise;
   }
 }
 

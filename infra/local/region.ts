@@ -74,6 +74,8 @@ export interface LocalRegion {
   state(): RegionState;
   /** Invocations of the region's capture and forward functions so far. */
   pipelineStats(): PipelineStats;
+  /** Once suspended sync has disabled forward's source: no invocation runs, none starts. */
+  forwardPaused(): Promise<void>;
   /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
   startPipeline(): Promise<void>;
   /** The trigger rules on this region's bus and the runs they recorded (R17). */
@@ -173,6 +175,7 @@ export async function startRegion(
     },
     state: () => power.state,
     pipelineStats: () => work.stats,
+    forwardPaused: () => data.forwarding.whenPaused(),
     startPipeline: work.start,
   };
   return { region, created: data.created };

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { createMonitorHandler } from "../../functions/monitor/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
-import { LOCAL_DISABLING_MS } from "../../infra/local/pipeline.ts";
 import type { LocalRegion, LocalRuntime } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { type DriftReport, VERIFY_SETTLE_MS, verify } from "../../shared/sync/verify.ts";
@@ -322,7 +321,7 @@ describe("suspension while the event source is still disabling (R9)", () => {
       await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
       // AWS's pollers go on for a while after the mapping is disabled; so do local mode's.
       const invocations = runtime.primary.pipelineStats().forwardInvocations;
-      await new Promise((resolve) => setTimeout(resolve, LOCAL_DISABLING_MS + 2_000));
+      await runtime.primary.forwardPaused();
       // Heartbeats arrive and are put aside too; a released batch would come back at once.
       expect(runtime.primary.pipelineStats().forwardInvocations - invocations).toBeLessThan(10);
       const held = await status();
@@ -457,6 +456,8 @@ describe("verify and repair (R21)", () => {
       for (const group of ["b", "c"])
         await production.request("PUT", `${base}/groups/${group}`, {});
       await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+      // A forward still retrying when sync was suspended would deliver once the failover is back.
+      await runtime.primary.forwardPaused();
     } finally {
       await runtime.failover.setOnline(true);
     }

@@ -39,16 +39,17 @@ async function npmStart(env: Record<string, string> = {}) {
   npm.stdout.on("data", (chunk: Buffer) => {
     started.output += chunk.toString();
   });
+  // A JVM and both regions, beside three other test files on two cores: give it time.
   await waitFor(
     () => started.output.includes("Ctrl-C stops everything"),
-    60_000,
+    120_000,
     "the start banner",
   );
   return started;
 }
 
 // Up to its banner a start takes seconds, a minute on a loaded machine: waitFor bounds it.
-describe("npm start", { timeout: 120_000 }, () => {
+describe("npm start", { timeout: 180_000 }, () => {
   it("stops both regions when npm itself gets SIGTERM (as a supervisor sends it)", async () => {
     const started = await npmStart();
     const { npm, primaryPort, failoverPort } = started;

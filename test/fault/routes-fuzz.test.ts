@@ -38,7 +38,7 @@ async function tableDigest(): Promise<string> {
   const rows: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await runtime.primary.services.bulk.scan(0, 1, {
+    const page = await runtime.production.services.bulk.scan(0, 1, {
       limit: 1000,
       ...(cursor ? { cursor } : {}),
     });
@@ -302,7 +302,7 @@ const basic = (user: string, password: string) =>
 
 /** Automatic sync off: nothing but the requests writes to the table. A stored failover password, so that a leak of it would show. */
 const settingsOff = () =>
-  new AdminClient(runtime.primary.url, runtime.admin).request("PUT", "/api/failover", {
+  new AdminClient(runtime.production.url, runtime.admin).request("PUT", "/api/failover", {
     enabled: false,
     host: "failover.example.com",
     username: "syncer",
@@ -311,7 +311,7 @@ const settingsOff = () =>
 
 beforeAll(async () => {
   runtime = await startOwnRuntime({ seed: true });
-  const production = new AdminClient(runtime.primary.url, runtime.admin);
+  const production = new AdminClient(runtime.production.url, runtime.admin);
   await settingsOff();
   // Made once automatic sync is off, so nothing carries it on while requests run.
   await production.request("PUT", "/api/triggers/hook", {
@@ -382,7 +382,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
         const sendsBody = r.body !== undefined && method !== "GET" && method !== "HEAD";
         let after: string | undefined;
         try {
-          const response = await fetch(`${runtime.primary.url}${path}${r.suffix ?? ""}`, {
+          const response = await fetch(`${runtime.production.url}${path}${r.suffix ?? ""}`, {
             method,
             headers,
             ...(sendsBody ? { body: r.body } : {}),
@@ -395,8 +395,8 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
           // A full sync or a failback it started writes until it ends: before the next request.
           if (response.status === 202) {
             const { syncId, failbackId } = JSON.parse(text) as Record<string, string>;
-            if (syncId) await runtime.primary.fullSync.wait(syncId);
-            if (failbackId) await runtime.primary.failback.wait(failbackId);
+            if (syncId) await runtime.production.fullSync.wait(syncId);
+            if (failbackId) await runtime.production.failback.wait(failbackId);
           }
           after = await tableDigest();
           if (response.status >= 400) {
@@ -418,7 +418,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
   it("the receiving routes, bodies of the peer's shapes: never 5xx or a secret; what is refused or only read changes nothing", async () => {
     const origin = fc.oneof(
       { weight: 6, arbitrary: fc.constant("fuzz-peer") },
-      fc.constantFrom(runtime.primary.serverId, "", "x".repeat(300)),
+      fc.constantFrom(runtime.production.serverId, "", "x".repeat(300)),
     );
     const request = fc
       .constantFrom(...peerRoutes)
@@ -429,7 +429,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
       fc.asyncProperty(request, async ({ route, body }) => {
         let after: string | undefined;
         try {
-          const response = await fetch(`${runtime.primary.url}${route.path}`, {
+          const response = await fetch(`${runtime.production.url}${route.path}`, {
             method: route.method,
             headers: { authorization, "content-type": "application/json" },
             body: JSON.stringify(body),
@@ -495,10 +495,10 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
       // Records of the partition asked for (else of another one).
       samePartition: fc.boolean(),
     });
-    const services = runtime.primary.services;
+    const services = runtime.production.services;
     // As the first test left them, the settings may point nowhere: the failover verify reads.
     await settingsOff();
-    const target = { ...(await services.failover.get()), enabled: true };
+    const target = { ...(await services.failoverSettings.get()), enabled: true };
     const before = await tableDigest();
     await fc.assert(
       fc.asyncProperty(answers, async (answer) => {

@@ -37,7 +37,7 @@ export function serverServices(ports: ServerPorts) {
     ...ports,
     clock,
     config: new ConfigService({ store: ports.store, clock, serverId: ports.serverId }),
-    failover: new FailoverSettingsService(ports.store, ports.secrets),
+    failoverSettings: new FailoverSettingsService(ports.store, ports.secrets),
     status: new SyncStatusStore(ports.store),
     peerFor: (settings: FailoverSettings, credentials: Credentials, deadline?: number) =>
       new HttpPeerClient(settings, credentials, deadline),

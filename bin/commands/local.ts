@@ -32,7 +32,8 @@ Needs Java 17 or newer (DynamoDB Local).`,
       const env = process.env;
       const given = cli.options.password;
       const options = {
-        primaryPort: portFromEnv("MFT_PRIMARY_PORT", 8610),
+        // MFT_PRIMARY_PORT: the SPEC's name for production's port (§8), kept as it is.
+        productionPort: portFromEnv("MFT_PRIMARY_PORT", 8610),
         failoverPort: portFromEnv("MFT_FAILOVER_PORT", 8620),
         ...(env.MFT_DATA_DIR ? { dataDir: env.MFT_DATA_DIR } : {}),
         ...(given ? { adminPassword: given } : {}),
@@ -54,7 +55,7 @@ Needs Java 17 or newer (DynamoDB Local).`,
       try {
         checkPrerequisites();
         await checkPortsFree([
-          { port: options.primaryPort, name: "production, MFT_PRIMARY_PORT" },
+          { port: options.productionPort, name: "production, MFT_PRIMARY_PORT" },
           { port: options.failoverPort, name: "failover, MFT_FAILOVER_PORT" },
           { port: options.smtpPort ?? 0, name: "SMTP, MFT_SMTP_PORT" },
         ]);
@@ -68,9 +69,9 @@ Needs Java 17 or newer (DynamoDB Local).`,
       console.log(
         [
           "mft-failover local mode",
-          `  production  ${runtime.primary.url}`,
+          `  production  ${runtime.production.url}`,
           `  failover    ${runtime.failover.url}`,
-          `  console     ${runtime.primary.url}/  (the failover's: ${runtime.failover.url}/)`,
+          `  console     ${runtime.production.url}/  (the failover's: ${runtime.failover.url}/)`,
           // Printed only when made up here: one given may be on a screen others see.
           `  admin       ${runtime.admin.username} / ${given ? `the password given in ${cli.passwordFrom}` : runtime.admin.password}`,
           `  mail        smtp://${runtime.mail.host}:${runtime.mail.port}  (trigger emails; \`mft-failover mail list\`)`,

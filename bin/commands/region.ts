@@ -6,8 +6,7 @@ const REGION_ACTIONS = ["down", "up", "offline", "online"] as const;
 type RegionAction = (typeof REGION_ACTIONS)[number];
 
 interface RegionView {
-  name: string;
-  id: string;
+  name: "production" | "failover";
   url: string;
   state: "up" | "offline" | "down";
 }
@@ -72,7 +71,9 @@ export function register(program: Command, cli: Cli): void {
         );
       }
       const { api: asked, regions } = await anyRegion(cli);
-      const target = regions.find((region) => region.name === name || region.id === name);
+      // `primary`: production's old name, still accepted (as `/_local/regions/primary/…` is).
+      const wanted = name === "primary" ? "production" : name;
+      const target = regions.find((region) => region.name === wanted);
       if (!target) throw new UsageError(`no region ${name}: production or failover`);
       // A region cannot take itself out (it could not answer): send it through another one.
       const leaving = action === "down" || action === "offline";

@@ -97,7 +97,7 @@ function crud<const B extends string, const I extends string>(
 
 /** A handler for each route of the table (./routes.ts): one missing does not compile. */
 export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
-  const { config, failover } = deps;
+  const { config, failoverSettings } = deps;
   // Calls to the failover end in time for the answer to make API Gateway's 29 s (R6).
   const bounded = ({ event, context }: Pick<RouteRequest, "event" | "context">) =>
     withDeadline(
@@ -134,7 +134,7 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
       const { item, created } = await config.put(entities.web, webScope, jsonBody(event));
       return json(created ? 201 : 200, item);
     },
-    "GET /api/failover": async () => json(200, await failover.view()),
+    "GET /api/failover": async () => json(200, await failoverSettings.view()),
     "PUT /api/failover": async (request) =>
       json(200, await sync.saveFailoverSettings(bounded(request), jsonBody(request.event))),
     "POST /api/failover/test": async (request) =>

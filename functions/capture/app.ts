@@ -12,7 +12,7 @@ import { type CapturedChange, capturedItem, pack } from "../../shared/sync/captu
 export interface CaptureDeps {
   readonly serverId: string;
   /** Read once per invocation: is automatic sync on (R7)? */
-  readonly failover: Pick<FailoverSettingsService, "get">;
+  readonly failoverSettings: Pick<FailoverSettingsService, "get">;
   readonly queue: ChangeQueue;
   readonly logger: Logger;
 }
@@ -39,7 +39,7 @@ export function createCaptureHandler(deps: CaptureDeps) {
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     .use(injectLambdaContext(deps.logger, { logEvent: false }))
     .handler(async (event) => {
-      const settings = await deps.failover.get();
+      const settings = await deps.failoverSettings.get();
       // Nothing is forwarded while the module or automatic sync is off (R7).
       if (!settings.enabled || !settings.autoSync) return { batchItemFailures: [] };
       const records = event.Records;

@@ -2,7 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { type FailbackDeps, type FailbackStep, failbackTasks } from "../../shared/sync/failback.ts";
-import type { TaskError } from "../../shared/sync/full/tasks.ts";
+import type { TaskError } from "../../shared/sync/run.ts";
 
 /** What each Task state of the definition sends (its Parameters). */
 export type FailbackTaskEvent =

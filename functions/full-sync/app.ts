@@ -6,8 +6,8 @@ import {
   fullSyncTasks,
   type SegmentState,
   type StartState,
-  type TaskError,
 } from "../../shared/sync/full/tasks.ts";
+import type { TaskError } from "../../shared/sync/run.ts";
 
 /** What each Task state of the definition sends (its Parameters). */
 export type FullSyncTaskEvent =

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The CDK app (cdk.json runs it): one MftFailoverStack per region from one typed config.
- *   npx cdk synth -c primaryRegion=us-east-1 -c failoverRegion=us-west-2 -c alarmEmail=ops@example.com
+ *   npx cdk synth -c productionRegion=us-east-1 -c failoverRegion=us-west-2 -c alarmEmail=ops@example.com
  *   npx cdk deploy --all -c config=mft-cloud.json
  */
 import { App } from "aws-cdk-lib";

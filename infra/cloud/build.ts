@@ -11,7 +11,7 @@ export interface CloudAppOptions {
 }
 
 export interface CloudApp {
-  readonly primary: MftFailoverStack;
+  readonly production: MftFailoverStack;
   readonly failover: MftFailoverStack;
 }
 
@@ -37,8 +37,8 @@ export function buildCloudApp(
       },
       tags: { application: "mft-failover" },
     });
-  const primary = stack(config.primaryRegion, "production");
+  const production = stack(config.productionRegion, "production");
   const failover = stack(config.failoverRegion, "failover");
   if (options.checks ?? true) addComplianceChecks(app);
-  return { primary, failover };
+  return { production, failover };
 }

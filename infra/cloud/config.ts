@@ -14,13 +14,13 @@ const region = z
 
 /**
  * The one typed configuration of the cloud deployment. Both regions deploy the same stack;
- * which one is production is a runtime setting (SPEC R19), so "primary" and "failover" here
- * only name the two regions and the way docs/cloud.md wires them together.
+ * which one is production is a runtime setting (SPEC R19), so "production" and "failover" here
+ * only name the two regions at first and the way docs/cloud.md wires them together.
  */
 export const cloudConfigSchema = z
   .object({
     /** Where production runs at first, e.g. `us-east-1`. */
-    primaryRegion: region,
+    productionRegion: region,
     /** Where the failover runs at first, e.g. `us-west-2`. */
     failoverRegion: region,
     /** Who the R22 alarms email (an SNS email subscription, confirmed by a click). */
@@ -86,9 +86,9 @@ export const cloudConfigSchema = z
     httpAllowHosts: allowHostList.optional(),
   })
   .strict()
-  .refine((config) => config.primaryRegion !== config.failoverRegion, {
+  .refine((config) => config.productionRegion !== config.failoverRegion, {
     path: ["failoverRegion"],
-    message: "must differ from primaryRegion: the failover lives in another region",
+    message: "must differ from productionRegion: the failover lives in another region",
   })
   .refine((config) => config.sesConfigurationSet === undefined || config.mailFrom !== undefined, {
     path: ["sesConfigurationSet"],
@@ -99,7 +99,7 @@ export type CloudConfig = z.infer<typeof cloudConfigSchema>;
 
 /** The context keys read from `-c key=value` (or cdk.json), overriding the `-c config=file.json` file. */
 export const CONTEXT_KEYS = [
-  "primaryRegion",
+  "productionRegion",
   "failoverRegion",
   "alarmEmail",
   "account",
@@ -111,23 +111,44 @@ export const CONTEXT_KEYS = [
   "httpAllowHosts",
 ] as const;
 
+/**
+ * `productionRegion`'s name before the code took the operators' word: still read (a file or -c),
+ * with a warning, so existing config files and scripts keep deploying.
+ */
+const DEPRECATED_KEY = "primaryRegion";
+
 export class CloudConfigError extends Error {
   override readonly name = "CloudConfigError";
 }
 
 const HOW_TO =
-  "Set them with `-c primaryRegion=us-east-1 -c failoverRegion=us-west-2 -c alarmEmail=ops@example.com` " +
+  "Set them with `-c productionRegion=us-east-1 -c failoverRegion=us-west-2 -c alarmEmail=ops@example.com` " +
   "or put them in a JSON file and pass `-c config=path/to/config.json`.";
 
 /**
  * Reads the configuration from CDK context: the file named by `config` (if any), then each
- * key given on its own. Throws a CloudConfigError that names every missing or invalid key.
+ * key given on its own. Throws a CloudConfigError that names every missing or invalid key;
+ * `warn` hears of a deprecated key.
  */
 export function loadCloudConfig(
   getContext: (key: string) => unknown,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+  warn: (message: string) => void = (message) => console.warn(`mft-failover: ${message}`),
 ): CloudConfig {
   const raw: Record<string, unknown> = {};
+  /** One source's keys, `primaryRegion` read as `productionRegion`. */
+  const take = (values: Record<string, unknown>, where: string) => {
+    const { [DEPRECATED_KEY]: old, ...rest } = values;
+    if (old !== undefined) {
+      if (rest.productionRegion !== undefined)
+        throw new CloudConfigError(
+          `${DEPRECATED_KEY}: is the old name of productionRegion; ${where} gives both, keep productionRegion only`,
+        );
+      warn(`${DEPRECATED_KEY} (${where}) is deprecated: rename it productionRegion`);
+      rest.productionRegion = old;
+    }
+    Object.assign(raw, rest);
+  };
   const file = getContext("config");
   if (file !== undefined) {
     if (typeof file !== "string" || file === "") {
@@ -144,12 +165,14 @@ export function loadCloudConfig(
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new CloudConfigError(`config: ${file} must hold a JSON object`);
     }
-    Object.assign(raw, parsed);
+    take(parsed as Record<string, unknown>, file);
   }
-  for (const key of CONTEXT_KEYS) {
+  const given: Record<string, unknown> = {};
+  for (const key of [...CONTEXT_KEYS, DEPRECATED_KEY]) {
     const value = getContext(key);
-    if (value !== undefined) raw[key] = value;
+    if (value !== undefined) given[key] = value;
   }
+  take(given, "-c");
   const result = cloudConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

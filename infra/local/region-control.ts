@@ -3,8 +3,8 @@ import type { Credentials } from "../../shared/ports.ts";
 import { type BusEvent, LocalEventBus } from "./event-bus.ts";
 import { refusal } from "./local-access.ts";
 
-/** The runtime's names of the two local regions. */
-export type RegionId = "primary" | "failover";
+/** The two local regions, by the names operators use (`npm start` prints these). */
+export type RegionId = "production" | "failover";
 
 /**
  * - `up`: everything runs;
@@ -17,19 +17,18 @@ export type RegionState = "up" | "offline" | "down";
 
 export type RegionAction = "down" | "up" | "offline" | "online";
 
-/** What operators call the regions (`npm start` prints these). */
-export const displayName = (id: RegionId) => (id === "primary" ? "production" : "failover");
-
-/** `production` (or the runtime's `primary`) and `failover`; undefined for anything else. */
+/**
+ * `production` and `failover`; undefined for anything else. `primary`, production's name in
+ * the runtime before it took the operators' word, is still accepted so scripts keep working.
+ */
 export function regionId(name: string): RegionId | undefined {
-  if (name === "production" || name === "primary") return "primary";
+  if (name === "production" || name === "primary") return "production";
   return name === "failover" ? "failover" : undefined;
 }
 
 /** A region as `GET /_local/regions` lists it. */
 export interface RegionView {
-  readonly name: "production" | "failover";
-  readonly id: RegionId;
+  readonly name: RegionId;
   readonly url: string;
   readonly state: RegionState;
 }
@@ -126,8 +125,9 @@ const error = (status: number, code: string, message: string) =>
  *   serves again (a failover outage on one machine);
  * - `POST /_local/regions/{name}/down|up`: the whole region out (see RegionState) and back.
  *
- * `{name}` is `production` (or `primary`) or `failover`. A region cannot take itself offline or
- * down through its own API, which would cut its answer: 409 names the region to send it to.
+ * `{name}` is `production` (or its old name `primary`) or `failover`. A region cannot take
+ * itself offline or down through its own API, which would cut its answer: 409 names the region
+ * to send it to.
  */
 export function withRegionControl(
   next: HttpHandler,
@@ -150,18 +150,18 @@ export function withRegionControl(
       return error(404, "not_found", `region ${name} not found (production or failover)`);
     }
     if (id === self && (action === "down" || action === "offline")) {
-      const other = control.list().find((region) => region.id !== id);
+      const other = control.list().find((region) => region.name !== id);
       return error(
         409,
         "conflict",
-        `${displayName(id)} cannot take itself ${action}: it could not answer; send this to ${other ? `the ${other.name} (${other.url})` : "the other region"}`,
+        `${id} cannot take itself ${action}: it could not answer; send this to ${other ? `the ${other.name} (${other.url})` : "the other region"}`,
       );
     }
     try {
       return json(200, await control.apply(id, action as RegionAction));
     } catch (problem) {
       if (problem instanceof RegionDownError) {
-        return error(409, "conflict", `${displayName(id)} is down: \`up\` brings all of it back`);
+        return error(409, "conflict", `${id} is down: \`up\` brings all of it back`);
       }
       throw problem;
     }

@@ -197,11 +197,20 @@ interface RegionData {
   readonly created: boolean;
 }
 
+/**
+ * The name a region's state is kept under: its table (`mft-primary-config`), its DynamoDB Local
+ * database (the SDK region `local-primary`), secrets and queues, and its server id. Production
+ * keeps `primary`, its name before the runtime took the operators' word: an MFT_DATA_DIR holds
+ * its state under that name, and the server id is the origin stamped on what it wrote (R18).
+ */
+const storedName = (name: RegionId) => (name === "production" ? "primary" : name);
+
 async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<RegionData> {
-  const tableName = `mft-${name}-config`;
-  const serverId = `local-${name}`;
+  const stored = storedName(name);
+  const tableName = `mft-${stored}-config`;
+  const serverId = `local-${stored}`;
   const awsConfig: LocalAwsConfig = {
-    region: `local-${name}`,
+    region: `local-${stored}`,
     credentials: env.dynamoDatabase
       ? { ...LOCAL_AWS.credentials, accessKeyId: env.dynamoDatabase }
       : LOCAL_AWS.credentials,
@@ -210,7 +219,7 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
   env.instrument?.(dynamo);
   const [created, queues] = await Promise.all([
     ensureTable(dynamo, tableName),
-    createQueues(env.sqs, name),
+    createQueues(env.sqs, stored),
   ]);
   // Stopped before it (the stack runs backwards): nothing uses the table any more.
   if (env.dynamoDatabase)
@@ -223,7 +232,7 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
   const services = serverServices({
     store: new DynamoConfigStore(dynamo, tableName),
     bulk: new DynamoBulkStore(dynamo, tableName),
-    secrets: new FileSecretStore(join(env.secretsDir, name)),
+    secrets: new FileSecretStore(join(env.secretsDir, stored)),
     serverId,
     queue: new SqsChangeQueue(env.sqs, queues),
     forwarding,

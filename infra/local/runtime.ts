@@ -10,13 +10,7 @@ import { type InstrumentClient, LOCAL_AWS } from "./aws-config.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { freePort } from "./ports.ts";
 import { type LocalRegion, type RegionEnvironment, startRegion } from "./region.ts";
-import {
-  displayName,
-  type RegionControl,
-  type RegionId,
-  type RegionView,
-  regionId,
-} from "./region-control.ts";
+import type { RegionControl, RegionId, RegionView } from "./region-control.ts";
 import { seedSampleConfiguration } from "./seed.ts";
 import { type LocalMailServer, startSmtpServer } from "./smtp.ts";
 import { startSqsServer } from "./sqs-server.ts";
@@ -26,7 +20,7 @@ export { LOCAL_AWS, type LocalAwsConfig } from "./aws-config.ts";
 export type { LocalRegion } from "./region.ts";
 
 export interface LocalOptions {
-  readonly primaryPort: number;
+  readonly productionPort: number;
   readonly failoverPort: number;
   /** Keeps tables and secrets across restarts; in memory when absent. */
   readonly dataDir?: string;
@@ -49,15 +43,15 @@ export interface LocalOptions {
 }
 
 export interface LocalRuntime {
-  readonly primary: LocalRegion;
+  readonly production: LocalRegion;
   readonly failover: LocalRegion;
   readonly admin: Credentials;
   readonly dynamoEndpoint: string;
   readonly sqsEndpoint: string;
   /** The SMTP server where Send Email actions go (both regions). */
   readonly mail: LocalMailServer;
-  /** `region.setDown` by name: `production` or `primary`, or `failover`. */
-  setRegionDown(name: RegionId | "production", down: boolean): Promise<void>;
+  /** `region.setDown` by name: `production` or `failover`. */
+  setRegionDown(name: RegionId, down: boolean): Promise<void>;
   /** Each region's name, URL and state (`GET /_local/regions`). */
   regions(): RegionView[];
   stop(): Promise<void>;
@@ -118,27 +112,26 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       control: regionControl(regions),
       onStop: (close) => stack.push(close),
     };
-    const [production, { region: failover }] = await Promise.all([
-      startRegion(env, "primary", options.primaryPort),
+    const [started, { region: failover }] = await Promise.all([
+      startRegion(env, "production", options.productionPort),
       startRegion(env, "failover", options.failoverPort),
     ]);
-    const primary = production.region;
-    regions.set("primary", primary).set("failover", failover);
-    if (production.created) {
-      await pointAtFailover(primary, failover, admin);
-      if (options.seed) await seedSampleConfiguration(primary.services.config);
+    const production = started.region;
+    regions.set("production", production).set("failover", failover);
+    if (started.created) {
+      await pointAtFailover(production, failover, admin);
+      if (options.seed) await seedSampleConfiguration(production.services.config);
     }
-    await Promise.all([primary.startPipeline(), failover.startPipeline()]);
+    await Promise.all([production.startPipeline(), failover.startPipeline()]);
     return {
-      primary,
+      production,
       failover,
       admin,
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
       mail,
       setRegionDown: async (name, down) => {
-        const id = regionId(name);
-        const region = id && regions.get(id);
+        const region = regions.get(name);
         if (!region) throw new Error(`no region ${name}: production or failover`);
         await region.setDown(down);
       },
@@ -167,8 +160,7 @@ function regionControl(regions: Map<RegionId, LocalRegion>): RegionControl {
 
 function viewOf(region: LocalRegion): RegionView {
   return {
-    name: displayName(region.name),
-    id: region.name,
+    name: region.name,
     url: region.url,
     state: region.state(),
   };
@@ -179,9 +171,9 @@ function listRegions(regions: Map<RegionId, LocalRegion>): RegionView[] {
 }
 
 /** SPEC §8: production's failover settings point at the local failover, automatic sync on. */
-async function pointAtFailover(primary: LocalRegion, failover: LocalRegion, admin: Credentials) {
+async function pointAtFailover(production: LocalRegion, failover: LocalRegion, admin: Credentials) {
   const url = new URL(failover.url);
-  await primary.services.failover.put({
+  await production.services.failoverSettings.put({
     enabled: true,
     host: url.hostname,
     port: Number(url.port),

@@ -82,7 +82,7 @@ const isTriggerRecord = (record: DynamoDBStreamEvent["Records"][number]) =>
   (record.dynamodb.Keys.sk?.S ?? "").startsWith(TRIGGER_PREFIX);
 
 export interface LocalTriggersDeps {
-  /** The region (`primary`, `failover`): names its functions. */
+  /** The region (`production`, `failover`): names its functions. */
   readonly name: string;
   readonly bus: LocalEventBus;
   readonly config: Pick<ConfigService, "get" | "list">;

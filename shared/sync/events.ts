@@ -9,7 +9,10 @@ export interface SyncEventDetail {
   readonly Success: boolean;
   /** Automatic sync, a full sync, the failover's takeover (R19a) or a failback run (R19). */
   readonly Mode: SyncMode;
-  /** Server ids / endpoints of both sides. */
+  /**
+   * Server ids / endpoints of both sides: `Primary` is production, named as SPEC R16 names the
+   * event's variables (trigger conditions and templates use it), so it keeps that name.
+   */
   readonly Primary: string;
   readonly Failover: string;
   readonly StartedAt: string;

@@ -5,11 +5,10 @@ import type { FailoverSettings } from "../model/schemas.ts";
 import type { Credentials, FullSyncPeer, RunStarter, SecretStore } from "../ports.ts";
 import type { SyncEventDetail } from "./events.ts";
 import { type ProductionAddress, parseFailbackRequest } from "./failback-request.ts";
-import { peerName } from "./forward.ts";
-import { type TaskError, reasonOf as taskReason } from "./full/tasks.ts";
 import type { MonitorDeps } from "./monitor.ts";
 import { resumeSync, saveFailoverSettings } from "./operations.ts";
-import { RunLifecycle, type RunPorts } from "./run.ts";
+import { peerName } from "./peer.ts";
+import { RunLifecycle, type RunPorts, type TaskError, reasonOf as taskReason } from "./run.ts";
 import { verify } from "./verify.ts";
 
 /**
@@ -106,7 +105,7 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
     // or was stopped): it resumes like a failed one.
     if (previous.state === "succeeded")
       throw conflict(`failback ${request.resume} succeeded; only a failed run resumes`);
-    const moved = targetChanges(previous.saved, await deps.failover.get());
+    const moved = targetChanges(previous.saved, await deps.failoverSettings.get());
     if (moved.length > 0) throw conflict(retargeted(previous, moved));
     // The failed step starts over (step 3: with a new full sync). After a failed verify the
     // copy did not make both sides equal: copy again, from pointing the failover at production.
@@ -139,8 +138,8 @@ export async function requestFailback(deps: FailbackDeps, body: unknown) {
         "is required: how the failover reaches production (host, port, useTls, username, password)",
       );
     }
-    const saved = await deps.failover.get();
-    if (!saved.enabled || !(await deps.failover.peerCredentials(saved))) {
+    const saved = await deps.failoverSettings.get();
+    if (!saved.enabled || !(await deps.failoverSettings.peerCredentials(saved))) {
       throw invalid(
         "failover",
         "production's failover settings must point at the failover (enabled, host, username, password)",
@@ -203,9 +202,10 @@ export function failbackTasks(deps: FailbackDeps) {
   const done: Outcome = { done: true };
   const steps: Record<FailbackStep, (run: FailbackRun) => Promise<Outcome>> = {
     async disableProduction() {
-      const current = await deps.failover.get();
-      if (current.enabled) await deps.failover.put({ ...current, enabled: false, autoSync: false });
-      if ((await deps.failover.get()).enabled)
+      const current = await deps.failoverSettings.get();
+      if (current.enabled)
+        await deps.failoverSettings.put({ ...current, enabled: false, autoSync: false });
+      if ((await deps.failoverSettings.get()).enabled)
         throw new FailbackError("production's failover settings are still enabled");
       return done;
     },
@@ -302,7 +302,7 @@ export function failbackTasks(deps: FailbackDeps) {
     async reenableProduction(run) {
       await saveFailoverSettings(deps, run.saved);
       if ((await deps.status.state()).state === "suspended") await resumeSync(deps);
-      const now = await deps.failover.get();
+      const now = await deps.failoverSettings.get();
       if (now.enabled !== run.saved.enabled || now.autoSync !== run.saved.autoSync)
         throw new FailbackError("production's failover settings were not restored");
       return done;
@@ -351,10 +351,10 @@ export function failbackTasks(deps: FailbackDeps) {
  * password must be given for it again (its settings pointed back at it).
  */
 async function failoverCredentials(deps: FailbackDeps, run: FailbackRun): Promise<Credentials> {
-  const current = await deps.failover.get();
+  const current = await deps.failoverSettings.get();
   const moved = targetChanges(run.saved, current);
   if (moved.length > 0) throw new FailbackError(retargeted(run, moved));
-  const credentials = await deps.failover.peerCredentials(current);
+  const credentials = await deps.failoverSettings.peerCredentials(current);
   if (!credentials) throw new FailbackError("production has no failover password any more");
   return credentials;
 }

@@ -15,7 +15,7 @@ import type {
 import { announce } from "./announce.ts";
 import { single, unpack } from "./capture.ts";
 import type { SyncEventDetail } from "./events.ts";
-import { MAX_PEER_CHANGES, PeerError } from "./peer.ts";
+import { MAX_PEER_CHANGES, PeerError, peerName } from "./peer.ts";
 import type { Connection, SyncState, SyncStatusStore } from "./status.ts";
 import { toFailover } from "./transform.ts";
 
@@ -28,7 +28,7 @@ export interface ReceivedMessage extends QueuedMessage {
 
 export interface ForwardDeps {
   readonly serverId: string;
-  readonly failover: FailoverSettingsService;
+  readonly failoverSettings: FailoverSettingsService;
   readonly status: SyncStatusStore;
   /** This server's local records (the outcome of its previous event, R16). */
   readonly store: ConfigStore;
@@ -66,9 +66,6 @@ export const MAX_BACKOFF_SECONDS = 30;
 export const backoffSeconds = (receiveCount: number) =>
   Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.max(1, receiveCount));
 
-/** The peer's name in events: where the failover is. */
-export const peerName = (settings: FailoverSettings) => `${settings.host ?? "?"}:${settings.port}`;
-
 /** A failure that heals by itself (R9): connect refused, DNS, timeout, 429, 5xx. */
 const isTransient = (error: unknown) => error instanceof PeerError && error.retryable;
 
@@ -93,7 +90,7 @@ export async function forwardBatch(
   const now = deps.now ?? Date.now;
   // Read side by side, once per invocation: this is on the path of every change.
   const [settings, state, connection] = await Promise.all([
-    deps.failover.get(),
+    deps.failoverSettings.get(),
     deps.status.state(),
     deps.status.connection(),
   ]);
@@ -103,7 +100,7 @@ export async function forwardBatch(
     await holdWhileSuspended(deps, messages);
     return messages.map(() => new Error("automatic sync is suspended"));
   }
-  const credentials = await deps.failover.peerCredentials(settings);
+  const credentials = await deps.failoverSettings.peerCredentials(settings);
   if (!credentials) {
     return suspend(deps, settings, messages, "no failover credentials are configured", "refused");
   }
@@ -141,7 +138,7 @@ export async function forwardBatch(
         : await send(credentials).catch(async (error: unknown) => {
             // A refused password may have been changed since this container cached it: read it again.
             if (!(error instanceof PeerError && error.failure === "auth")) throw error;
-            const fresh = await deps.failover.peerCredentials(settings, true);
+            const fresh = await deps.failoverSettings.peerCredentials(settings, true);
             if (!fresh || fresh.password === credentials.password) throw error;
             return send(fresh);
           });

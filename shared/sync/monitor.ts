@@ -4,10 +4,9 @@ import type { FailoverSettings } from "../model/schemas.ts";
 import type { EventPublisher } from "../ports.ts";
 import { announce } from "./announce.ts";
 import type { SyncEventDetail } from "./events.ts";
-import { peerName } from "./forward.ts";
 import { endLapsedRun } from "./full/api.ts";
 import { resumeSync } from "./operations.ts";
-import { PeerError } from "./peer.ts";
+import { PeerError, peerName } from "./peer.ts";
 import { recordSeriesPoint } from "./series.ts";
 import { heartbeatMissed, type SyncState } from "./status.ts";
 import { type DriftReport, type VerifyDeps, verify } from "./verify.ts";
@@ -44,7 +43,10 @@ export async function sendHeartbeat(deps: MonitorDeps, intervalSeconds: number) 
  */
 async function heartbeat(deps: MonitorDeps, intervalSeconds: number) {
   const now = deps.now ?? Date.now;
-  const [settings, lapsedFullSync] = await Promise.all([deps.failover.get(), endLapsedRun(deps)]);
+  const [settings, lapsedFullSync] = await Promise.all([
+    deps.failoverSettings.get(),
+    endLapsedRun(deps),
+  ]);
   const ended = lapsedFullSync ? { fullSyncFailed: lapsedFullSync } : {};
   if (!settings.enabled || !settings.autoSync) {
     const receiving = await deps.status.receiving(deps.serverId);
@@ -77,7 +79,7 @@ async function heartbeat(deps: MonitorDeps, intervalSeconds: number) {
 /** Resumes sync suspended by an outage once the failover answers again, unless autoResume is off. */
 async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncState) {
   if (state.cause !== "unreachable" || !settings.autoResume) return false;
-  const credentials = await deps.failover.peerCredentials(settings);
+  const credentials = await deps.failoverSettings.peerCredentials(settings);
   if (!credentials) return false;
   const connection = await deps.status.connection();
   try {
@@ -111,7 +113,7 @@ async function probe(deps: MonitorDeps, settings: FailoverSettings, state: SyncS
  * production for a failback (automatic sync off) would report the reverse as drift.
  */
 export async function scheduledVerify(deps: MonitorDeps) {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (!settings.enabled || !settings.autoSync) return { skipped: true as const };
   const { checkedAt, differences, pending, durationMs } = await checkDrift(deps);
   return { checkedAt, differences, pending, durationMs };

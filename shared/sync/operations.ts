@@ -26,7 +26,7 @@ export interface SyncOperationsDeps {
   readonly serverId: string;
   readonly store: ConfigStore;
   readonly clock: HybridClock;
-  readonly failover: FailoverSettingsService;
+  readonly failoverSettings: FailoverSettingsService;
   readonly status: SyncStatusStore;
   readonly queue: ChangeQueue;
   readonly forwarding: ForwardSwitch;
@@ -47,7 +47,7 @@ const envelope = z.strictObject({
 /** A server that automatically syncs to its own failover takes no sync (R18: no loop). */
 async function refuseIfSyncingOut(deps: SyncOperationsDeps, origin?: string) {
   if (origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (settings.enabled && settings.autoSync) {
     throw conflict(
       `${deps.serverId} automatically syncs to its own failover, so it takes no sync (R18)`,
@@ -57,7 +57,7 @@ async function refuseIfSyncingOut(deps: SyncOperationsDeps, origin?: string) {
 
 /** `GET /api/sync/hello`: who this server is, for test connection and the loop check. */
 export async function hello(deps: SyncOperationsDeps): Promise<PeerHello> {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   return {
     serverId: deps.serverId,
     protocol: SYNC_PROTOCOL,
@@ -90,14 +90,14 @@ export async function receiveChanges(
 
 async function peer(deps: SyncOperationsDeps, settings: FailoverSettings): Promise<PeerClient> {
   if (settings.host === undefined) throw invalid("host", "no failover is configured");
-  const credentials = await deps.failover.peerCredentials();
+  const credentials = await deps.failoverSettings.peerCredentials();
   if (!credentials) throw invalid("password", "no failover credentials are configured");
   return deps.peerFor(settings, credentials);
 }
 
 /** R6: reachability and credentials within timeoutMs, and which step failed. */
 export async function testConnection(deps: SyncOperationsDeps) {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   const client = await peer(deps, settings);
   const started = Date.now();
   try {
@@ -126,12 +126,12 @@ const TURNING_ON_TTL_MS = 60_000;
  * sync on starts the outage window afresh (R9).
  */
 export async function saveFailoverSettings(deps: SyncOperationsDeps, body: unknown) {
-  const before = await deps.failover.get();
+  const before = await deps.failoverSettings.get();
   const lock = new RunLock(deps.store, deps.now);
   const claim = `${TURNING_ON}${randomUUID()}`;
   let claimed = false;
   try {
-    const saved = await deps.failover.put(body, async (settings, credentials) => {
+    const saved = await deps.failoverSettings.put(body, async (settings, credentials) => {
       if (!settings.enabled || !settings.autoSync) return;
       const taken = await lock.acquire(claim, TURNING_ON_TTL_MS);
       if (!taken.ok) {
@@ -195,7 +195,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
     received,
     series,
   ] = await Promise.all([
-    deps.failover.get(),
+    deps.failoverSettings.get(),
     deps.status.state(),
     deps.status.connection(),
     deps.status.heartbeatSent(),
@@ -245,7 +245,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
 
 /** R9: forward again, with what the dead-letter queue kept moved back to the queue first. */
 export async function resumeSync(deps: SyncOperationsDeps) {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (!settings.enabled || !settings.autoSync)
     throw conflict("automatic sync is off; turn it on in the failover settings");
   const { since } = await deps.status.state();

@@ -26,6 +26,9 @@ export type PeerFailure =
  */
 export const GATEWAY_LIMIT_MS = 29_000;
 
+/** The failover's name in events and run records: where it is. */
+export const peerName = (settings: FailoverSettings) => `${settings.host ?? "?"}:${settings.port}`;
+
 type PeerFactory = (
   settings: FailoverSettings,
   credentials: Credentials,

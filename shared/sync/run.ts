@@ -152,3 +152,22 @@ export class RunLifecycle {
     }
   }
 }
+
+/** A state machine's Catch output: the error a run's failed Task ended with. */
+export interface TaskError {
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/**
+ * The error's message: a Lambda failure's Cause is `{"errorType","errorMessage","trace"}`, whose
+ * trace must never reach a caller.
+ */
+export function reasonOf(error: TaskError | undefined): string {
+  const cause = error?.Cause ?? "";
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  } catch {}
+  return cause || error?.Error || "unknown error";
+}

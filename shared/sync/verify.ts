@@ -364,10 +364,10 @@ export async function compare(
 
 /** The failover: where the settings (or `target`, settings not in force, e.g. during failback) point. */
 async function failoverPeer(deps: VerifyDeps, target?: FailoverSettings) {
-  const settings = target ?? (await deps.failover.get());
+  const settings = target ?? (await deps.failoverSettings.get());
   if (!settings.enabled || settings.host === undefined)
     throw invalid("failover", "no failover is configured (enabled and host are required)");
-  const credentials = await deps.failover.peerCredentials(settings);
+  const credentials = await deps.failoverSettings.peerCredentials(settings);
   if (!credentials) throw invalid("password", "no failover credentials are configured");
   return { settings, peer: deps.peerFor(settings, credentials) };
 }
@@ -439,7 +439,7 @@ function versionsOf(difference: Difference) {
  * (failback compares with sync off).
  */
 async function carriedBySync(deps: VerifyDeps, target?: FailoverSettings) {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (target || !settings.enabled || !settings.autoSync)
     return (_ours?: number, _theirs?: number) => false;
   const [state, depths] = await Promise.all([deps.status.state(), deps.queue.depths()]);
@@ -487,7 +487,7 @@ export interface RefusedRepair {
 export async function repair(
   deps: VerifyDeps,
 ): Promise<{ repairId: string; items: number; refused: RefusedRepair[] }> {
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (!settings.enabled || !settings.autoSync) {
     throw conflict(
       "repair sends the differences through automatic sync: turn it on (autoSync: true), or run a full sync",

@@ -217,7 +217,7 @@ export async function drill(): Promise<boolean> {
   /** Other work on the machine skews every figure: it goes into the results. */
   const loadAtStart = loadavg();
   const runtime: LocalRuntime = await startLocal({
-    primaryPort: 0,
+    productionPort: 0,
     failoverPort: 0,
     seed: false,
     heartbeatSeconds: HEARTBEAT_SECONDS,
@@ -225,7 +225,7 @@ export async function drill(): Promise<boolean> {
     logLevel: "ERROR",
   });
   try {
-    const production = new AdminClient(runtime.primary.url, runtime.admin);
+    const production = new AdminClient(runtime.production.url, runtime.admin);
     const failover = new AdminClient(runtime.failover.url, runtime.admin);
     log(`regions up in ${seconds(Date.now() - started).toFixed(1)} s; ${DOMAINS} domains`);
     await prepare(runtime, production);
@@ -362,7 +362,7 @@ async function loseProduction(runtime: LocalRuntime, load: Load) {
   log(`production goes down in ${seconds(downAfter).toFixed(1)} s`);
   await delay(downAfter);
   const downAt = Date.now();
-  await runtime.setRegionDown("primary", true);
+  await runtime.setRegionDown("production", true);
   const downMs = Date.now() - downAt;
   await load.stop();
   return { downAfter, downAt, downMs };
@@ -378,7 +378,7 @@ async function measureRpo(
   { downAt, downMs }: { downAt: number; downMs: number },
   catchUpOnlineAt: number,
 ) {
-  const queue = await runtime.primary.services.queue.depths();
+  const queue = await runtime.production.services.queue.depths();
   const onFailover = await versions(runtime.failover);
   const lost = missingFrom(onFailover, load.acks);
   const ages = [...lost.map((ack) => downAt - ack.at), ...(await inFlightAt(runtime, downAt))];
@@ -447,7 +447,7 @@ async function loadOnFailover(failover: AdminClient, known: { domain: string; gr
 /** Production comes back up and fails back in one command, followed to its end. */
 async function failBack(runtime: LocalRuntime, production: AdminClient) {
   const upAt = Date.now();
-  await runtime.setRegionDown("primary", false);
+  await runtime.setRegionDown("production", false);
   const upMs = Date.now() - upAt;
   const failback = await failbackPhase(production);
   log(`failback ${failback.state} in ${seconds(failback.durationMs).toFixed(1)} s`);
@@ -460,7 +460,7 @@ async function failBack(runtime: LocalRuntime, production: AdminClient) {
  */
 async function verifyDrift(runtime: LocalRuntime, production: AdminClient, outageLoad: Load) {
   const drift = await production.request<DriftReport>("GET", "/api/failover/drift");
-  const onProduction = await versions(runtime.primary);
+  const onProduction = await versions(runtime.production);
   const notBack = missingFrom(onProduction, outageLoad.acks);
   const flowing = await syncFlowsAgain(runtime, production);
   return {
@@ -525,7 +525,7 @@ function asBiomeFormats(value: unknown): string {
 
 function failedBatches(runtime: LocalRuntime) {
   const reasons = new Map<string, number>();
-  for (const { detail } of runtime.primary.bus.events()) {
+  for (const { detail } of runtime.production.bus.events()) {
     if (detail.Success || detail.Mode !== "automatic") continue;
     const reason = (detail.Reason ?? "").replace(/\d+/g, "N");
     reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
@@ -539,7 +539,7 @@ function failedBatches(runtime: LocalRuntime) {
  * that cut them would have lost them.
  */
 async function inFlightAt(runtime: LocalRuntime, downAt: number): Promise<number[]> {
-  const batches = await runtime.primary.services.status.recentBatches();
+  const batches = await runtime.production.services.status.recentBatches();
   return batches
     .filter(({ event }) => event.Success && Date.parse(event.FinishedAt) > downAt)
     .flatMap(({ event, lagMs }) =>
@@ -556,7 +556,7 @@ async function inFlightAt(runtime: LocalRuntime, downAt: number): Promise<number
  * probing; when the failover answers, sync resumes by itself and the queue drains at once.
  */
 async function catchUpPhase(runtime: LocalRuntime, load: Load) {
-  const eventsBefore = runtime.primary.bus.events().length;
+  const eventsBefore = runtime.production.bus.events().length;
   await runtime.failover.setOnline(false);
   const offlineAt = Date.now();
   await delay(CATCH_UP_OUTAGE_MS);
@@ -581,7 +581,7 @@ async function catchUpPhase(runtime: LocalRuntime, load: Load) {
   if (!complete) log(`catch-up: ${stillMissing} backlog changes still not on the failover`);
   // When forwarding started again: the first successful batch after the failover returned.
   const resumedAt =
-    runtime.primary.bus
+    runtime.production.bus
       .events()
       .slice(eventsBefore)
       .filter((event) => event.detail.Success && Date.parse(event.detail.FinishedAt) >= onlineAt)
@@ -596,7 +596,7 @@ async function catchUpPhase(runtime: LocalRuntime, load: Load) {
     load.acks.filter((ack) => ack.at >= offlineAt && ack.at < onlineAt).length /
     seconds(onlineAt - offlineAt);
   // How forward drained it: its calls to the failover (one per batch) and their sizes.
-  const drainBatches = runtime.primary.bus
+  const drainBatches = runtime.production.bus
     .events()
     .slice(eventsBefore)
     .filter(({ detail }) => {

@@ -81,10 +81,10 @@ export async function full(): Promise<void> {
 }
 
 async function child(users: number): Promise<void> {
-  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  const runtime = await startLocal({ productionPort: 0, failoverPort: 0, seed: false });
   const memory = memorySampler();
   try {
-    const production = new AdminClient(runtime.primary.url, runtime.admin);
+    const production = new AdminClient(runtime.production.url, runtime.admin);
     const url = new URL(runtime.failover.url);
     await production.request("PUT", "/api/failover", {
       enabled: true,
@@ -103,9 +103,9 @@ async function child(users: number): Promise<void> {
     for await (const batch of generatedConfiguration({
       domains: DOMAINS,
       users,
-      origin: runtime.primary.serverId,
+      origin: runtime.production.serverId,
     })) {
-      await runtime.primary.services.bulk.putAll(batch);
+      await runtime.production.services.bulk.putAll(batch);
       records += batch.length;
     }
     const setupMs = Date.now() - started;
@@ -116,7 +116,7 @@ async function child(users: number): Promise<void> {
     // (same stream, same pollers), same segments, page size and batches in flight — and, like
     // the full sync's copy (copySegment), each segment reads its next page while it writes the
     // current one, so the ratio compares the same overlap of reads and writes.
-    const source = runtime.primary.services.bulk;
+    const source = runtime.production.services.bulk;
     const target = runtime.failover.services.bulk;
     const copyAll = (from: typeof source, write: (page: StoredRecord[]) => Promise<void>) =>
       Promise.all(
@@ -152,7 +152,7 @@ async function child(users: number): Promise<void> {
         "POST",
         "/api/failover/synchronize",
       );
-      await runtime.primary.fullSync.wait(syncId);
+      await runtime.production.fullSync.wait(syncId);
       const view = await production.request<FullSyncView>("GET", `/api/failover/syncs/${syncId}`);
       if (view.state !== "succeeded") throw new Error(`full sync failed: ${view.reason}`);
       if (view.records.copied !== records)

@@ -208,7 +208,7 @@ export async function partial(): Promise<void> {
   const latency = createLatencyRecorder(["ReceiveMessage"]);
   const sqsChunks = createSqsChunkCounter();
   const runtime: LocalRuntime = await startLocal({
-    primaryPort: 0,
+    productionPort: 0,
     failoverPort: 0,
     seed: false,
     instrument: (client) => {
@@ -224,7 +224,7 @@ export async function partial(): Promise<void> {
     const clientOf = (region: LocalRegion) =>
       new DynamoDBClient({ ...region.awsConfig, endpoint: runtime.dynamoEndpoint });
     const failoverClient = clientOf(runtime.failover);
-    const primaryDoc = DynamoDBDocumentClient.from(clientOf(runtime.primary));
+    const productionDoc = DynamoDBDocumentClient.from(clientOf(runtime.production));
     const failoverTable = runtime.failover.tableName;
     // The baselines write into a table like the failover's (with its stream), in a database of
     // their own in the same DynamoDB Local, which no capture reads: they cannot load or disturb
@@ -264,7 +264,7 @@ export async function partial(): Promise<void> {
      * pipeline's bottleneck, and slow what is measured; the table is checked once afterwards.)
      */
     const applied = (from: number) =>
-      runtime.primary.bus
+      runtime.production.bus
         .events()
         .slice(from)
         .reduce((sum, event) => sum + (event.detail.Success ? event.detail.Items : 0), 0);
@@ -321,21 +321,21 @@ export async function partial(): Promise<void> {
     counter.reset();
     capacity.reset();
     sqsChunks.reset();
-    const before = { ...runtime.primary.pipelineStats() };
+    const before = { ...runtime.production.pipelineStats() };
     const failoverBefore = { ...runtime.failover.pipelineStats() };
-    const eventsBefore = runtime.primary.bus.events().length;
+    const eventsBefore = runtime.production.bus.events().length;
     const logged = logBytes();
     const syncMs = await timed(async () => {
-      await writeAll(primaryDoc, runtime.primary.tableName, changes("sync", CHANGES));
+      await writeAll(productionDoc, runtime.production.tableName, changes("sync", CHANGES));
       await appliedSince(eventsBefore, CHANGES);
     }).finally(logged.stop);
     const functionLogBytes = logged.take();
     const sqsBilled = sqsChunks.billedRequests();
     const requests = counter.snapshot();
     const units = capacity.snapshot();
-    const after = { ...runtime.primary.pipelineStats() };
+    const after = { ...runtime.production.pipelineStats() };
     const failoverAfter = { ...runtime.failover.pipelineStats() };
-    const burstEvents = runtime.primary.bus.events().slice(eventsBefore);
+    const burstEvents = runtime.production.bus.events().slice(eventsBefore);
     const httpCalls = burstEvents.length;
     const hopMs = burstEvents.map(
       (event) => Date.parse(event.detail.FinishedAt) - Date.parse(event.detail.StartedAt),
@@ -345,7 +345,7 @@ export async function partial(): Promise<void> {
     progress("steady rate");
     // Lag at a steady rate: commit (updatedAt) → applied on the failover, per change.
     const pacedStart = Date.now();
-    const pacedEvents = runtime.primary.bus.events().length;
+    const pacedEvents = runtime.production.bus.events().length;
     const paced = changes("paced", PACED_RATE_PER_SECOND * PACED_SECONDS);
     for (let tick = 0; tick < PACED_SECONDS * 10; tick++) {
       const slice = paced.slice(
@@ -354,22 +354,22 @@ export async function partial(): Promise<void> {
       );
       const due = pacedStart + tick * 100;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
-      await writeAll(primaryDoc, runtime.primary.tableName, slice);
+      await writeAll(productionDoc, runtime.production.tableName, slice);
     }
     await appliedSince(pacedEvents, paced.length);
     await onFailover("paced", paced.length);
-    const lags = (await runtime.primary.services.status.recentBatches())
+    const lags = (await runtime.production.services.status.recentBatches())
       .filter((batch) => Date.parse(batch.event.StartedAt) >= pacedStart)
       .flatMap((batch) => batch.lagMs);
 
     progress("held backlog");
     // Catch-up: a backlog kept in the queue while forwarding was off, then drained.
-    const { services } = runtime.primary;
+    const { services } = runtime.production;
     await services.forwarding.suspend();
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // the local mapping disables late
-    const backlogEvents = runtime.primary.bus.events().length;
-    const capturedBefore = runtime.primary.pipelineStats().captureRecords;
-    await writeAll(primaryDoc, runtime.primary.tableName, changes("held", BACKLOG));
+    const backlogEvents = runtime.production.bus.events().length;
+    const capturedBefore = runtime.production.pipelineStats().captureRecords;
+    await writeAll(productionDoc, runtime.production.tableName, changes("held", BACKLOG));
     // All captured and queued (packed: the queue counts messages, not changes), or forwarded
     // already if the mapping was still disabling: capture was handed every record, and the
     // queue's depth has settled.
@@ -379,7 +379,7 @@ export async function partial(): Promise<void> {
         const { queued, inFlight } = await services.queue.depths();
         const settled = queued === lastQueued;
         lastQueued = queued;
-        const captured = runtime.primary.pipelineStats().captureRecords - capturedBefore;
+        const captured = runtime.production.pipelineStats().captureRecords - capturedBefore;
         return captured >= BACKLOG && inFlight === 0 && settled;
       },
       180_000,
@@ -387,7 +387,7 @@ export async function partial(): Promise<void> {
     );
     const held = BACKLOG - applied(backlogEvents);
     latency.reset();
-    const forwardBeforeCatchUp = runtime.primary.pipelineStats().forwardInvocations;
+    const forwardBeforeCatchUp = runtime.production.pipelineStats().forwardInvocations;
     const catchUpMs = await timed(async () => {
       await services.forwarding.resume();
       await appliedSince(backlogEvents, BACKLOG);
@@ -395,7 +395,7 @@ export async function partial(): Promise<void> {
     // The local source receives with one poller (FIFO order), two receives per batch of 10.
     const receiveP50 = percentile(latency.samples("ReceiveMessage"), 50) ?? Number.NaN;
     const catchUpForwards =
-      runtime.primary.pipelineStats().forwardInvocations - forwardBeforeCatchUp;
+      runtime.production.pipelineStats().forwardInvocations - forwardBeforeCatchUp;
     const forwardCycleMs = catchUpMs / (catchUpForwards / LOCAL_FORWARD_BATCHES);
     const changesPerForward = held / catchUpForwards;
     await onFailover("held", BACKLOG);
@@ -406,7 +406,7 @@ export async function partial(): Promise<void> {
         .reduce((total, [, value]) => total + value, 0);
     const regionUnits = (region: LocalRegion): Capacity =>
       units[region.awsConfig.region] ?? { writeUnits: 0, readUnits: 0 };
-    const sending = regionUnits(runtime.primary);
+    const sending = regionUnits(runtime.production);
     const receiving = regionUnits(runtime.failover);
     const perChange = (n: number) => n / CHANGES;
     const invocations = {

@@ -143,7 +143,7 @@ function scanner(runtime: LocalRuntime, region: LocalRegion) {
 async function streamsIdle(runtime: LocalRuntime): Promise<number> {
   const started = Date.now();
   const invocations = () =>
-    runtime.primary.pipelineStats().captureInvocations +
+    runtime.production.pipelineStats().captureInvocations +
     runtime.failover.pipelineStats().captureInvocations;
   let last = invocations();
   let quietSince = Date.now();
@@ -254,11 +254,14 @@ function check(report: DriftReport, expected: Expected[], label: string) {
 }
 
 async function child(users: number): Promise<void> {
-  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  const runtime = await startLocal({ productionPort: 0, failoverPort: 0, seed: false });
   const memory = memorySampler();
-  const scanners = [scanner(runtime, runtime.primary), scanner(runtime, runtime.failover)] as const;
+  const scanners = [
+    scanner(runtime, runtime.production),
+    scanner(runtime, runtime.failover),
+  ] as const;
   try {
-    const production = new AdminClient(runtime.primary.url, runtime.admin);
+    const production = new AdminClient(runtime.production.url, runtime.admin);
     // Automatic sync off before the bulk load, so the pipeline does not forward it; the rest of
     // the runtime's settings (host, port, username; the stored password) kept.
     const { passwordSet: _, ...current } = await production.request<
@@ -270,7 +273,7 @@ async function child(users: number): Promise<void> {
       autoSync: false,
       ipSubstitutions: [SUBSTITUTION],
     });
-    const settings = await runtime.primary.services.failover.get();
+    const settings = await runtime.production.services.failoverSettings.get();
     if (settings.autoSync || !settings.enabled) throw new Error("failover settings not applied");
 
     // Both regions hold the same configuration: production's items, and on the failover what a
@@ -280,10 +283,10 @@ async function child(users: number): Promise<void> {
     for await (const batch of generatedConfiguration({
       domains: DOMAINS,
       users,
-      origin: runtime.primary.serverId,
+      origin: runtime.production.serverId,
     })) {
       await Promise.all([
-        runtime.primary.services.bulk.putAll(batch),
+        runtime.production.services.bulk.putAll(batch),
         runtime.failover.services.bulk.putAll(batch.map((item) => toFailover(item, settings))),
       ]);
       records += batch.length;

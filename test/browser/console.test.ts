@@ -50,7 +50,7 @@ async function setValue(selector: string, value: string) {
 }
 
 /** Loads the page afresh at `hash` (session storage keeps the sign-in) and waits for `ready`. */
-async function open(hash: string, ready: string, url = runtime.primary.url) {
+async function open(hash: string, ready: string, url = runtime.production.url) {
   await page.goto("about:blank");
   await page.goto(`${url}/#${hash}`);
   await page.waitForSelector(ready);
@@ -87,7 +87,7 @@ beforeAll(async () => {
   // A heartbeat every 5 s: the failover's status shows production's heartbeats soon (missed
   // after 10 s, which a loaded machine's pipeline stays well within).
   runtime = await startOwnRuntime({ heartbeatSeconds: 5 });
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   await production.request("PUT", "/api/domains/acme", { description: HOSTILE });
   await production.request("PUT", "/api/domains/acme/users/alice", {
     password: "alice-Passw0rd!",
@@ -119,7 +119,7 @@ afterAll(async () => {
 
 describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => {
   it("is served by the admin API with a strict CSP, no framing, no sniffing", async () => {
-    const response = await page.goto(`${runtime.primary.url}/`);
+    const response = await page.goto(`${runtime.production.url}/`);
     expect(response?.status()).toBe(200);
     const headers = response?.headers() ?? {};
     expect(headers["content-type"]).toMatch(/^text\/html/);
@@ -151,7 +151,7 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
     });
     await session.send("Fetch.enable", { handleAuthRequests: true });
     for (const path of ["/api/domains", "/_local/regions"]) {
-      const response = await probe.goto(`${runtime.primary.url}${path}`);
+      const response = await probe.goto(`${runtime.production.url}${path}`);
       expect(response?.status(), path).toBe(401);
     }
     await probe.close();
@@ -159,7 +159,7 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
   });
 
   it("signs in with the admin credentials, kept in session storage only", async () => {
-    await page.goto(`${runtime.primary.url}/`);
+    await page.goto(`${runtime.production.url}/`);
     await page.waitForSelector("#sign-in");
     await page.type("#username", "admin");
     await page.type("#password", "wrong-password");
@@ -280,7 +280,7 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
         deadLettered: minute < 18 ? 1 : 0,
       });
     }
-    for (const point of seeded) await saveSeriesPoint(runtime.primary.services.store, point);
+    for (const point of seeded) await saveSeriesPoint(runtime.production.services.store, point);
 
     await open("status", "#chart-lag");
     await waitFor(async () => (await runsOf("chart-lag", "p99")).flat().length >= 49, 10_000);
@@ -328,7 +328,7 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
     await signIn(runtime.failover.url);
     await open("status", "#status-receiving", runtime.failover.url);
 
-    expect(await text(fact("status-receiving", "From"))).toBe(runtime.primary.serverId);
+    expect(await text(fact("status-receiving", "From"))).toBe(runtime.production.serverId);
     await waitForText(fact("status-receiving", "Missed"), (value) => value === "no", "not missed");
     expect(await text(fact("status-receiving", "Age"))).toMatch(/^\d+(\.\d)? s$/);
     const applied = Date.parse(

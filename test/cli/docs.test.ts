@@ -12,7 +12,7 @@ const FILES = ["README.md", ...readdirSync("docs").map((name) => `docs/${name}`)
 const ALL = FILES.flatMap((file) => walkthroughs(readFileSync(file, "utf8"), file));
 
 interface Regions {
-  readonly primaryUrl: string;
+  readonly productionUrl: string;
   readonly failoverUrl: string;
   readonly password: string;
 }
@@ -24,14 +24,14 @@ beforeAll(async () => {
 
 /** Runs the walkthrough's steps in order; throws at the first that does not do what it says. */
 async function play(walkthrough: Walkthrough, regions: Regions): Promise<void> {
-  const production = new URL(regions.primaryUrl);
+  const production = new URL(regions.productionUrl);
   const failover = new URL(regions.failoverUrl);
   const rewrite = (text: string) =>
     text.replaceAll("127.0.0.1:8610", production.host).replaceAll("127.0.0.1:8620", failover.host);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PATH: `${shim}:${process.env.PATH}`,
-    MFT_URL: regions.primaryUrl,
+    MFT_URL: regions.productionUrl,
     MFT_ADMIN_PASSWORD: regions.password,
     MFT_PRIMARY_PORT: production.port,
     MFT_FAILOVER_PORT: failover.port,
@@ -108,7 +108,7 @@ describe("the docs' walkthroughs run as written (28.9)", () => {
         });
         try {
           await play(walkthrough, {
-            primaryUrl: runtime.primary.url,
+            productionUrl: runtime.production.url,
             failoverUrl: runtime.failover.url,
             password: runtime.admin.password,
           });
@@ -127,7 +127,7 @@ describe("the docs' walkthroughs run as written (28.9)", () => {
       walkthroughs(`<!-- doc-test: broken -->\n\`\`\`sh\n${block}\n\`\`\`\n`, "broken.md");
     const play1 = (block: string) =>
       play(broken(block)[0] as Walkthrough, {
-        primaryUrl: regions.url,
+        productionUrl: regions.url,
         failoverUrl: regions.failoverUrl,
         password: regions.password,
       });

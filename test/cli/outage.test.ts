@@ -157,7 +157,7 @@ describe("region: local mode's outage switch", () => {
 
     expect(offline.code).toBe(0);
     expect(offline.stdout).toContain("production is offline");
-    expect(runtime.primary.state()).toBe("offline");
+    expect(runtime.production.state()).toBe("offline");
 
     // --url still names production, which does not answer: the failover is asked instead.
     const online = await cli("region", "production", "online");
@@ -165,9 +165,9 @@ describe("region: local mode's outage switch", () => {
     expect(online.code).toBe(0);
     expect(online.stdout).toBe("production is online: its API answers again.\n");
     expect(online.stderr).toBe(
-      `(${runtime.primary.url} does not answer: asked ${runtime.failover.url})\n`,
+      `(${runtime.production.url} does not answer: asked ${runtime.failover.url})\n`,
     );
-    expect(runtime.primary.state()).toBe("up");
+    expect(runtime.production.state()).toBe("up");
   });
 
   it("with --json prints the region and nothing else", async () => {

@@ -21,7 +21,7 @@ let bare: Target;
 beforeAll(async () => {
   runtime = await startOwnRuntime();
   dir = await mkdtemp(join(tmpdir(), "mft-cli-passwords-"));
-  bare = { url: runtime.primary.url, password: "" };
+  bare = { url: runtime.production.url, password: "" };
 }, 120_000);
 
 afterAll(async () => {
@@ -68,7 +68,7 @@ describe("the CLI's passwords: a file, standard input or a prompt (issue 22.10)"
   it("takes a password= field from a file or standard input, as the failover's password", async () => {
     const target = { ...bare, password: runtime.admin.password };
     const stored = async () =>
-      (await runtime.primary.services.failover.peerCredentials())?.password;
+      (await runtime.production.services.failoverSettings.peerCredentials())?.password;
     const file = await secretFile("failover", "from-a-File-1\n");
 
     const fromFile = await cliOf(target, "failover", "set", "username=admin", `password=@${file}`);
@@ -104,7 +104,7 @@ describe("the CLI's passwords: a file, standard input or a prompt (issue 22.10)"
     // `script` gives the CLI a terminal (a pty), whose echo would show the typed characters.
     const command = `node bin/mft-failover.js --password - --json domains list`;
     const child = spawn("script", ["-qec", command, "/dev/null"], {
-      env: { ...process.env, MFT_URL: runtime.primary.url, MFT_ADMIN_PASSWORD: "" },
+      env: { ...process.env, MFT_URL: runtime.production.url, MFT_ADMIN_PASSWORD: "" },
     });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {

@@ -45,6 +45,18 @@ describe("region: any action works from the URL of the region it concerns", () =
     expect(states()).toEqual({ production: "up", failover: "up" });
   });
 
+  it("takes production by its old name `primary` too (issue 26.7)", async () => {
+    const out = await cliOf(failover, "region", "primary", "offline");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^production is offline/);
+    expect(states()).toEqual({ production: "offline", failover: "up" });
+
+    const again = await cliOf(failover, "region", "primary", "online");
+
+    expect(again.code).toBe(0);
+    expect(states()).toEqual({ production: "up", failover: "up" });
+  });
+
   it("says so when neither region answers (exit 3)", async () => {
     const nowhere = { ...production, env: { MFT_PRIMARY_PORT: "1", MFT_FAILOVER_PORT: "2" } };
     const { code, stderr } = await cliOf(

@@ -20,7 +20,7 @@ export interface Target {
 
 /** The test run's shared regions (production's URL). */
 export const shared = (): Target => ({
-  url: inject("primaryUrl"),
+  url: inject("productionUrl"),
   password: inject("adminPassword"),
 });
 
@@ -70,9 +70,9 @@ export async function ownRegions(): Promise<{
 }> {
   const runtime = await startOwnRuntime();
   const env = {
-    MFT_PRIMARY_PORT: new URL(runtime.primary.url).port,
+    MFT_PRIMARY_PORT: new URL(runtime.production.url).port,
     MFT_FAILOVER_PORT: new URL(runtime.failover.url).port,
   };
-  const production = { url: runtime.primary.url, password: runtime.admin.password, env };
+  const production = { url: runtime.production.url, password: runtime.admin.password, env };
   return { runtime, production, failover: { ...production, url: runtime.failover.url } };
 }

@@ -33,14 +33,15 @@ beforeAll(async () => {
   const put = await cli("triggers", "put", "sync-broke", "--data", JSON.stringify(SYNC_BROKE));
   expect(put.code).toBe(0);
   await waitFor(
-    () => runtime.primary.triggers.rules().some((rule) => rule.name === "mft-trigger-sync-broke"),
+    () =>
+      runtime.production.triggers.rules().some((rule) => rule.name === "mft-trigger-sync-broke"),
     10_000,
     "sync-broke's rule",
   );
   // The trigger's own replication is an automatic batch: its event first, then the demo's.
   await waitFor(
     () =>
-      runtime.primary.bus
+      runtime.production.bus
         .events()
         .some(({ detail }) => detail.Mode === "automatic" && detail.Success && detail.Items > 0),
     15_000,
@@ -57,7 +58,7 @@ describe("publish-event: the event a sync would publish, and the triggers it mat
     expect(first.stdout).toMatch(/^published .*Success=false.*Changed=true/m);
     expect(first.stdout).toMatch(/^triggers matched: sync-broke$/m);
     await waitFor(
-      () => runtime.primary.triggers.runs().some((run) => run.triggerId === "sync-broke"),
+      () => runtime.production.triggers.runs().some((run) => run.triggerId === "sync-broke"),
       10_000,
       "sync-broke's run",
     );

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
-import { admin, apiError, primary, unique } from "../support/api.ts";
+import { admin, apiError, productionClient, unique } from "../support/api.ts";
 import { waitFor } from "../support/wait.ts";
 import { cli } from "./run.ts";
 
@@ -50,7 +50,7 @@ describe("a user's groups must exist (admin API PUT)", () => {
     await cli("groups", "put", other, "staff");
 
     const error = await apiError(
-      primary().request("PUT", `/api/domains/${mine}/users/fay`, {
+      productionClient().request("PUT", `/api/domains/${mine}/users/fay`, {
         password: "fay-secret-1",
         homeDirectory: "/data/fay",
         groups: ["staff"],
@@ -65,13 +65,13 @@ describe("a user's groups must exist (admin API PUT)", () => {
     const domain = unique("grp");
     const failover = new AdminClient(inject("failoverUrl"), admin());
     const base = `/api/domains/${domain}`;
-    await primary().request("PUT", base, {});
-    await primary().request("PUT", `${base}/groups/ops`, {});
+    await productionClient().request("PUT", base, {});
+    await productionClient().request("PUT", `${base}/groups/ops`, {});
     await waitFor(() => failover.request("GET", `${base}/groups/ops`).catch(() => false), 10_000);
     // Gone on the failover only (a change made there is not sent back to production).
     await failover.request("DELETE", `${base}/groups/ops`);
 
-    await primary().request("PUT", `${base}/users/gus`, {
+    await productionClient().request("PUT", `${base}/users/gus`, {
       password: "gus-secret-1",
       homeDirectory: "/data/gus",
       groups: ["ops"],

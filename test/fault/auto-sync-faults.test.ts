@@ -30,7 +30,7 @@ type Status = {
 
 beforeAll(async () => {
   runtime = await startOwnRuntime();
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   sqs = new SQSClient({ ...LOCAL_AWS, endpoint: runtime.sqsEndpoint });
   await pointAt(failoverPort(), 10_000);
@@ -108,7 +108,7 @@ describe("failover down (R9)", () => {
       homeDirectory: "/1",
     });
     await converged(domain);
-    const eventsBefore = runtime.primary.bus.events().length;
+    const eventsBefore = runtime.production.bus.events().length;
 
     await runtime.failover.setOnline(false);
     await production.request("PUT", `${base}/users/two`, {
@@ -121,7 +121,7 @@ describe("failover down (R9)", () => {
     }, 20_000);
     expect(suspended.sync.reason).toMatch(/cannot connect/);
     const failuresSince = () =>
-      runtime.primary.bus
+      runtime.production.bus
         .events()
         .slice(eventsBefore)
         .filter((event) => !event.detail.Success);
@@ -350,7 +350,7 @@ describe("received items are held to the admin API's rules (R8, R25)", () => {
 
 describe("a poison change (R10)", () => {
   it("goes to the dead-letter queue alone with its reason; its neighbours in the same packed message are applied, other domains go on", async () => {
-    const queues = runtime.primary.queues;
+    const queues = runtime.production.queues;
     const poisoned = unique("poisoned");
     const item = (sk: string, kind: string, id: string, data: object, n: number) => ({
       pk: `DOMAIN#${poisoned}`,
@@ -413,7 +413,7 @@ describe("a poison change (R10)", () => {
     expect(JSON.parse(kept?.Body ?? "{}")).toEqual({ items: [poison] });
     expect(kept?.MessageAttributes?.reason?.StringValue).toMatch(/invalid service: port/);
     expect((await status()).sync.state).toBe("active");
-    const rejected = runtime.primary.bus
+    const rejected = runtime.production.bus
       .events()
       .find((event) => event.detail.Reason?.includes("rejected"));
     expect(rejected?.detail.Success).toBe(false);
@@ -422,7 +422,7 @@ describe("a poison change (R10)", () => {
 
 describe("resume while the dead-letter queue is being moved back (R9)", () => {
   it("answers 409 with the move's progress, and the move still delivers everything", async () => {
-    const { dlqUrl, dlqArn, queueArn } = runtime.primary.queues;
+    const { dlqUrl, dlqArn, queueArn } = runtime.production.queues;
     const domains = [unique("moved"), unique("moved"), unique("moved")];
     for (const domain of domains) {
       const item = {

@@ -38,7 +38,7 @@ interface Status {
 
 beforeAll(async () => {
   runtime = await startOwnRuntime({ heartbeatSeconds: HEARTBEAT_SECONDS });
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 });
 afterAll(async () => {
@@ -63,7 +63,7 @@ async function pointAt(port: number, healing: Record<string, unknown> = {}) {
 }
 
 /** Production's sync events published after `from` (an index into the bus's history). */
-const eventsSince = (from: number): SyncEvent[] => runtime.primary.bus.events().slice(from);
+const eventsSince = (from: number): SyncEvent[] => runtime.production.bus.events().slice(from);
 
 async function drained() {
   await waitFor(
@@ -117,7 +117,7 @@ const context = () => lambdaContext("monitor", 60_000);
  * knows they ran instead of sleeping for as many intervals.
  */
 async function heartbeats(times: number) {
-  const monitor = monitorOf(runtime.primary);
+  const monitor = monitorOf(runtime.production);
   for (let n = 0; n < times; n++)
     await monitor({ task: "heartbeat", intervalSeconds: HEARTBEAT_SECONDS }, context());
 }
@@ -197,7 +197,7 @@ describe("heartbeat (R20)", () => {
     expect(applied.connection?.state).toBe("connected");
     expect(applied.lag.samples).toBeGreaterThan(0);
 
-    const beatsBefore = runtime.primary.metrics.values("HeartbeatMissed").length;
+    const beatsBefore = runtime.production.metrics.values("HeartbeatMissed").length;
     await runtime.failover.setOnline(false);
     try {
       const down = await waitFor(
@@ -212,7 +212,7 @@ describe("heartbeat (R20)", () => {
       // Not applied within two intervals: missed, in the status and as a metric.
       await waitFor(async () => (await status()).heartbeat.missed, 10_000);
       await waitFor(
-        () => runtime.primary.metrics.values("HeartbeatMissed").slice(beatsBefore).includes(1),
+        () => runtime.production.metrics.values("HeartbeatMissed").slice(beatsBefore).includes(1),
         5_000,
         "a HeartbeatMissed metric of 1",
       );
@@ -231,7 +231,7 @@ describe("self-healing suspension (R9)", () => {
   it("a 2-second outage heals by itself without suspending", async () => {
     await pointAt(failoverPort());
     const domain = unique("blip");
-    const from = runtime.primary.bus.events().length;
+    const from = runtime.production.bus.events().length;
     await runtime.failover.setOnline(false);
     await production.request("PUT", `/api/domains/${domain}`, { description: "during" });
     await waitFor(async () => (await status()).connection?.state === "unreachable", 5_000);
@@ -252,8 +252,8 @@ describe("self-healing suspension (R9)", () => {
   it("a longer outage suspends once and resumes by itself when the failover answers", async () => {
     await pointAt(failoverPort(), { suspendAfterSeconds: 2 });
     const domain = unique("outage");
-    const from = runtime.primary.bus.events().length;
-    const failuresBefore = runtime.primary.metrics.values("SyncFailures").length;
+    const from = runtime.production.bus.events().length;
+    const failuresBefore = runtime.production.metrics.values("SyncFailures").length;
     await runtime.failover.setOnline(false);
     try {
       await production.request("PUT", `/api/domains/${domain}`, { description: "held" });
@@ -270,7 +270,7 @@ describe("self-healing suspension (R9)", () => {
       const failures = eventsSince(from).filter((event) => !event.detail.Success);
       expect(failures).toHaveLength(1);
       expect(failures[0]?.detail.Reason).toMatch(/suspended/);
-      expect(runtime.primary.metrics.values("SyncFailures").length).toBe(failuresBefore + 1);
+      expect(runtime.production.metrics.values("SyncFailures").length).toBe(failuresBefore + 1);
     } finally {
       await runtime.failover.setOnline(true);
     }
@@ -320,10 +320,10 @@ describe("suspension while the event source is still disabling (R9)", () => {
       for (const domain of domains) await production.request("PUT", `/api/domains/${domain}`, {});
       await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
       // AWS's pollers go on for a while after the mapping is disabled; so do local mode's.
-      const invocations = runtime.primary.pipelineStats().forwardInvocations;
-      await runtime.primary.forwardPaused();
+      const invocations = runtime.production.pipelineStats().forwardInvocations;
+      await runtime.production.forwardPaused();
       // Heartbeats arrive and are put aside too; a released batch would come back at once.
-      expect(runtime.primary.pipelineStats().forwardInvocations - invocations).toBeLessThan(10);
+      expect(runtime.production.pipelineStats().forwardInvocations - invocations).toBeLessThan(10);
       const held = await status();
       expect(held.queue.deadLettered).toBe(0);
       expect(held.queue.inFlight).toBeGreaterThanOrEqual(domains.length);
@@ -382,7 +382,7 @@ describe("verify and repair (R21)", () => {
     ]);
     // Never a password hash, not even the failover's digest of one.
     expect(JSON.stringify(report)).not.toMatch(/scrypt|sha256/);
-    expect(runtime.primary.metrics.values("Drift").at(-1)).toBe(3);
+    expect(runtime.production.metrics.values("Drift").at(-1)).toBe(3);
 
     const repaired = await production.request<{ repairId: string; items: number }>(
       "POST",
@@ -394,15 +394,15 @@ describe("verify and repair (R21)", () => {
     expect(await standby.request<{ email: string }>("GET", `${base}/users/ann`)).toMatchObject({
       email: "ann@example.com",
     });
-    expect(runtime.primary.metrics.values("Drift").at(-1)).toBe(0);
+    expect(runtime.production.metrics.values("Drift").at(-1)).toBe(0);
   });
 
   it("runs on the schedule's event on the sending side only, publishing Drift", async () => {
     const scheduled = (region: LocalRegion) => monitorOf(region)({ task: "verify" }, context());
-    const before = runtime.primary.metrics.values("Drift").length;
+    const before = runtime.production.metrics.values("Drift").length;
 
-    expect(await scheduled(runtime.primary)).toMatchObject({ differences: 0 });
-    expect(runtime.primary.metrics.values("Drift").slice(before)).toEqual([0]);
+    expect(await scheduled(runtime.production)).toMatchObject({ differences: 0 });
+    expect(runtime.production.metrics.values("Drift").slice(before)).toEqual([0]);
     expect((await status()).lastVerify).toMatchObject({ differences: 0 });
     // The failover (automatic sync off there) does not compare itself with production.
     expect(await scheduled(runtime.failover)).toEqual({ skipped: true });
@@ -434,7 +434,7 @@ describe("verify and repair (R21)", () => {
     expect(last?.domains).toContainEqual(
       expect.objectContaining({ domain, pending: expect.arrayContaining([expect.any(String)]) }),
     );
-    expect(runtime.primary.metrics.values("Drift").slice(-reports.length)).toEqual(
+    expect(runtime.production.metrics.values("Drift").slice(-reports.length)).toEqual(
       reports.map(() => 0),
     );
     // Once the load has been delivered, nothing is pending either.
@@ -457,12 +457,12 @@ describe("verify and repair (R21)", () => {
         await production.request("PUT", `${base}/groups/${group}`, {});
       await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
       // A forward still retrying when sync was suspended would deliver once the failover is back.
-      await runtime.primary.forwardPaused();
+      await runtime.production.forwardPaused();
     } finally {
       await runtime.failover.setOnline(true);
     }
     // Past the settle window: only the held backlog (sync suspended) makes these pending.
-    const later = { ...runtime.primary.services, now: () => Date.now() + VERIFY_SETTLE_MS };
+    const later = { ...runtime.production.services, now: () => Date.now() + VERIFY_SETTLE_MS };
     const held = await verify(later);
     expect(held).toMatchObject({ differences: 0, pending: 3 });
     expect(held.domains).toEqual([

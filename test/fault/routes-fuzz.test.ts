@@ -39,7 +39,7 @@ async function tableDigest(): Promise<string> {
   const rows: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await runtime.primary.services.bulk.scan(0, 1, {
+    const page = await runtime.production.services.bulk.scan(0, 1, {
       limit: 1000,
       ...(cursor ? { cursor } : {}),
     });
@@ -303,7 +303,7 @@ const basic = (user: string, password: string) =>
 
 /** Automatic sync off: nothing but the requests writes to the table. A stored failover password, so that a leak of it would show. */
 const settingsOff = () =>
-  new AdminClient(runtime.primary.url, runtime.admin).request("PUT", "/api/failover", {
+  new AdminClient(runtime.production.url, runtime.admin).request("PUT", "/api/failover", {
     enabled: false,
     host: "failover.example.com",
     username: "syncer",
@@ -313,12 +313,12 @@ const settingsOff = () =>
 beforeAll(async () => {
   // No heartbeat during the run: its status series point is a write the requests did not make.
   runtime = await startOwnRuntime({ seed: true, heartbeatSeconds: 3600 });
-  const production = new AdminClient(runtime.primary.url, runtime.admin);
+  const production = new AdminClient(runtime.production.url, runtime.admin);
   // The sample data delivered before sync goes off: a batch still in flight then would record
   // its outcome while the requests run.
   await waitFor(async () => {
     const report = await production.request<DriftReport>("GET", "/api/failover/drift");
-    const { queued, inFlight } = await runtime.primary.services.queue.depths();
+    const { queued, inFlight } = await runtime.production.services.queue.depths();
     return report.differences + report.pending + queued + inFlight === 0;
   }, 60_000);
   await settingsOff();
@@ -391,7 +391,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
         const sendsBody = r.body !== undefined && method !== "GET" && method !== "HEAD";
         let after: string | undefined;
         try {
-          const response = await fetch(`${runtime.primary.url}${path}${r.suffix ?? ""}`, {
+          const response = await fetch(`${runtime.production.url}${path}${r.suffix ?? ""}`, {
             method,
             headers,
             ...(sendsBody ? { body: r.body } : {}),
@@ -404,8 +404,8 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
           // A full sync or a failback it started writes until it ends: before the next request.
           if (response.status === 202) {
             const { syncId, failbackId } = JSON.parse(text) as Record<string, string>;
-            if (syncId) await runtime.primary.fullSync.wait(syncId);
-            if (failbackId) await runtime.primary.failback.wait(failbackId);
+            if (syncId) await runtime.production.fullSync.wait(syncId);
+            if (failbackId) await runtime.production.failback.wait(failbackId);
           }
           after = await tableDigest();
           if (response.status >= 400) {
@@ -427,7 +427,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
   it("the receiving routes, bodies of the peer's shapes: never 5xx or a secret; what is refused or only read changes nothing", async () => {
     const origin = fc.oneof(
       { weight: 6, arbitrary: fc.constant("fuzz-peer") },
-      fc.constantFrom(runtime.primary.serverId, "", "x".repeat(300)),
+      fc.constantFrom(runtime.production.serverId, "", "x".repeat(300)),
     );
     const request = fc
       .constantFrom(...peerRoutes)
@@ -438,7 +438,7 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
       fc.asyncProperty(request, async ({ route, body }) => {
         let after: string | undefined;
         try {
-          const response = await fetch(`${runtime.primary.url}${route.path}`, {
+          const response = await fetch(`${runtime.production.url}${route.path}`, {
             method: route.method,
             headers: { authorization, "content-type": "application/json" },
             body: JSON.stringify(body),
@@ -504,10 +504,10 @@ describe("every route, any request (R25)", { timeout: 300_000 }, () => {
       // Records of the partition asked for (else of another one).
       samePartition: fc.boolean(),
     });
-    const services = runtime.primary.services;
+    const services = runtime.production.services;
     // As the first test left them, the settings may point nowhere: the failover verify reads.
     await settingsOff();
-    const target = { ...(await services.failover.get()), enabled: true };
+    const target = { ...(await services.failoverSettings.get()), enabled: true };
     const before = await tableDigest();
     await fc.assert(
       fc.asyncProperty(answers, async (answer) => {

@@ -3,7 +3,7 @@ import { buildCloudApp, type CloudApp } from "../../infra/cloud/build.ts";
 import { type CloudConfig, cloudConfigSchema } from "../../infra/cloud/config.ts";
 
 export const testConfig: CloudConfig = cloudConfigSchema.parse({
-  primaryRegion: "us-east-1",
+  productionRegion: "us-east-1",
   failoverRegion: "us-west-2",
   alarmEmail: "ops@example.com",
   account: "123456789012",

@@ -19,7 +19,7 @@ const fromContext =
       },
     );
 const minimal = {
-  primaryRegion: "us-east-1",
+  productionRegion: "us-east-1",
   failoverRegion: "us-west-2",
   alarmEmail: "ops@example.com",
 };
@@ -56,7 +56,7 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
       { "cloud.json": file },
     )();
     expect(config).toMatchObject({
-      primaryRegion: "us-east-1",
+      productionRegion: "us-east-1",
       failoverRegion: "eu-west-1",
       logRetentionDays: 731,
     });
@@ -65,15 +65,18 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
   it("says what to set when nothing is given", () => {
     const load = fromContext({});
     expect(load).toThrow(CloudConfigError);
-    expect(load).toThrow(/primaryRegion: is required/);
+    expect(load).toThrow(/productionRegion: is required/);
     expect(load).toThrow(/failoverRegion: is required/);
     expect(load).toThrow(/alarmEmail: is required/);
-    expect(load).toThrow(/-c primaryRegion=us-east-1 .*-c config=/);
+    expect(load).toThrow(/-c productionRegion=us-east-1 .*-c config=/);
   });
 
   it.each([
-    [{ ...minimal, primaryRegion: "Virginia" }, /primaryRegion: must be an AWS region name/],
-    [{ ...minimal, failoverRegion: "us-east-1" }, /failoverRegion: must differ from primaryRegion/],
+    [{ ...minimal, productionRegion: "Virginia" }, /productionRegion: must be an AWS region name/],
+    [
+      { ...minimal, failoverRegion: "us-east-1" },
+      /failoverRegion: must differ from productionRegion/,
+    ],
     [{ ...minimal, alarmEmail: "ops" }, /alarmEmail: must be an email address/],
     [{ ...minimal, logRetentionDays: "42" }, /logRetentionDays: must be one of/],
     [{ ...minimal, account: "12345" }, /account: must be a 12-digit AWS account id/],
@@ -109,6 +112,33 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
     });
     expect(fromContext({ ...minimal, httpAllowHosts: "ok.example,https://bad.example/x" })).toThrow(
       /httpAllowHosts\.1: must be a DNS name or an IP address/,
+    );
+  });
+
+  it("reads primaryRegion, productionRegion's old name, with a warning to rename it (issue 26.7)", () => {
+    const { productionRegion, ...rest } = minimal;
+    const old = { ...rest, primaryRegion: productionRegion };
+    const warnings: string[] = [];
+    const load = (context: Record<string, unknown>, files: Record<string, string> = {}) =>
+      loadCloudConfig(
+        (key) => context[key],
+        (path) => files[path] ?? "",
+        (message) => warnings.push(message),
+      );
+    expect(load(old)).toMatchObject(minimal);
+    expect(load({ config: "c.json" }, { "c.json": JSON.stringify(old) })).toMatchObject(minimal);
+    // A file's old key, overridden by -c with the new one.
+    expect(
+      load({ config: "c.json", productionRegion: "eu-west-1" }, { "c.json": JSON.stringify(old) }),
+    ).toMatchObject({ productionRegion: "eu-west-1" });
+    expect(warnings).toEqual([
+      "primaryRegion (-c) is deprecated: rename it productionRegion",
+      "primaryRegion (c.json) is deprecated: rename it productionRegion",
+      "primaryRegion (c.json) is deprecated: rename it productionRegion",
+    ]);
+    expect(fromContext(minimal)()).not.toHaveProperty("primaryRegion");
+    expect(fromContext({ ...minimal, primaryRegion: "eu-west-1" })).toThrow(
+      /primaryRegion: is the old name of productionRegion; -c gives both/,
     );
   });
 

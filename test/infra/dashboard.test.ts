@@ -82,9 +82,9 @@ const AWS_METRICS: Record<string, { dimension: string; type: string; metrics: st
 let templates: [string, Template][];
 
 beforeAll(() => {
-  const { primary, failover } = testApp({ checks: false });
+  const { production, failover } = testApp({ checks: false });
   templates = [
-    ["production's region", Template.fromStack(primary)],
+    ["production's region", Template.fromStack(production)],
     ["the failover's region", Template.fromStack(failover)],
   ];
 });

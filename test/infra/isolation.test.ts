@@ -67,7 +67,7 @@ let staging: string[];
 beforeAll(async () => {
   // Production: the run's test app (prefix MftFailover); staging in the same regions and
   // account, only the prefix differs.
-  const { primary } = await synthesizedTemplates();
+  const templates = await synthesizedTemplates();
   expect(testConfig.stackPrefix).toBe("MftFailover");
   const app = new App({
     context: { "aws:cdk:bundling-stacks": [] },
@@ -78,8 +78,8 @@ beforeAll(async () => {
     { ...testConfig, stackPrefix: "MftStaging" },
     { checks: false },
   );
-  production = sharedNames(primary.toJSON().Resources as Resources);
-  staging = sharedNames(Template.fromStack(second.primary).toJSON().Resources as Resources);
+  production = sharedNames(templates.production.toJSON().Resources as Resources);
+  staging = sharedNames(Template.fromStack(second.production).toJSON().Resources as Resources);
 }, 180_000);
 
 describe("two stacks in one account and region (issue 23.5)", () => {

@@ -18,7 +18,7 @@ let template: Template;
 let traced: Template;
 
 beforeAll(async () => {
-  template = (await synthesizedTemplates()).primary;
+  template = (await synthesizedTemplates()).production;
   const app = new App({
     context: { "aws:cdk:bundling-stacks": [] },
     builtinCloudFormationValidation: false,
@@ -30,7 +30,7 @@ beforeAll(async () => {
     tracing: true,
     logRetentionDays: 365,
   };
-  traced = Template.fromStack(buildCloudApp(app, tracedConfig, { checks: false }).primary);
+  traced = Template.fromStack(buildCloudApp(app, tracedConfig, { checks: false }).production);
 }, 180_000);
 
 const resourcesOf = (t: Template) => t.toJSON().Resources as Resources;

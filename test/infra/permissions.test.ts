@@ -29,7 +29,7 @@ vi.mock("../../infra/local/lambda-context.ts", async (original) => {
   const actual = await original<typeof import("../../infra/local/lambda-context.ts")>();
   return {
     lambdaContext: (name: string, timeoutMs?: number) => {
-      enterInvocation(name.replace(/^(primary|failover)-/, ""));
+      enterInvocation(name.replace(/^(production|failover)-/, ""));
       return actual.lambdaContext(name, timeoutMs);
     },
   };
@@ -215,7 +215,7 @@ function missingSecretGrants(
   resources: Resources,
   fn: string,
   calls: readonly SecretCall[],
-  region: string = testConfig.primaryRegion,
+  region: string = testConfig.productionRegion,
 ): string[] {
   if (calls.length === 0) return [];
   const { statements, variables } = functionOf(resources, FUNCTIONS[fn]?.id ?? fn);
@@ -296,13 +296,12 @@ for (const method of ["get", "refresh", "put"] as const) {
 }
 
 beforeAll(async () => {
-  const { primary } = await synthesizedTemplates();
-  resources = primary.toJSON().Resources as Resources;
+  resources = (await synthesizedTemplates()).production.toJSON().Resources as Resources;
   runtime = await startOwnRuntime({
     heartbeatSeconds: 1,
     instrument: (client) => recorder.attach(client as Parameters<typeof recorder.attach>[0]),
   });
-  const production = new AdminClient(runtime.primary.url, runtime.admin);
+  const production = new AdminClient(runtime.production.url, runtime.admin);
   const standby = new AdminClient(runtime.failover.url, runtime.admin);
   // A workload through every function local mode runs: the API, automatic sync, triggers,
   // the monitor's heartbeat, a full sync.
@@ -323,12 +322,12 @@ beforeAll(async () => {
     "the trigger on the failover",
   );
   await waitFor(
-    () => runtime.primary.triggers.rules().length > 0,
+    () => runtime.production.triggers.rules().length > 0,
     10_000,
     "the trigger's rule on production",
   );
   await production.request("POST", "/_local/events", { Success: false });
-  await waitFor(() => runtime.primary.triggers.runs().length > 0, 10_000, "the trigger's run");
+  await waitFor(() => runtime.production.triggers.runs().length > 0, 10_000, "the trigger's run");
   await waitFor(
     () =>
       recorder.calls().some((call) => call.fn === "monitor") &&
@@ -464,7 +463,7 @@ describe("IAM: every secret a function reads or writes is allowed by its role (i
     const missing = missingSecretGrants(stripped, "admin-api", callsOf("admin-api"));
     const prefix = functionOf(resources, "AdminApi").variables.SECRET_PREFIX as string;
     expect(missing).toContain(
-      `secretsmanager:PutSecretValue on arn:aws:secretsmanager:${testConfig.primaryRegion}:${testConfig.account}:secret:${prefix}failover-password`,
+      `secretsmanager:PutSecretValue on arn:aws:secretsmanager:${testConfig.productionRegion}:${testConfig.account}:secret:${prefix}failover-password`,
     );
     expect(missing.every((grant) => !grant.endsWith("-AbC123"))).toBe(true);
   });

@@ -8,7 +8,7 @@ beforeAll(loadTemplates, 180_000);
 describe("one stack class, one stack per region (R19: roles are a setting)", () => {
   it("names the server after its region in both stacks", () => {
     for (const [t, region] of [
-      [template, testConfig.primaryRegion],
+      [template, testConfig.productionRegion],
       [failoverTemplate, testConfig.failoverRegion],
     ] as const) {
       t.hasResourceProperties("AWS::Lambda::Function", {

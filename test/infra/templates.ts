@@ -10,15 +10,18 @@ import { testApp } from "./cloud-app.ts";
  * by every file that reads them: the first file to ask synthesizes (seconds of CPU) and leaves
  * the templates in the run's folder; the others read them, waiting while one is at it.
  */
-export async function synthesizedTemplates(): Promise<{ primary: Template; failover: Template }> {
+export async function synthesizedTemplates(): Promise<{
+  production: Template;
+  failover: Template;
+}> {
   const folder = inject("runFolder");
   const file = join(folder, "templates.json");
   if (!existsSync(file)) {
     const lock = join(folder, "templates.lock");
     if (claim(lock)) {
       try {
-        const { primary, failover } = testApp({ checks: false });
-        const json = { primary: toJSON(primary), failover: toJSON(failover) };
+        const { production, failover } = testApp({ checks: false });
+        const json = { production: toJSON(production), failover: toJSON(failover) };
         writeFileSync(`${file}.partial`, JSON.stringify(json));
         renameSync(`${file}.partial`, file);
       } finally {
@@ -29,8 +32,11 @@ export async function synthesizedTemplates(): Promise<{ primary: Template; failo
       if (!existsSync(file)) return synthesizedTemplates(); // the other file's synth failed
     }
   }
-  const json = JSON.parse(readFileSync(file, "utf8")) as Record<"primary" | "failover", object>;
-  return { primary: Template.fromJSON(json.primary), failover: Template.fromJSON(json.failover) };
+  const json = JSON.parse(readFileSync(file, "utf8")) as Record<"production" | "failover", object>;
+  return {
+    production: Template.fromJSON(json.production),
+    failover: Template.fromJSON(json.failover),
+  };
 }
 
 const toJSON = (stack: Parameters<typeof Template.fromStack>[0]) =>

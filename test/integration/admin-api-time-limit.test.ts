@@ -51,8 +51,8 @@ const request = (path: string, waitedMs: number) => ({
 
 /** Failover settings pointing at the hung failover, with a timeoutMs past the gateway's limit. */
 async function settings() {
-  const failover = new FailoverSettingsService(new MemoryStore(), new MemorySecrets());
-  await failover.put({
+  const failoverSettings = new FailoverSettingsService(new MemoryStore(), new MemorySecrets());
+  await failoverSettings.put({
     enabled: true,
     host: "127.0.0.1",
     port,
@@ -61,7 +61,7 @@ async function settings() {
     password: "Passw0rd-1",
     timeoutMs: 60_000,
   });
-  return failover;
+  return failoverSettings;
 }
 
 const peerFor: AdminApiDeps["peerFor"] = (settings, credentials, deadline) =>
@@ -69,8 +69,8 @@ const peerFor: AdminApiDeps["peerFor"] = (settings, credentials, deadline) =>
 
 describe("what an admin API call waits on the failover (R6, API Gateway's 29 s)", () => {
   it("test connection answers within the gateway's limit, counted from when the gateway got the request, naming the step", async () => {
-    const deps: Pick<AdminApiDeps, "failover" | "peerFor"> = {
-      failover: await settings(),
+    const deps: Pick<AdminApiDeps, "failoverSettings" | "peerFor"> = {
+      failoverSettings: await settings(),
       peerFor,
     };
     const handlers = adminApiHandlers(deps as AdminApiDeps);
@@ -90,7 +90,7 @@ describe("what an admin API call waits on the failover (R6, API Gateway's 29 s)"
   it("a verify the failover does not answer ends in time as a 504 naming the call that did not finish", async () => {
     const bulk: Pick<BulkStore, "scan"> = { scan: async () => ({ items: [] }) };
     const deps: Partial<AdminApiDeps> = {
-      failover: await settings(),
+      failoverSettings: await settings(),
       peerFor,
       bulk: bulk as BulkStore,
       admin: fixedAdmin(admin),

@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from "vitest";
-import { admin, apiError, primary, unique } from "../support/api.ts";
+import { admin, apiError, productionClient, unique } from "../support/api.ts";
 import { exclusively } from "../support/exclusive.ts";
 
-const api = primary();
+const api = productionClient();
 type Item = Record<string, unknown> & { version: number };
 type Page = { items: Item[]; nextCursor?: string };
 
@@ -167,7 +167,7 @@ describe("admin API: configuration CRUD (R1, SPEC §8)", () => {
   });
 
   it("answers 405 with Allow to a method the path does not have", async () => {
-    const response = await fetch(new URL("/api/failover", inject("primaryUrl")), {
+    const response = await fetch(new URL("/api/failover", inject("productionUrl")), {
       method: "PATCH",
       headers: {
         authorization: `Basic ${Buffer.from(`admin:${admin().password}`).toString("base64")}`,
@@ -180,12 +180,15 @@ describe("admin API: configuration CRUD (R1, SPEC §8)", () => {
       error: { code: "method_not_allowed", message: "PATCH is not allowed here; use GET, PUT" },
     });
     // Also on a path with parameters, and before anything is read.
-    const item = await fetch(new URL(`/api/domains/${unique("d")}/users/x`, inject("primaryUrl")), {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${Buffer.from(`admin:${admin().password}`).toString("base64")}`,
+    const item = await fetch(
+      new URL(`/api/domains/${unique("d")}/users/x`, inject("productionUrl")),
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`admin:${admin().password}`).toString("base64")}`,
+        },
       },
-    });
+    );
     expect(item.status).toBe(405);
     expect(item.headers.get("allow")).toBe("GET, PUT, DELETE");
   });
@@ -226,7 +229,7 @@ describe("admin API: concurrent updates (409)", () => {
 });
 
 describe("admin API: authentication", () => {
-  const url = (path: string) => new URL(path, inject("primaryUrl"));
+  const url = (path: string) => new URL(path, inject("productionUrl"));
   const basic = (user: string, password: string) =>
     `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { SYNC_PROTOCOL } from "../../shared/sync/peer.ts";
-import { apiError, failover, primary, unique } from "../support/api.ts";
+import { apiError, failoverClient, productionClient, unique } from "../support/api.ts";
 import { exclusively } from "../support/exclusive.ts";
 import { TEST_NET_IP, TEST_NET_SUBSTITUTE } from "../support/global-setup.ts";
 import { waitFor } from "../support/wait.ts";
 
-const production = primary();
-const standby = failover();
+const production = productionClient();
+const standby = failoverClient();
 type Item = Record<string, unknown> & { version: number };
 type Page = { items: Item[] };
 

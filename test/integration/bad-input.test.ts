@@ -1,10 +1,10 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, inject, it } from "vitest";
-import { admin, apiError, failover, primary, unique } from "../support/api.ts";
+import { admin, apiError, failoverClient, productionClient, unique } from "../support/api.ts";
 import { exclusively } from "../support/exclusive.ts";
 
-const api = primary();
+const api = productionClient();
 
 /**
  * Every write route: a bad body answers 400 naming the field, and nothing is saved
@@ -105,7 +105,7 @@ describe("bad input on every write route answers 400 naming the field and saves 
 
   it("a body that is not JSON", async () => {
     const { username, password } = admin();
-    const response = await fetch(new URL("/api/domains/x", inject("primaryUrl")), {
+    const response = await fetch(new URL("/api/domains/x", inject("productionUrl")), {
       method: "PUT",
       headers: {
         authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
@@ -145,7 +145,7 @@ describe("bad input on every write route answers 400 naming the field and saves 
 
   it("a scan segment out of range on the receiving side (R25: 400, not 500)", async () => {
     const error = await apiError(
-      failover().request("POST", "/api/sync/full/digest", {
+      failoverClient().request("POST", "/api/sync/full/digest", {
         origin: "elsewhere",
         syncId: "s",
         fence: 1,
@@ -159,7 +159,7 @@ describe("bad input on every write route answers 400 naming the field and saves 
 
 describe("failover settings (R5, R4)", () => {
   // The failover region's own settings: production's point at it and other tests rely on them.
-  const settingsApi = failover();
+  const settingsApi = failoverClient();
   const valid = {
     enabled: true,
     host: "failover.example.com",

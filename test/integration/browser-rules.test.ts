@@ -1,12 +1,12 @@
 import { describe, expect, inject, it } from "vitest";
-import { admin, apiError, primary, unique } from "../support/api.ts";
+import { admin, apiError, productionClient, unique } from "../support/api.ts";
 
 /**
  * What a page of another site could make a browser send to the admin API (issue 22.8): a form
  * (text/plain, urlencoded, multipart) with the Basic credentials a browser cached for the origin.
  */
-const api = primary();
-const url = (path: string) => new URL(path, inject("primaryUrl"));
+const api = productionClient();
+const url = (path: string) => new URL(path, inject("productionUrl"));
 const authorization = () =>
   `Basic ${Buffer.from(`${admin().username}:${admin().password}`).toString("base64")}`;
 const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
@@ -101,7 +101,7 @@ describe("admin API: browsers of other sites (issue 22.8)", () => {
     const own = await send(
       "PUT",
       `/api/domains/${domain}`,
-      { origin: inject("primaryUrl"), "content-type": "application/json" },
+      { origin: inject("productionUrl"), "content-type": "application/json" },
       "{}",
     );
     expect(own.status).toBe(201);

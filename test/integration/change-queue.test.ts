@@ -76,7 +76,7 @@ async function captureInto() {
   const queue = new SqsChangeQueue(client, queues);
   const capture = createCaptureHandler({
     serverId: "prod",
-    failover: { get: async () => ({ enabled: true, autoSync: true }) as never },
+    failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
     queue,
     logger: new Logger({ logLevel: "SILENT" }),
   });

@@ -9,7 +9,7 @@ const run = promisify(execFile);
 
 /** Runs the installed CLI entry as a user would, against production (of `target`). */
 async function cli(...args: string[]) {
-  return cliOf({ url: inject("primaryUrl"), password: inject("adminPassword") }, ...args);
+  return cliOf({ url: inject("productionUrl"), password: inject("adminPassword") }, ...args);
 }
 
 async function cliOf(target: { url: string; password: string }, ...args: string[]) {
@@ -112,22 +112,22 @@ describe("mft-failover failover set", () => {
   let target: { url: string; password: string };
   beforeAll(async () => {
     runtime = await startOwnRuntime();
-    target = { url: runtime.primary.url, password: runtime.admin.password };
+    target = { url: runtime.production.url, password: runtime.admin.password };
   });
   afterAll(() => runtime?.stop());
 
   it("changes the fields given and keeps the others, the password included", async () => {
-    const before = await runtime.primary.services.failover.get();
+    const before = await runtime.production.services.failoverSettings.get();
 
     const { code } = await cliOf(target, "failover", "set", "autoSync=false", "timeoutMs=2500");
 
     expect(code).toBe(0);
-    expect(await runtime.primary.services.failover.get()).toEqual({
+    expect(await runtime.production.services.failoverSettings.get()).toEqual({
       ...before,
       autoSync: false,
       timeoutMs: 2500,
     });
-    expect((await runtime.primary.services.failover.peerCredentials())?.password).toBe(
+    expect((await runtime.production.services.failoverSettings.peerCredentials())?.password).toBe(
       runtime.admin.password,
     );
   });
@@ -136,7 +136,7 @@ describe("mft-failover failover set", () => {
     const { code } = await cliOf(target, "failover", "set", "--replace", "autoSync=false");
 
     expect(code).toBe(0);
-    expect(await runtime.primary.services.failover.get()).toMatchObject({
+    expect(await runtime.production.services.failoverSettings.get()).toMatchObject({
       enabled: false,
       port: 443,
       useTls: true,

@@ -46,7 +46,7 @@ async function failbackEnd(failbackId: string): Promise<FailbackView> {
 
 beforeAll(async () => {
   runtime = await startOwnRuntime();
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   // Before the outage: a domain with a user, synced to the failover, where it is stopped.
   await production.request("PUT", `/api/domains/${domain}`, {});
@@ -108,7 +108,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
     // The failover reaches production through a proxy that first breaks the full sync.
     let broken = true;
     const proxy = await startProxy(
-      runtime.primary.url,
+      runtime.production.url,
       (path): ProxyMode =>
         broken && path.startsWith("/api/sync/full/") ? { kind: "lose-answer" } : { kind: "pass" },
     );
@@ -191,7 +191,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
     const loop = await apiError(
       standby.request("PUT", "/api/failover", {
         ...standbySettings,
-        port: Number(new URL(runtime.primary.url).port),
+        port: Number(new URL(runtime.production.url).port),
         password: runtime.admin.password,
         enabled: true,
         autoSync: true,
@@ -202,7 +202,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
 
   it("stops at verify when production still differs from the failover; resuming copies again", async () => {
     // The state machine's loop, by hand (its ASL is tested on its own), to act before step 5.
-    const deps = { ...runtime.primary.services, failbackRunner: { start: async () => {} } };
+    const deps = { ...runtime.production.services, failbackRunner: { start: async () => {} } };
     const tasks = failbackTasks(deps);
     const drift = `drift-${randomUUID().slice(0, 8)}`;
     let drifted = false;
@@ -228,7 +228,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
     const { failbackId } = await requestFailback(deps, {
       production: {
         host: "127.0.0.1",
-        port: Number(new URL(runtime.primary.url).port),
+        port: Number(new URL(runtime.production.url).port),
         useTls: false,
         ...runtime.admin,
       },
@@ -281,7 +281,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
     expect(takeover.code).toBe(0);
     expect(JSON.parse(takeover.stdout)).toMatchObject({ domainsStarted: expect.any(Number) });
 
-    const failback = await cli(runtime.primary.url, "failback");
+    const failback = await cli(runtime.production.url, "failback");
     expect(failback.code).toBe(0);
     const lines = failback.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^failback [0-9a-f-]{36}$/);
@@ -295,7 +295,7 @@ describe("disaster recovery (R19a takeover, R19 failback)", { timeout: 180_000 }
     ]);
     expect(lines.at(-1)).toMatch(/^done/);
 
-    const unknown = await cli(runtime.primary.url, "failback", "--resume", randomUUID());
+    const unknown = await cli(runtime.production.url, "failback", "--resume", randomUUID());
     expect(unknown.code).toBe(1);
   });
 

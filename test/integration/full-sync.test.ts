@@ -64,7 +64,7 @@ async function fullSync(): Promise<FullSyncView> {
     `full sync ${syncId} to end`,
   );
   // The run's record ends just before its execution releases the lock: wait for that too.
-  await runtime.primary.fullSync.wait(syncId);
+  await runtime.production.fullSync.wait(syncId);
   return view;
 }
 
@@ -89,7 +89,7 @@ async function records(region: LocalRegion): Promise<Map<string, StoredRecord>> 
 /** What the failover must hold after a full sync: production, with R13 and R14 applied. */
 async function expectedFailover(startAfterSync: boolean) {
   const expected = new Map<string, string>();
-  for (const [key, record] of await records(runtime.primary)) {
+  for (const [key, record] of await records(runtime.production)) {
     const item = record as unknown as ConfigItem;
     const copy = item.deleted
       ? item
@@ -108,7 +108,7 @@ async function actualFailover() {
 
 beforeAll(async () => {
   runtime = await startOwnRuntime({ heartbeatSeconds: 1 });
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
   await configure();
 });
@@ -201,16 +201,16 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     // What a timed-out or stopped execution leaves: its record running, its lock not renewed.
     const cutOff = randomUUID();
     const longAgo = Date.now() - 3 * 3600_000;
-    const records = new FullSyncRecords(runtime.primary.services.store);
+    const records = new FullSyncRecords(runtime.production.services.store);
     await records.put({
       syncId: cutOff,
       state: "running",
       step: "copy",
       startedAt: new Date(longAgo).toISOString(),
-      primary: runtime.primary.serverId,
+      primary: runtime.production.serverId,
     });
     await records.setLast(cutOff);
-    const lock = new RunLock(runtime.primary.services.store, () => longAgo);
+    const lock = new RunLock(runtime.production.services.store, () => longAgo);
     expect(await lock.acquire(cutOff, RUN_LOCK_TTL_MS)).toEqual({ ok: true });
 
     // The monitor's heartbeat schedule (every second in this runtime) finds it.
@@ -230,7 +230,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     // The event follows the record's end (the monitor writes the record, then publishes).
     const events = await waitFor(
       () => {
-        const found = runtime.primary.bus.events().filter((e) => e.detail.SyncId === cutOff);
+        const found = runtime.production.bus.events().filter((e) => e.detail.SyncId === cutOff);
         return found.length > 0 ? found : undefined;
       },
       10_000,
@@ -243,18 +243,18 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
   });
 
   it("renews the lock from each Task; a run whose lock lapsed cannot write once a newer run has (R11)", async () => {
-    const { store } = runtime.primary.services;
+    const { store } = runtime.production.services;
     const ttl = RUN_LOCK_TTL_MS;
     // A run's Tasks, three quarters of the lock's time after it took the lock.
     const later = () => Date.now() + 0.75 * ttl;
-    const tasks = fullSyncTasks({ ...runtime.primary.services, now: later });
+    const tasks = fullSyncTasks({ ...runtime.production.services, now: later });
     const lapsed = randomUUID();
     await new FullSyncRecords(store).put({
       syncId: lapsed,
       state: "running",
       step: "copy",
       startedAt: new Date().toISOString(),
-      primary: runtime.primary.serverId,
+      primary: runtime.production.serverId,
     });
     expect(await new RunLock(store).acquire(lapsed, ttl)).toEqual({ ok: true });
     const segment = {
@@ -286,7 +286,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     // …and had it sent (a request already under way), the failover refuses its old token.
     const error = await apiError(
       standby.request("POST", "/api/sync/full/items", {
-        origin: runtime.primary.serverId,
+        origin: runtime.production.serverId,
         syncId: lapsed,
         fence: renewed?.acquiredAt,
         items: [],
@@ -308,7 +308,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
         (await production.request<{ autoSync: boolean }>("GET", "/api/failover")).autoSync,
       ).toBe(false);
     } finally {
-      await runtime.primary.fullSync.wait(syncId);
+      await runtime.production.fullSync.wait(syncId);
     }
   });
 
@@ -320,7 +320,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     const error = await apiError(production.request("POST", "/api/failover/synchronize"));
     expect(error.status).toBe(409);
     expect(error.message).toContain(syncId);
-    await runtime.primary.fullSync.wait(syncId);
+    await runtime.production.fullSync.wait(syncId);
   });
 
   it("starts domains and web services after the copy when startAfterSync is set (R13)", async () => {
@@ -344,10 +344,10 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     for await (const batch of generatedConfiguration({
       domains: 4,
       users: 1200,
-      origin: runtime.primary.serverId,
+      origin: runtime.production.serverId,
       prefix: domain,
     }))
-      await runtime.primary.services.bulk.putAll(batch);
+      await runtime.production.services.bulk.putAll(batch);
     // After two pages of items, the failover's answers are lost: it "dies" mid-copy.
     let pages = 0;
     const proxy = await startProxy(runtime.failover.url, (path) =>
@@ -360,7 +360,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
       expect(failed.step).toBe("copy");
       expect(failed.reason).toMatch(/^copy: /);
       expect(await actualFailover()).not.toEqual(await expectedFailover(false));
-      const event = runtime.primary.bus
+      const event = runtime.production.bus
         .events()
         .find((published) => published.detail.SyncId === failed.syncId);
       expect(event?.detail).toMatchObject({
@@ -377,7 +377,7 @@ describe("full sync (R11–R15)", { timeout: 120_000 }, () => {
     expect(await actualFailover()).toEqual(await expectedFailover(false));
     expect(repaired.domains.done).toBeGreaterThanOrEqual(4);
     expect(
-      runtime.primary.bus.events().find((e) => e.detail.SyncId === repaired.syncId)?.detail,
+      runtime.production.bus.events().find((e) => e.detail.SyncId === repaired.syncId)?.detail,
     ).toMatchObject({ Success: true, Mode: "on-demand", Items: repaired.items.total });
   });
 

@@ -20,10 +20,10 @@ async function dataDir(): Promise<string> {
 /** Starts local mode as `npm start` does: the same ports and admin password each time. */
 async function starter(dir: string): Promise<() => Promise<LocalRuntime>> {
   // Production's stored failover settings name the failover's port and admin password.
-  const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
+  const [productionPort, failoverPort] = await Promise.all([freePort(), freePort()]);
   return () =>
     startLocal({
-      primaryPort,
+      productionPort,
       failoverPort,
       seed: false,
       dataDir: dir,
@@ -32,7 +32,7 @@ async function starter(dir: string): Promise<() => Promise<LocalRuntime>> {
 }
 
 const clients = (runtime: LocalRuntime) => ({
-  production: new AdminClient(runtime.primary.url, runtime.admin),
+  production: new AdminClient(runtime.production.url, runtime.admin),
   standby: new AdminClient(runtime.failover.url, runtime.admin),
 });
 
@@ -71,7 +71,7 @@ describe("MFT_DATA_DIR", () => {
     expect(await domainNames(production)).toEqual([synced]);
     expect((await domainNames(standby)).sort()).toEqual([synced, failoverOnly].sort());
     // Each region's database holds its own table only, as each AWS region's DynamoDB does.
-    for (const region of [second.primary, second.failover]) {
+    for (const region of [second.production, second.failover]) {
       const dynamo = new DynamoDBClient({ ...region.awsConfig, endpoint: second.dynamoEndpoint });
       expect((await dynamo.send(new ListTablesCommand({}))).TableNames).toEqual([region.tableName]);
     }

@@ -15,11 +15,11 @@ const reachable = (url: string) =>
 
 /** `npm start` on free ports, up to its banner; ended with its whole group after the test. */
 async function npmStart(env: Record<string, string> = {}) {
-  const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
+  const [productionPort, failoverPort] = await Promise.all([freePort(), freePort()]);
   const npm = spawn("npm", ["start"], {
     env: {
       ...process.env,
-      MFT_PRIMARY_PORT: String(primaryPort),
+      MFT_PRIMARY_PORT: String(productionPort),
       MFT_FAILOVER_PORT: String(failoverPort),
       MFT_SEED: "0",
       ...env,
@@ -35,7 +35,7 @@ async function npmStart(env: Record<string, string> = {}) {
       // The group is gone already.
     }
   });
-  const started = { npm, primaryPort, failoverPort, output: "" };
+  const started = { npm, productionPort, failoverPort, output: "" };
   npm.stdout.on("data", (chunk: Buffer) => {
     started.output += chunk.toString();
   });
@@ -52,14 +52,14 @@ async function npmStart(env: Record<string, string> = {}) {
 describe("npm start", { timeout: 180_000 }, () => {
   it("stops both regions when npm itself gets SIGTERM (as a supervisor sends it)", async () => {
     const started = await npmStart();
-    const { npm, primaryPort, failoverPort } = started;
-    const primary = `http://127.0.0.1:${primaryPort}`;
-    expect(await reachable(primary)).toBe(true);
+    const { npm, productionPort, failoverPort } = started;
+    const production = `http://127.0.0.1:${productionPort}`;
+    expect(await reachable(production)).toBe(true);
 
     npm.kill("SIGTERM");
 
     // npm forwards the signal to its script; the server must get it, not be left orphaned.
-    await waitFor(async () => !(await reachable(primary)), 20_000, "production to stop");
+    await waitFor(async () => !(await reachable(production)), 20_000, "production to stop");
     await waitFor(async () => !(await reachable(`http://127.0.0.1:${failoverPort}`)), 5_000);
     await waitFor(
       () => started.output.includes("mft-failover local mode stopped\n"),
@@ -78,10 +78,10 @@ describe("npm start", { timeout: 180_000 }, () => {
   it("exits non-zero at once, saying why, when Java is too old (a prerequisite)", async () => {
     // A `java` first on the PATH that reports version 11: DynamoDB Local needs 17.
     const bin = await javaShim("echo 'openjdk version \"11.0.2\" 2019-01-15' >&2");
-    const [primaryPort, failoverPort] = await Promise.all([freePort(), freePort()]);
+    const [productionPort, failoverPort] = await Promise.all([freePort(), freePort()]);
     const started = Date.now();
 
-    const result = await npmStartUntilExit(bin, primaryPort, failoverPort);
+    const result = await npmStartUntilExit(bin, productionPort, failoverPort);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
@@ -89,7 +89,7 @@ describe("npm start", { timeout: 180_000 }, () => {
     );
     expect(result.stdout).not.toContain("Ctrl-C stops everything");
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await reachable(`http://127.0.0.1:${primaryPort}`)).toBe(false);
+    expect(await reachable(`http://127.0.0.1:${productionPort}`)).toBe(false);
   });
 
   it("names a port already in use, before it starts anything", async () => {
@@ -124,14 +124,14 @@ function realJava(): string {
 }
 
 /** `npm start` with `bin` first on the PATH, run until it exits by itself. */
-function npmStartUntilExit(bin: string, primaryPort: number, failoverPort: number) {
+function npmStartUntilExit(bin: string, productionPort: number, failoverPort: number) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const npm = spawn("npm", ["start", "--silent"], {
       detached: true,
       env: {
         ...process.env,
         PATH: `${bin}:${process.env.PATH}`,
-        MFT_PRIMARY_PORT: String(primaryPort),
+        MFT_PRIMARY_PORT: String(productionPort),
         MFT_FAILOVER_PORT: String(failoverPort),
         MFT_SEED: "0",
       },

@@ -24,7 +24,7 @@ let production: AdminClient;
 let standby: AdminClient;
 let proxy: Server;
 let dataDir: string;
-let ports: { primaryPort: number; failoverPort: number };
+let ports: { productionPort: number; failoverPort: number };
 /** The bodies of every sync request the failover sent towards production. */
 const sent: string[] = [];
 
@@ -35,20 +35,20 @@ const start = async () => {
     dataDir,
     adminPassword: "Contract-Passw0rd!",
   });
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 };
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "mft-one-direction-"));
-  ports = { primaryPort: await freePort(), failoverPort: await freePort() };
+  ports = { productionPort: await freePort(), failoverPort: await freePort() };
   await start();
   proxy = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     if (request.url?.startsWith("/api/sync/events")) sent.push(body.toString("utf8"));
-    const upstream = await fetch(new URL(request.url ?? "/", runtime.primary.url), {
+    const upstream = await fetch(new URL(request.url ?? "/", runtime.production.url), {
       method: request.method ?? "GET",
       headers: Object.fromEntries(
         Object.entries(request.headers).filter(
@@ -84,7 +84,7 @@ describe("one direction (R18) with both regions syncing automatically", () => {
     );
     // Through the service, not the API: the API's loop check (R18) would refuse this on purpose.
     const { port } = proxy.address() as AddressInfo;
-    await runtime.failover.services.failover.put({
+    await runtime.failover.services.failoverSettings.put({
       enabled: true,
       host: "127.0.0.1",
       port,

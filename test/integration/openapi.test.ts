@@ -80,14 +80,14 @@ async function call<T = Record<string, unknown>>(
   path: string,
   options: {
     body?: unknown;
-    region?: "primary" | "failover";
+    region?: "production" | "failover";
     auth?: boolean;
     /** Sent as they are (a body that is not JSON, a page's Origin). */
     headers?: Record<string, string>;
     raw?: string;
   } = {},
 ): Promise<{ status: number; body: T }> {
-  const base = runtime[options.region ?? "primary"].url;
+  const base = runtime[options.region ?? "production"].url;
   const response = await fetch(`${base}${path}`, {
     method,
     headers: {
@@ -117,7 +117,7 @@ async function call<T = Record<string, unknown>>(
 
 beforeAll(async () => {
   runtime = await startOwnRuntime();
-  const response = await fetch(`${runtime.primary.url}/api/openapi.json`);
+  const response = await fetch(`${runtime.production.url}/api/openapi.json`);
   expect(response.status).toBe(200);
   document = (await response.json()) as Document;
   validator = await responseValidator(document);

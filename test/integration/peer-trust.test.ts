@@ -29,7 +29,7 @@ const versionBound = () => (Date.now() + MAX_CLOCK_SKEW_MS) * 1000;
 
 beforeAll(async () => {
   runtime = await startOwnRuntime();
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 }, 120_000);
 
@@ -47,7 +47,7 @@ async function onFailover(path: string) {
 
 /** Production's services with a failover whose answers to `/api/sync/...` pass through `tamper`. */
 function lyingFailover(tamper: (path: string, answer: unknown) => unknown) {
-  const services = runtime.primary.services;
+  const services = runtime.production.services;
   return {
     ...services,
     peerFor: (...args: Parameters<typeof services.peerFor>): FullSyncPeer => {
@@ -156,10 +156,10 @@ describe("what a peer is trusted with (R25)", { timeout: 180_000 }, () => {
       `/api/domains/${domain}/groups/g`,
     );
     expect(after.version).toBe(before.version);
-    expect(runtime.primary.services.clock.next()).toBeLessThan(versionBound());
+    expect(runtime.production.services.clock.next()).toBeLessThan(versionBound());
 
     // The failover's true version is within the bound: repair goes through.
-    expect((await repair(runtime.primary.services)).items).toBeGreaterThanOrEqual(1);
+    expect((await repair(runtime.production.services)).items).toBeGreaterThanOrEqual(1);
     await waitFor(
       async () =>
         (await standby.request<{ description: string }>("GET", `/api/domains/${domain}/groups/g`))
@@ -339,7 +339,7 @@ describe("what a peer is trusted with (R25)", { timeout: 180_000 }, () => {
     const cli = await run("node", ["bin/mft-failover.js", "--json", "failover", "clear-fence"], {
       env: {
         ...process.env,
-        MFT_URL: runtime.primary.url,
+        MFT_URL: runtime.production.url,
         MFT_ADMIN_PASSWORD: runtime.admin.password,
       },
     });

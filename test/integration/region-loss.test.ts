@@ -91,7 +91,7 @@ async function cli(url: string, ...args: string[]) {
 }
 
 const lastHeartbeat = () =>
-  runtime.primary.metrics.published.filter((metric) => metric.name === "HeartbeatMissed").at(-1)
+  runtime.production.metrics.published.filter((metric) => metric.name === "HeartbeatMissed").at(-1)
     ?.at ?? 0;
 
 /** Refused connections (not an HTTP error): the port is closed, as a dead server's would be. */
@@ -109,7 +109,7 @@ beforeAll(async () => {
     heartbeatSeconds: HEARTBEAT_SECONDS,
     instrument: watchStreamReads,
   });
-  production = new AdminClient(runtime.primary.url, runtime.admin);
+  production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 });
 
@@ -119,7 +119,7 @@ afterAll(async () => {
 
 describe("local region loss (R24)", { timeout: 90_000 }, () => {
   it("down stops production's API, stream poller, queue consumer and monitor; up loses nothing", async () => {
-    const { config, clock, queue } = runtime.primary.services;
+    const { config, clock, queue } = runtime.production.services;
     const domain = unique("loss");
     await production.request("PUT", `/api/domains/${domain}`, { description: "before" });
     await waitFor(() => onFailover(domainKey(domain)), 10_000, "the domain on the failover");
@@ -137,11 +137,11 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
         { reads: [...log.reads], iterators: log.iterators.length },
       ]),
     );
-    const beforeStats = { ...runtime.primary.pipelineStats() };
+    const beforeStats = { ...runtime.production.pipelineStats() };
     const beforeHeartbeat = lastHeartbeat();
 
-    expect(runtime.primary.state()).toBe("down");
-    expect(await refused(runtime.primary.url)).toBe(true);
+    expect(runtime.production.state()).toBe("down");
+    expect(await refused(runtime.production.url)).toBe(true);
     // Straight into the table (the stream records it), and straight onto the queue.
     const written = await config.put(groups, { domain, id: "while-down" }, { description: "x" });
     const queuedItem: ConfigItem = {
@@ -150,7 +150,7 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       id: "queued-only",
       domain,
       version: clock.next(),
-      origin: runtime.primary.serverId,
+      origin: runtime.production.serverId,
       updatedAt: Date.now(),
       data: { description: "on the queue only" },
     };
@@ -164,13 +164,13 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
         !(await onFailover(childKey(domain, "group", "queued-only"))),
       "nothing reaches the failover while production is down",
     );
-    expect(runtime.primary.pipelineStats()).toEqual(beforeStats);
+    expect(runtime.production.pipelineStats()).toEqual(beforeStats);
     expect(lastHeartbeat()).toBe(beforeHeartbeat);
 
     await runtime.setRegionDown("production", false);
 
-    expect(runtime.primary.state()).toBe("up");
-    expect((await fetch(`${runtime.primary.url}/health`)).status).toBe(200);
+    expect(runtime.production.state()).toBe("up");
+    expect((await fetch(`${runtime.production.url}/health`)).status).toBe(200);
     const expected = [
       ...burst.map(({ item }, n) => ({ id: `burst-${n}`, version: Number(item.version) })),
       { id: "while-down", version: Number(written.item.version) },
@@ -225,7 +225,7 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       actions: [{ type: "email", to: ["ops@example.com"], subject: "{{Primary}} {{Reason}}" }],
     });
     const publish = (reason: string) =>
-      runtime.primary.bus.publish(
+      runtime.production.bus.publish(
         syncEvent({
           Success: false,
           Mode: "automatic",
@@ -239,9 +239,9 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       );
     const subjects = () => runtime.mail.messages().map((mail) => mail.subject);
 
-    await runtime.setRegionDown("primary", true);
+    await runtime.setRegionDown("production", true);
     await publish("while down");
-    await runtime.setRegionDown("primary", false);
+    await runtime.setRegionDown("production", false);
     await publish("after up");
 
     await waitFor(
@@ -263,13 +263,14 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
 
     const self = await apiError(production.request("POST", "/_local/regions/production/down"));
     const down = await standby.request("POST", "/_local/regions/production/down");
+    // `primary`: production's old name, still accepted.
     const online = await apiError(standby.request("POST", "/_local/regions/primary/online"));
     const listed = await state();
     const up = await standby.request("POST", "/_local/regions/production/up");
 
     expect(self.status).toBe(409);
     expect(self.message).toContain(runtime.failover.url);
-    expect(down).toMatchObject({ name: "production", id: "primary", state: "down" });
+    expect(down).toMatchObject({ name: "production", state: "down" });
     expect(online.status).toBe(409);
     expect(listed).toEqual([
       expect.objectContaining({ name: "production", state: "down" }),
@@ -283,12 +284,12 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
   });
 
   it("`region production down` from production's own URL goes through the failover; `up` too", async () => {
-    const help = await cli(runtime.primary.url, "region", "--help");
-    const down = await cli(runtime.primary.url, "region", "production", "down");
-    const stateWhileDown = runtime.primary.state();
-    const unreachable = await cli(runtime.primary.url, "region", "list");
+    const help = await cli(runtime.production.url, "region", "--help");
+    const down = await cli(runtime.production.url, "region", "production", "down");
+    const stateWhileDown = runtime.production.state();
+    const unreachable = await cli(runtime.production.url, "region", "list");
     const up = await cli(runtime.failover.url, "region", "production", "up");
-    const list = await cli(runtime.primary.url, "region", "list");
+    const list = await cli(runtime.production.url, "region", "list");
 
     expect(help.stdout).toContain("production");
     expect(help.stdout).toContain("failover");
@@ -299,9 +300,9 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
     );
     expect(stateWhileDown).toBe("down");
     expect(unreachable.code).toBe(3);
-    expect(unreachable.stderr).toContain(`cannot reach ${runtime.primary.url}`);
+    expect(unreachable.stderr).toContain(`cannot reach ${runtime.production.url}`);
     expect(up).toMatchObject({ code: 0 });
-    expect(runtime.primary.state()).toBe("up");
+    expect(runtime.production.state()).toBe("up");
     expect(list.stdout).toMatch(/^production +up +http/m);
     expect(list.stdout).toMatch(/^failover +up +http/m);
   });
@@ -320,7 +321,7 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       const current = await receiving();
       return current && !current.missed ? current : undefined;
     }, 10_000);
-    expect(before).toMatchObject({ from: runtime.primary.serverId, missed: false });
+    expect(before).toMatchObject({ from: runtime.production.serverId, missed: false });
     expect(before.ageSeconds).toBeGreaterThanOrEqual(0);
     await waitFor(() => ages(0).length > 0, 5_000, "a HeartbeatAge metric on the failover");
     // Production, which sends, is not receiving anything.
@@ -350,7 +351,7 @@ describe("local region loss (R24)", { timeout: 90_000 }, () => {
       expect(metric.at - downAt).toBeLessThanOrEqual(3 * interval);
       const view = await cli(runtime.failover.url, "failover", "status");
       expect(view.stdout).toMatch(
-        new RegExp(`^receiving +from ${runtime.primary.serverId}; last heartbeat .*MISSED`, "m"),
+        new RegExp(`^receiving +from ${runtime.production.serverId}; last heartbeat .*MISSED`, "m"),
       );
     } finally {
       await runtime.setRegionDown("production", false);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdminClient } from "../../bin/api-client.ts";
-import { apiError, failover, primary, unique } from "../support/api.ts";
+import { apiError, failoverClient, productionClient, unique } from "../support/api.ts";
 import { waitFor } from "../support/wait.ts";
 
 // R17, issue 13 item 4, through the local runtime: secret header values are write-only in the
@@ -10,8 +10,8 @@ import { waitFor } from "../support/wait.ts";
 // event's values; every request carries an Idempotency-Key; a run records the host only.
 // Local mode allows loopback, so the webhook on 127.0.0.1 is reachable.
 
-const production = primary();
-const standby = failover();
+const production = productionClient();
+const standby = failoverClient();
 
 interface Hit {
   method: string;

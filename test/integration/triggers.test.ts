@@ -2,14 +2,14 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../../infra/local/ports.ts";
-import { primary, unique } from "../support/api.ts";
+import { productionClient, unique } from "../support/api.ts";
 import { waitFor } from "../support/wait.ts";
 
 // R17 through the local runtime: triggers on production's bus, email to the local SMTP server,
 // HTTP requests to a webhook server started here. Each test's triggers match only events whose
 // Primary is the test's own marker, so tests sharing the runtime never fire each other's.
 
-const api = primary();
+const api = productionClient();
 
 interface Mail {
   id: number;
@@ -266,7 +266,7 @@ describe("triggers on Failover Synchronization events (R16, R17)", () => {
 
   describe("the local-only routes", () => {
     it("need the admin credentials", async () => {
-      const response = await fetch(new URL("/_local/mail", inject("primaryUrl")));
+      const response = await fetch(new URL("/_local/mail", inject("productionUrl")));
       expect(response.status).toBe(401);
     });
 

@@ -3,8 +3,8 @@ import { inject } from "vitest";
 import { AdminClient, ApiError } from "../../bin/api-client.ts";
 
 export const admin = () => ({ username: "admin", password: inject("adminPassword") });
-export const primary = () => new AdminClient(inject("primaryUrl"), admin());
-export const failover = () => new AdminClient(inject("failoverUrl"), admin());
+export const productionClient = () => new AdminClient(inject("productionUrl"), admin());
+export const failoverClient = () => new AdminClient(inject("failoverUrl"), admin());
 
 /** A name no other test uses, so tests share one runtime without seeing each other. */
 export const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;

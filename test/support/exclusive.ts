@@ -10,7 +10,7 @@ import { waitFor } from "./wait.ts";
  * take turns. The lock is a directory (mkdir is atomic) named after this run's runtime.
  */
 export async function exclusively<T>(name: string, body: () => Promise<T>): Promise<T> {
-  const run = new URL(inject("primaryUrl")).port;
+  const run = new URL(inject("productionUrl")).port;
   const lock = join(tmpdir(), `mft-failover-test-${run}-${name}.lock`);
   await waitFor(
     () =>

@@ -8,7 +8,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     dynamoEndpoint: string;
     sqsEndpoint: string;
-    primaryUrl: string;
+    productionUrl: string;
     failoverUrl: string;
     adminPassword: string;
   }
@@ -19,16 +19,16 @@ declare module "vitest" {
  * `npm start` runs it but on free ports and without the sample data; tests use their own names.
  */
 export default async function setup(project: TestProject) {
-  const runtime = await startLocal({ primaryPort: 0, failoverPort: 0, seed: false });
+  const runtime = await startLocal({ productionPort: 0, failoverPort: 0, seed: false });
   // Services on TEST_NET_IP are written to the failover with TEST_NET_SUBSTITUTE (R14).
-  const settings = await runtime.primary.services.failover.get();
-  await runtime.primary.services.failover.put({
+  const settings = await runtime.production.services.failoverSettings.get();
+  await runtime.production.services.failoverSettings.put({
     ...settings,
     ipSubstitutions: [{ ip: TEST_NET_IP, substituteIp: TEST_NET_SUBSTITUTE }],
   });
   project.provide("dynamoEndpoint", runtime.dynamoEndpoint);
   project.provide("sqsEndpoint", runtime.sqsEndpoint);
-  project.provide("primaryUrl", runtime.primary.url);
+  project.provide("productionUrl", runtime.production.url);
   project.provide("failoverUrl", runtime.failover.url);
   project.provide("adminPassword", runtime.admin.password);
   return runtime.stop;

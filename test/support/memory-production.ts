@@ -56,7 +56,7 @@ export function memoryProduction() {
     store,
     clock: new HybridClock(() => now),
     secrets,
-    failover: new FailoverSettingsService(store, secrets),
+    failoverSettings: new FailoverSettingsService(store, secrets),
     status: new SyncStatusStore(store, () => now),
     queue,
     forwarding: { suspend: async () => {}, resume: async () => {} },

@@ -11,7 +11,7 @@ export function startOwnRuntime(
   options: Partial<Omit<LocalOptions, "dynamoDb" | "dataDir">> = {},
 ): Promise<LocalRuntime> {
   return startLocal({
-    primaryPort: 0,
+    productionPort: 0,
     failoverPort: 0,
     seed: false,
     ...options,

@@ -44,7 +44,7 @@ function gate() {
 
 /** What R11 forbids: automatic sync on while a full sync holds the lock. */
 async function bothOn({ deps }: ReturnType<typeof production>) {
-  const on = (await deps.failover.get()).autoSync;
+  const on = (await deps.failoverSettings.get()).autoSync;
   return on && (await fullSyncHolder(deps.store, deps.now)) !== undefined;
 }
 

@@ -126,7 +126,7 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
     };
     const handler = createCaptureHandler({
       serverId: "prod",
-      failover: { get: async () => ({ enabled: true, autoSync: true }) as never },
+      failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
       queue,
       logger: new Logger({ logLevel: "SILENT" }),
     });

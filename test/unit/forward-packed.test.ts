@@ -49,7 +49,7 @@ const poison: ConfigItem = {
  */
 async function pipeline() {
   const server = memoryProduction();
-  await server.deps.failover.put({
+  await server.deps.failoverSettings.put({
     enabled: true,
     host: "failover.example.com",
     username: "admin",

@@ -24,8 +24,8 @@ class Secrets implements SecretStore {
 describe("batches failing side by side (R9)", () => {
   it("suspend once: one event, and every batch's changes are among those resume hands out", async () => {
     const store = new MemoryStore();
-    const failover = new FailoverSettingsService(store, new Secrets());
-    await failover.put({
+    const failoverSettings = new FailoverSettingsService(store, new Secrets());
+    await failoverSettings.put({
       enabled: true,
       host: "failover.example.com",
       username: "admin",
@@ -43,7 +43,7 @@ describe("batches failing side by side (R9)", () => {
     };
     const deps = {
       serverId: "production",
-      failover,
+      failoverSettings,
       status,
       store,
       queue: { deadLetter: async () => {}, release: async () => {} } as unknown as ChangeQueue,

@@ -10,11 +10,11 @@ import { syncEvent } from "../../shared/sync/events.ts";
 // make the rules (only the transport is in process), and a published event reaches a rule's
 // target with the input the rule's input transformer builds: `{triggerId, event}`.
 
-const ACTIONS = "arn:aws:lambda:local-primary:000000000000:function:mft-primary-trigger-actions";
+const ACTIONS = "arn:aws:lambda:local-primary:000000000000:function:mft-production-trigger-actions";
 
 function setup() {
   const errors: unknown[] = [];
-  const local = new LocalEventRules("mft-primary-bus", "arn:aws:events:local:0:", (error) =>
+  const local = new LocalEventRules("mft-production-bus", "arn:aws:events:local:0:", (error) =>
     errors.push(error),
   );
   const inputs: unknown[] = [];
@@ -28,7 +28,7 @@ function setup() {
     requestHandler: local.requestHandler as never,
   });
   const rules = new TriggerRules(client, {
-    busName: "mft-primary-bus",
+    busName: "mft-production-bus",
     actionsFunctionArn: ACTIONS,
     rulePrefix: "mft-trigger-",
   });
@@ -126,7 +126,7 @@ describe("local EventBridge rules (what trigger-rules makes, what trigger-action
     await expect(elsewhere.put(trigger("x"))).rejects.toThrow(/another-bus does not exist/);
 
     const unknown = new TriggerRules(client, {
-      busName: "mft-primary-bus",
+      busName: "mft-production-bus",
       actionsFunctionArn: `${ACTIONS}-gone`,
       rulePrefix: "mft-trigger-",
     });

@@ -147,8 +147,8 @@ describe("forward after the failover password changed in another container", () 
   it("reads the password again when the failover refuses the cached one, and sends with the new one", async () => {
     const store = new MemoryStore();
     const secrets = new StaleSecrets();
-    const failover = new FailoverSettingsService(store, secrets);
-    await failover.put({
+    const failoverSettings = new FailoverSettingsService(store, secrets);
+    await failoverSettings.put({
       enabled: true,
       host: "failover.example.com",
       username: "admin",
@@ -180,7 +180,7 @@ describe("forward after the failover password changed in another container", () 
     const outcome = await forwardBatch(
       {
         serverId: "production",
-        failover,
+        failoverSettings,
         status,
         store,
         queue: { deadLetter: async () => {}, release: async () => {} } as unknown as ChangeQueue,

@@ -8,7 +8,7 @@ import { memoryProduction } from "../support/memory-production.ts";
 describe("a full sync's lifecycle (R11)", () => {
   async function runningSync() {
     const server = memoryProduction();
-    await server.deps.failover.put({
+    await server.deps.failoverSettings.put({
       enabled: true,
       autoSync: false,
       host: "failover.example.com",

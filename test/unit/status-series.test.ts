@@ -131,7 +131,7 @@ describe("the status series: the last hour, a point a minute (R20)", () => {
           throw new Error("SQS is down");
         },
       },
-      failover: { get: async () => ({ enabled: true, autoSync: true, autoResume: true }) },
+      failoverSettings: { get: async () => ({ enabled: true, autoSync: true, autoResume: true }) },
       clock: new HybridClock(deps.now),
       serverId: "p",
     } as unknown as MonitorDeps;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import type { ConfigStore, RunStarter } from "../../ports.ts";
-import { peerName } from "../forward.ts";
+import { peerName } from "../peer.ts";
 import { RUN_LOCK_TTL_MS } from "../run.ts";
 import { FullSyncRecords, fullSyncHolder, lockHolderText } from "./records.ts";
 import { failRun, fullSyncRun, type RunEndDeps } from "./tasks.ts";
@@ -22,10 +22,10 @@ const AUTO_SYNC_ON =
  */
 export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: string }> {
   const now = deps.now ?? Date.now;
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (!settings.enabled || settings.host === undefined)
     throw invalid("failover", "no failover is configured (enabled and host are required)");
-  if (!(await deps.failover.peerCredentials()))
+  if (!(await deps.failoverSettings.peerCredentials()))
     throw invalid("failover", "no failover credentials are configured");
   if (settings.autoSync) throw conflict(AUTO_SYNC_ON);
   if (!deps.fullSyncRunner)
@@ -37,7 +37,7 @@ export async function requestFullSync(deps: FullSyncApiDeps): Promise<{ syncId: 
   if (!taken.ok) throw conflict(`${lockHolderText(taken.holder)}; wait for it to finish`);
   // Turning automatic sync on holds this lock until it has saved the settings: read now, they
   // say whether it did before this run took the lock (R11).
-  if ((await deps.failover.get()).autoSync) {
+  if ((await deps.failoverSettings.get()).autoSync) {
     await lifecycle.release(syncId);
     throw conflict(AUTO_SYNC_ON);
   }

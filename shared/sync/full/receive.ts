@@ -11,7 +11,7 @@ export interface FullReceiveDeps {
   readonly serverId: string;
   readonly store: ConfigStore;
   readonly bulk: BulkStore;
-  readonly failover: FailoverSettingsService;
+  readonly failoverSettings: FailoverSettingsService;
   readonly now?: () => number;
 }
 
@@ -86,7 +86,7 @@ async function admit(
     );
   }
   if (request.origin === deps.serverId) throw conflict("a server cannot sync to itself (R18)");
-  const settings = await deps.failover.get();
+  const settings = await deps.failoverSettings.get();
   if (settings.enabled && settings.autoSync) {
     throw conflict(
       `${deps.serverId} automatically syncs to its own failover, so it takes no sync (R18)`,

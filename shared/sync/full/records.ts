@@ -20,6 +20,10 @@ export interface FullSyncRun {
   readonly step: FullSyncStep;
   readonly startedAt: string;
   readonly finishedAt?: string;
+  /**
+   * Production's server id. Named as stored: records of earlier runs (kept 90 days) hold it
+   * under this name, and `GET /api/failover/syncs/{id}` shows it so.
+   */
   readonly primary: string;
   readonly failover?: string;
   readonly startAfterSync?: boolean;

@@ -10,8 +10,8 @@ import type {
   FullSyncPeer,
 } from "../../ports.ts";
 import type { SyncEventDetail } from "../events.ts";
-import { peerName } from "../forward.ts";
-import { FULL_SYNC_LOCK, RunLifecycle, type RunPorts } from "../run.ts";
+import { peerName } from "../peer.ts";
+import { FULL_SYNC_LOCK, RunLifecycle, type RunPorts, reasonOf, type TaskError } from "../run.ts";
 import { toFailover } from "../transform.ts";
 import { addDigests, EMPTY_DIGEST, recordDigest } from "./digest.ts";
 import { MAX_ITEMS } from "./receive.ts";
@@ -34,7 +34,7 @@ export interface FullSyncDeps {
   readonly serverId: string;
   readonly store: ConfigStore;
   readonly bulk: BulkStore;
-  readonly failover: FailoverSettingsService;
+  readonly failoverSettings: FailoverSettingsService;
   readonly events: EventPublisher;
   readonly metrics: MetricSink;
   readonly peerFor: (settings: FailoverSettings, credentials: Credentials) => FullSyncPeer;
@@ -92,11 +92,6 @@ export interface StartState {
   readonly done: boolean;
 }
 
-export interface TaskError {
-  readonly Error?: string;
-  readonly Cause?: string;
-}
-
 /** The Task handlers of the state machine, one per kind of step. */
 export function fullSyncTasks(deps: FullSyncDeps) {
   const now = deps.now ?? Date.now;
@@ -105,7 +100,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
   const lifecycle = fullSyncRun(deps);
 
   async function peer(): Promise<{ settings: FailoverSettings; peer: FullSyncPeer }> {
-    const settings = await deps.failover.get();
+    const settings = await deps.failoverSettings.get();
     if (!settings.enabled || settings.host === undefined)
       throw new FullSyncError("FullSyncRefused", "no failover is configured");
     if (settings.autoSync) {
@@ -114,7 +109,7 @@ export function fullSyncTasks(deps: FullSyncDeps) {
         "automatic synchronization is on; a full sync runs only while it is off (R11)",
       );
     }
-    const credentials = await deps.failover.peerCredentials();
+    const credentials = await deps.failoverSettings.peerCredentials();
     if (!credentials)
       throw new FullSyncError("FullSyncRefused", "no failover credentials are configured");
     return { settings, peer: deps.peerFor(settings, credentials) };
@@ -384,7 +379,7 @@ export type FullSyncTasks = ReturnType<typeof fullSyncTasks>;
 /** What recording a run's end needs (the monitor has it too). */
 export type RunEndDeps = Pick<
   FullSyncDeps,
-  "serverId" | "store" | "bulk" | "failover" | "events" | "metrics" | "now"
+  "serverId" | "store" | "bulk" | "failoverSettings" | "events" | "metrics" | "now"
 >;
 
 /** The run's `Failover Synchronization` event (R16). */
@@ -394,7 +389,7 @@ async function runEvent(deps: RunEndDeps, run: FullSyncRun): Promise<SyncEventDe
     Success: run.state === "succeeded",
     Mode: "on-demand",
     Primary: deps.serverId,
-    Failover: run.failover ?? peerName(await deps.failover.get()),
+    Failover: run.failover ?? peerName(await deps.failoverSettings.get()),
     StartedAt: run.startedAt,
     FinishedAt: run.finishedAt ?? new Date(now()).toISOString(),
     Items: run.items ?? 0,
@@ -423,17 +418,4 @@ export async function failRun(deps: RunEndDeps, syncId: string, reason: string) 
     await records.put(failed);
     return runEvent(deps, failed);
   });
-}
-
-/**
- * The error's message: a Lambda failure's Cause is `{"errorType","errorMessage","trace"}`, whose
- * trace must never reach a caller.
- */
-export function reasonOf(error: TaskError | undefined): string {
-  const cause = error?.Cause ?? "";
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
-  } catch {}
-  return cause || error?.Error || "unknown error";
 }

@@ -40,7 +40,7 @@ describe("events and alarms (R16, R22)", () => {
   it("lets CloudWatch alarms of this account publish to the alarm topic and use its key (R22)", () => {
     // enforceSSL's topic policy replaces SNS's default one: without this, no alarm notifies.
     for (const [t, region] of [
-      [template, testConfig.primaryRegion],
+      [template, testConfig.productionRegion],
       [failoverTemplate, testConfig.failoverRegion],
     ] as const) {
       const topic = only(

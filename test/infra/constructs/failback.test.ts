@@ -61,7 +61,7 @@ describe("failback (R19)", () => {
       RetentionInDays: testConfig.logRetentionDays,
     });
     expect(logProps.LogGroupName["Fn::Join"][1][0]).toBe(
-      `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.primaryRegion}-Failback-`,
+      `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.productionRegion}-Failback-`,
     );
   });
 

@@ -71,7 +71,7 @@ describe("full sync (Synchronize State, R11–R15)", () => {
       "Fn::Join": [
         "",
         [
-          `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.primaryRegion}-FullSync-`,
+          `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.productionRegion}-FullSync-`,
           stackIdPart,
         ],
       ],

@@ -43,7 +43,7 @@ describe("pipeline (R7–R10)", () => {
       {
         dynamodb: {
           Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } },
-          NewImage: { origin: { S: [testConfig.primaryRegion] } },
+          NewImage: { origin: { S: [testConfig.productionRegion] } },
         },
       },
     ]);

@@ -13,13 +13,13 @@ export type Resources = Record<string, { Properties: Record<string, unknown> }>;
 /** The stack's metrics namespace: its stackPrefix (issue 23.5). */
 export const METRICS_NAMESPACE = testConfig.stackPrefix;
 
-/** The primary region's stack (us-east-1) and the failover region's, the same stack class. */
+/** The production region's stack (us-east-1) and the failover region's, the same stack class. */
 export let template: Template;
 export let failoverTemplate: Template;
 
 /** Each file's `beforeAll`: the run's synthesized templates (test/infra/templates.ts). */
 export async function loadTemplates(): Promise<void> {
-  ({ primary: template, failover: failoverTemplate } = await synthesizedTemplates());
+  ({ production: template, failover: failoverTemplate } = await synthesizedTemplates());
 }
 
 export const only = (found: Record<string, object>) => {
@@ -48,7 +48,7 @@ export const idOf = (type: string, prefix: string) => {
 export const arnOf = (
   service: string,
   resource: string,
-  region: string = testConfig.primaryRegion,
+  region: string = testConfig.productionRegion,
 ) => ({
   "Fn::Join": [
     "",

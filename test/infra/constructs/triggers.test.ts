@@ -24,7 +24,7 @@ describe("triggers (R17)", () => {
       [
         "arn:",
         { Ref: "AWS::Partition" },
-        `:events:${testConfig.primaryRegion}:${testConfig.account}:rule/`,
+        `:events:${testConfig.productionRegion}:${testConfig.account}:rule/`,
         { Ref: bus },
         "/mft-trigger-*", // DEFAULT_TRIGGER_RULE_PREFIX, functions/trigger-rules' default
       ],
@@ -50,7 +50,7 @@ describe("triggers (R17)", () => {
       Environment: {
         Variables: Match.objectLike({
           TABLE_NAME: { Ref: table },
-          SERVER_ID: testConfig.primaryRegion,
+          SERVER_ID: testConfig.productionRegion,
           MAIL_TOPIC_ARN: { Ref: mailTopic },
           MAIL_FROM: Match.absent(),
         }),
@@ -80,7 +80,7 @@ describe("triggers (R17)", () => {
       Environment: {
         Variables: Match.objectLike({
           TABLE_NAME: { Ref: table },
-          SERVER_ID: testConfig.primaryRegion,
+          SERVER_ID: testConfig.productionRegion,
           EVENT_BUS_NAME: { Ref: bus },
           TRIGGER_ACTIONS_FUNCTION_ARN: { "Fn::GetAtt": [actions, "Arn"] },
           TRIGGER_RULE_PREFIX: DEFAULT_TRIGGER_RULE_PREFIX,
@@ -281,12 +281,12 @@ describe("triggers (R17)", () => {
       context: { "aws:cdk:bundling-stacks": [] },
       builtinCloudFormationValidation: false,
     });
-    const { primary } = buildCloudApp(
+    const { production } = buildCloudApp(
       app,
       { ...testConfig, mailFrom: "mft@mail.example.com", sesConfigurationSet: "mft-triggers" },
       { checks: false },
     );
-    const ses = Template.fromStack(primary);
+    const ses = Template.fromStack(production);
     ses.resourceCountIs("AWS::SNS::Topic", 1); // the alarm topic only
     ses.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("^Trigger actions"),
@@ -304,7 +304,7 @@ describe("triggers (R17)", () => {
         [
           "arn:",
           { Ref: "AWS::Partition" },
-          `:ses:${testConfig.primaryRegion}:${testConfig.account}:${resource}`,
+          `:ses:${testConfig.productionRegion}:${testConfig.account}:${resource}`,
         ],
       ],
     });

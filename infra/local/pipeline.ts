@@ -56,14 +56,21 @@ export const LOCAL_DISABLING_MS = 2_000;
 export class LocalForwardSwitch implements ForwardSwitch {
   private source: SqsSource | undefined;
   private disabling: NodeJS.Timeout | undefined;
+  private disabled = false;
 
   attach(source: SqsSource): void {
     this.source = source;
   }
 
+  /** The mapping's state as Lambda names it, after this switch's suspend and resume. */
+  get state(): "Enabled" | "Disabling" | "Disabled" {
+    return this.disabling ? "Disabling" : this.disabled ? "Disabled" : "Enabled";
+  }
+
   async suspend(): Promise<void> {
     this.disabling ??= setTimeout(() => {
       this.disabling = undefined;
+      this.disabled = true;
       void this.source?.pause();
     }, LOCAL_DISABLING_MS).unref();
   }
@@ -71,6 +78,7 @@ export class LocalForwardSwitch implements ForwardSwitch {
   async resume(): Promise<void> {
     clearTimeout(this.disabling);
     this.disabling = undefined;
+    this.disabled = false;
     this.source?.resume();
   }
 }

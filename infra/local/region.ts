@@ -74,6 +74,8 @@ export interface LocalRegion {
   state(): RegionState;
   /** Invocations of the region's capture and forward functions so far. */
   pipelineStats(): PipelineStats;
+  /** The forward function's event source mapping, which suspension disables (R9). */
+  readonly forwarding: LocalForwardSwitch;
   /** Starts the stream → capture → queue → forward pipeline (once the regions are configured). */
   startPipeline(): Promise<void>;
   /** The trigger rules on this region's bus and the runs they recorded (R17). */
@@ -98,6 +100,8 @@ export interface RegionEnvironment {
   readonly instrument?: InstrumentClient;
   /** The heartbeat's interval; the topology's when absent. */
   readonly heartbeatSeconds?: number;
+  /** Both regions' wall clock (`ServerPorts.now`); `Date.now` when absent. */
+  readonly now?: () => number;
   /** Both regions, as `/_local/regions` lists and switches them. */
   readonly control: RegionControl;
   /** Registers what stopping the runtime closes (in the reverse order). */
@@ -173,6 +177,7 @@ export async function startRegion(
     },
     state: () => power.state,
     pipelineStats: () => work.stats,
+    forwarding: data.forwarding,
     startPipeline: work.start,
   };
   return { region, created: data.created };
@@ -226,6 +231,7 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
     forwarding,
     events: bus,
     metrics,
+    ...(env.now ? { now: env.now } : {}),
   });
   return {
     name,

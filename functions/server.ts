@@ -28,17 +28,24 @@ export interface ServerPorts {
   readonly metrics: MetricSink;
   /** This server's id: the origin stamped on its changes (R18). */
   readonly serverId: string;
+  /**
+   * The wall clock (epoch ms) that versions and the time-based rules read: suspension (R9),
+   * run locks (R11), heartbeats (R20). `Date.now` unless a test moves time instead of sleeping.
+   */
+  readonly now?: () => number;
 }
 
 /** The use cases of one server, wired once per Lambda container (or per local region). */
 export function serverServices(ports: ServerPorts) {
-  const clock = new HybridClock();
+  const now = ports.now ?? Date.now;
+  const clock = new HybridClock(now);
   return {
     ...ports,
+    now,
     clock,
-    config: new ConfigService({ store: ports.store, clock, serverId: ports.serverId }),
+    config: new ConfigService({ store: ports.store, clock, serverId: ports.serverId, now }),
     failoverSettings: new FailoverSettingsService(ports.store, ports.secrets),
-    status: new SyncStatusStore(ports.store),
+    status: new SyncStatusStore(ports.store, now),
     peerFor: (settings: FailoverSettings, credentials: Credentials, deadline?: number) =>
       new HttpPeerClient(settings, credentials, deadline),
   };

@@ -100,6 +100,8 @@ export interface RegionEnvironment {
   readonly instrument?: InstrumentClient;
   /** The heartbeat's interval; the topology's when absent. */
   readonly heartbeatSeconds?: number;
+  /** Both regions' wall clock (`ServerPorts.now`); `Date.now` when absent. */
+  readonly now?: () => number;
   /** Both regions, as `/_local/regions` lists and switches them. */
   readonly control: RegionControl;
   /** Registers what stopping the runtime closes (in the reverse order). */
@@ -238,6 +240,7 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
     forwarding,
     events: bus,
     metrics,
+    ...(env.now ? { now: env.now } : {}),
   });
   return {
     name,

@@ -34,6 +34,8 @@ export interface LocalOptions {
   readonly smtpPort?: number;
   /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
   readonly heartbeatSeconds?: number;
+  /** The regions' wall clock for versions and time-based rules: tests move time with it. */
+  readonly now?: () => number;
   /**
    * A DynamoDB Local already running, to use instead of starting one (tests share one JVM).
    * `database`, an alphanumeric access key ID, gives this runtime databases of its own there;
@@ -109,6 +111,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ...(options.heartbeatSeconds !== undefined
         ? { heartbeatSeconds: options.heartbeatSeconds }
         : {}),
+      ...(options.now ? { now: options.now } : {}),
       control: regionControl(regions),
       onStop: (close) => stack.push(close),
     };

@@ -240,7 +240,6 @@ async function withRetries<T>(
   timeoutMs: number,
   call: () => Promise<T>,
 ): Promise<T> {
-  const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -250,7 +249,8 @@ async function withRetries<T>(
       if (
         !isTransient(error) ||
         attempt >= deps.retry.attempts ||
-        now() + delay + timeoutMs > deadline
+        // The deadline is the invocation's time left, not the rules' clock (`deps.now`).
+        Date.now() + delay + timeoutMs > deadline
       )
         throw error;
       await sleep(delay);

@@ -79,7 +79,7 @@ export async function receiveChanges(
   if (!parsed.success) throw fromZodError(parsed.error);
   const { origin, changes } = parsed.data;
   await refuseIfSyncingOut(deps, origin);
-  const results = await applyChanges(deps.store, deps.clock, changes);
+  const results = await applyChanges(deps.store, deps.clock, changes, deps.now);
   // For the failover's status: when production's configuration last changed here.
   const applied = results.filter(
     (result, index) => result.status === "applied" && changes[index]?.item.kind !== "heartbeat",
@@ -220,7 +220,7 @@ export async function failoverStatus(deps: SyncOperationsDeps) {
       lastSentAt: sent ? new Date(sent.lastSentAt).toISOString() : null,
       lastAppliedAt: applied ? new Date(applied.appliedAt).toISOString() : null,
       lagMs: applied ? applied.appliedAt - applied.sentAt : null,
-      missed: on && heartbeatMissed(sent, applied, Date.now()),
+      missed: on && heartbeatMissed(sent, applied, (deps.now ?? Date.now)()),
     },
     /** On a failover: production's heartbeats as they arrive (R20); a sender receives none. */
     receiving: on ? null : receiving,

@@ -7,6 +7,7 @@ import type { LocalRegion, LocalRuntime } from "../../infra/local/runtime.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { type DriftReport, VERIFY_SETTLE_MS, verify } from "../../shared/sync/verify.ts";
 import { apiError, unique } from "../support/api.ts";
+import { movableClock } from "../support/clock.ts";
 import { startProxy } from "../support/proxy.ts";
 import { startOwnRuntime } from "../support/runtime.ts";
 import { waitFor } from "../support/wait.ts";
@@ -15,8 +16,10 @@ import { waitFor } from "../support/wait.ts";
  * Knowing the failover is in step (R2, R9, R20, R21): outages, heartbeats and verify need a
  * failover that can die and a heartbeat of a second, so this file runs its own two regions.
  * Its tests run one after another; each leaves sync active and the failover online.
+ * Both regions run on `clock`: a test lets the rules' time pass by moving it, not by sleeping.
  */
 const HEARTBEAT_SECONDS = 1;
+const clock = movableClock();
 let runtime: LocalRuntime;
 let production: AdminClient;
 let standby: AdminClient;
@@ -37,7 +40,7 @@ interface Status {
 }
 
 beforeAll(async () => {
-  runtime = await startOwnRuntime({ heartbeatSeconds: HEARTBEAT_SECONDS });
+  runtime = await startOwnRuntime({ heartbeatSeconds: HEARTBEAT_SECONDS, now: clock.now });
   production = new AdminClient(runtime.production.url, runtime.admin);
   standby = new AdminClient(runtime.failover.url, runtime.admin);
 });
@@ -120,6 +123,39 @@ async function heartbeats(times: number) {
   const monitor = monitorOf(runtime.production);
   for (let n = 0; n < times; n++)
     await monitor({ task: "heartbeat", intervalSeconds: HEARTBEAT_SECONDS }, context());
+}
+
+/**
+ * With the failover offline and a change on its way: waits for forward's first failure (R9's
+ * window starts), then lets `suspendAfterSeconds` pass on the clock; the next attempt suspends.
+ * The clock moves no further than the window's end: a rule that waits longer is not met.
+ */
+async function outlastWindow() {
+  const { suspendAfterSeconds } = await production.request<{ suspendAfterSeconds: number }>(
+    "GET",
+    "/api/failover",
+  );
+  const unreachable = await waitFor(async () => {
+    const current = await status();
+    return current.connection?.state === "unreachable" ? current : undefined;
+  }, 10_000);
+  expect(unreachable.sync.state).toBe("active");
+  return waitFor(
+    async () => {
+      const current = await status();
+      if (current.sync.state === "suspended") return current;
+      // To the window's end from the outage's recorded start: a batch that read the connection
+      // before the first failure was recorded starts the window again, a little later.
+      const { connection } = current;
+      if (connection?.state === "unreachable") {
+        const end = Date.parse(connection.since) + suspendAfterSeconds * 1000;
+        clock.move(Math.max(0, end - clock.now()));
+      }
+      return undefined;
+    },
+    20_000,
+    "sync to be suspended",
+  );
 }
 
 /** Waits until production's verify finds neither drift nor anything pending. */
@@ -209,13 +245,14 @@ describe("heartbeat (R20)", () => {
         "the connection to show unreachable",
       );
       expect(down.sync.state).toBe("active");
-      // Not applied within two intervals: missed, in the status and as a metric.
-      await waitFor(async () => (await status()).heartbeat.missed, 10_000);
-      await waitFor(
-        () => runtime.production.metrics.values("HeartbeatMissed").slice(beatsBefore).includes(1),
-        5_000,
-        "a HeartbeatMissed metric of 1",
-      );
+      // Not applied within two intervals: missed, in the status and as a metric. The intervals
+      // pass on the clock with a heartbeat each (one jump would read as a paused heartbeat).
+      for (let n = 0; n < 3; n++) {
+        clock.move(HEARTBEAT_SECONDS * 1000);
+        await heartbeats(1);
+      }
+      expect((await status()).heartbeat.missed).toBe(true);
+      expect(runtime.production.metrics.values("HeartbeatMissed").slice(beatsBefore)).toContain(1);
     } finally {
       await runtime.failover.setOnline(true);
     }
@@ -228,14 +265,14 @@ describe("heartbeat (R20)", () => {
 });
 
 describe("self-healing suspension (R9)", () => {
-  it("a 2-second outage heals by itself without suspending", async () => {
+  it("an outage shorter than suspendAfterSeconds heals by itself without suspending", async () => {
     await pointAt(failoverPort());
     const domain = unique("blip");
     const from = runtime.production.bus.events().length;
     await runtime.failover.setOnline(false);
     await production.request("PUT", `/api/domains/${domain}`, { description: "during" });
+    // Forward failed, well within the window (its edges: auto-sync-on.test.ts): not suspended.
     await waitFor(async () => (await status()).connection?.state === "unreachable", 5_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_000 - 500));
     await runtime.failover.setOnline(true);
     await waitFor(
       async () =>
@@ -250,17 +287,15 @@ describe("self-healing suspension (R9)", () => {
   });
 
   it("a longer outage suspends once and resumes by itself when the failover answers", async () => {
-    await pointAt(failoverPort(), { suspendAfterSeconds: 2 });
+    // The default window (two minutes) passes on the clock.
+    await pointAt(failoverPort());
     const domain = unique("outage");
     const from = runtime.production.bus.events().length;
     const failuresBefore = runtime.production.metrics.values("SyncFailures").length;
     await runtime.failover.setOnline(false);
     try {
       await production.request("PUT", `/api/domains/${domain}`, { description: "held" });
-      const suspended = await waitFor(async () => {
-        const current = await status();
-        return current.sync.state === "suspended" ? current : undefined;
-      }, 20_000);
+      const suspended = await outlastWindow();
       expect(suspended.sync).toMatchObject({
         cause: "unreachable",
         reason: expect.stringMatching(/cannot connect/),
@@ -294,11 +329,11 @@ describe("self-healing suspension (R9)", () => {
   });
 
   it("with autoResume off, stays suspended until a person resumes", async () => {
-    await pointAt(failoverPort(), { suspendAfterSeconds: 1, autoResume: false });
+    await pointAt(failoverPort(), { autoResume: false });
     await runtime.failover.setOnline(false);
     try {
       await production.request("PUT", `/api/domains/${unique("manual")}`, {});
-      await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+      await outlastWindow();
     } finally {
       await runtime.failover.setOnline(true);
     }
@@ -313,12 +348,12 @@ describe("self-healing suspension (R9)", () => {
 
 describe("suspension while the event source is still disabling (R9)", () => {
   it("puts the held changes aside instead of churning them, and resume hands them out at once", async () => {
-    await pointAt(failoverPort(), { suspendAfterSeconds: 1, autoResume: false });
+    await pointAt(failoverPort(), { autoResume: false });
     const domains = [unique("held"), unique("held"), unique("held")];
     await runtime.failover.setOnline(false);
     try {
       for (const domain of domains) await production.request("PUT", `/api/domains/${domain}`, {});
-      await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+      await outlastWindow();
       // AWS's pollers go on for a while after the mapping is disabled; so do local mode's.
       const invocations = runtime.production.pipelineStats().forwardInvocations;
       await runtime.production.forwardPaused();
@@ -442,7 +477,7 @@ describe("verify and repair (R21)", () => {
   }, 120_000);
 
   it("counts what a suspension holds back as pending, however old; a change on the failover is drift", async () => {
-    await pointAt(failoverPort(), { suspendAfterSeconds: 1, autoResume: false });
+    await pointAt(failoverPort(), { autoResume: false });
     const domain = unique("held");
     const base = `/api/domains/${domain}`;
     await production.request("PUT", base, { description: "in step" });
@@ -455,14 +490,14 @@ describe("verify and repair (R21)", () => {
       await production.request("DELETE", `${base}/groups/a`);
       for (const group of ["b", "c"])
         await production.request("PUT", `${base}/groups/${group}`, {});
-      await waitFor(async () => (await status()).sync.state === "suspended", 20_000);
+      await outlastWindow();
       // A forward still retrying when sync was suspended would deliver once the failover is back.
       await runtime.production.forwardPaused();
     } finally {
       await runtime.failover.setOnline(true);
     }
     // Past the settle window: only the held backlog (sync suspended) makes these pending.
-    const later = { ...runtime.production.services, now: () => Date.now() + VERIFY_SETTLE_MS };
+    const later = { ...runtime.production.services, now: () => clock.now() + VERIFY_SETTLE_MS };
     const held = await verify(later);
     expect(held).toMatchObject({ differences: 0, pending: 3 });
     expect(held.domains).toEqual([

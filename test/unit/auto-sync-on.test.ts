@@ -59,6 +59,21 @@ async function refusal(call: Promise<unknown>): Promise<AppError | undefined> {
 }
 
 describe("the outage window of self-healing suspension (R9)", () => {
+  it("suspends suspendAfterSeconds after the first failure on the clock, not a millisecond before", async () => {
+    const server = production();
+    await saveFailoverSettings(server.deps, { ...SETTINGS, autoSync: true });
+    await server.forward("a");
+    server.advance(SETTINGS.suspendAfterSeconds * 1000 - 1);
+    await server.forward("a");
+    expect((await server.deps.status.state()).state).toBe("active");
+    server.advance(1);
+    await server.forward("a");
+    expect(await server.deps.status.state()).toMatchObject({
+      state: "suspended",
+      cause: "unreachable",
+    });
+  });
+
   it("starts again at resume: an old outage does not suspend sync at the first failure after it", async () => {
     const server = production();
     await saveFailoverSettings(server.deps, { ...SETTINGS, autoSync: true });

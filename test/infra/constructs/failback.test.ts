@@ -7,6 +7,7 @@ import { testConfig } from "../cloud-app.ts";
 import {
   alarmTopicId,
   executionMetric,
+  expectLoggedAndTraced,
   functionId,
   idOf,
   loadTemplates,
@@ -45,21 +46,7 @@ describe("failback (R19)", () => {
   it("logs ALL events without execution data to an encrypted vended log group, and traces with X-Ray", () => {
     const { props } = stateMachine();
     const logGroup = idOf("AWS::Logs::LogGroup", "FailbackLogs");
-    expect(props).toMatchObject({
-      LoggingConfiguration: {
-        Level: "ALL",
-        IncludeExecutionData: false,
-        Destinations: [
-          { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } },
-        ],
-      },
-      TracingConfiguration: { Enabled: true },
-    });
-    const logProps = template.toJSON().Resources[logGroup].Properties;
-    expect(logProps).toMatchObject({
-      KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
-      RetentionInDays: testConfig.logRetentionDays,
-    });
+    const logProps = expectLoggedAndTraced(props, logGroup);
     expect(logProps.LogGroupName["Fn::Join"][1][0]).toBe(
       `${VENDED_LOGS_PREFIX}${testConfig.stackPrefix}-${testConfig.productionRegion}-Failback-`,
     );

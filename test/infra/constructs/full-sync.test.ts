@@ -6,6 +6,7 @@ import { VENDED_LOGS_PREFIX } from "../../../infra/cloud/constructs/task-state-m
 import { testConfig } from "../cloud-app.ts";
 import {
   executionMetric,
+  expectLoggedAndTraced,
   functionId,
   idOf,
   loadTemplates,
@@ -38,20 +39,7 @@ describe("full sync (Synchronize State, R11–R15)", () => {
   it("logs ALL events without execution data to an encrypted log group, and traces with X-Ray", () => {
     const { props } = stateMachine();
     const logGroup = idOf("AWS::Logs::LogGroup", "FullSyncLogs");
-    expect(props).toMatchObject({
-      LoggingConfiguration: {
-        Level: "ALL",
-        IncludeExecutionData: false,
-        Destinations: [
-          { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } },
-        ],
-      },
-      TracingConfiguration: { Enabled: true },
-    });
-    expect(template.toJSON().Resources[logGroup].Properties).toMatchObject({
-      KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
-      RetentionInDays: testConfig.logRetentionDays,
-    });
+    expectLoggedAndTraced(props, logGroup);
   });
 
   it("logs under /aws/vendedlogs/states/ (no log resource policy per group), named per stack instance", () => {

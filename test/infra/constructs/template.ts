@@ -105,3 +105,27 @@ export const statesStatements = () =>
       [s.Action].flat().some((a) => a.startsWith("states:")),
     ).map((s) => ({ roles: Properties.Roles, ...s })),
   );
+
+/**
+ * A task state machine (full sync, failback) logs ALL events without execution data to its own
+ * log group, encrypted with the stack's key and kept for the configured days, and traces with
+ * X-Ray. Answers the log group's properties.
+ */
+export function expectLoggedAndTraced(props: Record<string, unknown>, logGroup: string) {
+  expect(props).toMatchObject({
+    LoggingConfiguration: {
+      Level: "ALL",
+      IncludeExecutionData: false,
+      Destinations: [
+        { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } },
+      ],
+    },
+    TracingConfiguration: { Enabled: true },
+  });
+  const logProps = template.toJSON().Resources[logGroup].Properties;
+  expect(logProps).toMatchObject({
+    KmsKeyId: { "Fn::GetAtt": [idOf("AWS::KMS::Key", "Key"), "Arn"] },
+    RetentionInDays: testConfig.logRetentionDays,
+  });
+  return logProps;
+}

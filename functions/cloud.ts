@@ -7,6 +7,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import { DynamoBulkStore } from "../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../shared/adapters/dynamo-config-store.ts";
+import { DynamoHistoryStore } from "../shared/adapters/dynamo-history-store.ts";
 import { EventBridgePublisher } from "../shared/adapters/eventbridge-publisher.ts";
 import { LambdaForwardSwitch } from "../shared/adapters/lambda-forward-switch.ts";
 import { PowertoolsMetricSink } from "../shared/adapters/powertools-metric-sink.ts";
@@ -24,6 +25,9 @@ export function cloudServices() {
   const env = readEnv({
     AWS_REGION: z.string().min(1),
     TABLE_NAME: z.string().min(1),
+    /** The history table (R26) and how many days it keeps a change. */
+    HISTORY_TABLE_NAME: z.string().min(1),
+    HISTORY_DAYS: z.coerce.number().int().min(1).max(365),
     SERVER_ID: z.string().min(1),
     SECRET_PREFIX: z.string().min(1),
     /** The stack's CloudWatch namespace, which its alarms watch. */
@@ -46,6 +50,8 @@ export function cloudServices() {
     serverId: env.SERVER_ID,
     store: new DynamoConfigStore(dynamoClient, env.TABLE_NAME),
     bulk: new DynamoBulkStore(dynamoClient, env.TABLE_NAME),
+    history: new DynamoHistoryStore(dynamoClient, env.HISTORY_TABLE_NAME),
+    historyDays: env.HISTORY_DAYS,
     secrets: new SecretsManagerSecretStore(secretsClient, env.SECRET_PREFIX),
     queue: new SqsChangeQueue(new SQSClient({}), {
       queueUrl: env.QUEUE_URL,

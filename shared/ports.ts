@@ -1,3 +1,4 @@
+import type { HistoryChange } from "./history/change.ts";
 import type { ConfigItem, ItemKey } from "./model/items.ts";
 import type { SyncEvent } from "./sync/events.ts";
 
@@ -71,6 +72,18 @@ export interface ConfigStore {
     value: T,
     expectedRev: number | undefined,
   ): Promise<boolean>;
+}
+
+/** Where a server keeps its configuration's history (R26): a DynamoDB table of its own. */
+export interface HistoryStore {
+  /** Keeps changes until `expiresAt` (epoch seconds); a change kept again is kept once. */
+  record(changes: readonly HistoryChange[], expiresAt: number): Promise<void>;
+  /** One scope's changes with versions above `after` and up to `upTo`, newest first. */
+  list(
+    scope: string,
+    versions: { readonly after: number; readonly upTo: number },
+    page: PageRequest,
+  ): Promise<Page<HistoryChange>>;
 }
 
 /** Where the failover password lives (Secrets Manager in the cloud, a 0600 file locally). R4. */

@@ -1,13 +1,14 @@
 import type { Command } from "commander";
 import { type Cli, EXIT, OutcomeError, portFromEnv, UsageError } from "../context.ts";
 
-function heartbeatSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+/** A whole number from an environment variable, within bounds, or a usage error naming it. */
+function wholeNumber(name: string, value: string, max: number, unit: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > max)
     throw new UsageError(
-      `MFT_HEARTBEAT_SECONDS must be a whole number of seconds from 1 to 86400, not ${value}`,
+      `${name} must be a whole number of ${unit} from 1 to ${max}, not ${value}`,
     );
-  return seconds;
+  return number;
 }
 
 /** `npm start`: both regions on this machine (R24). */
@@ -26,6 +27,7 @@ Environment:
   MFT_SEED=0                           start without the sample data
   MFT_SMTP_PORT                        the local mailbox's SMTP port
   MFT_HEARTBEAT_SECONDS                production's heartbeat interval
+  MFT_HISTORY_DAYS                     how long history keeps a change (7; rewind, R26)
 Needs Java 17 or newer (DynamoDB Local).`,
     )
     .action(async () => {
@@ -40,7 +42,17 @@ Needs Java 17 or newer (DynamoDB Local).`,
         seed: env.MFT_SEED !== "0",
         ...(env.MFT_SMTP_PORT ? { smtpPort: portFromEnv("MFT_SMTP_PORT", 0) } : {}),
         ...(env.MFT_HEARTBEAT_SECONDS
-          ? { heartbeatSeconds: heartbeatSeconds(env.MFT_HEARTBEAT_SECONDS) }
+          ? {
+              heartbeatSeconds: wholeNumber(
+                "MFT_HEARTBEAT_SECONDS",
+                env.MFT_HEARTBEAT_SECONDS,
+                86_400,
+                "seconds",
+              ),
+            }
+          : {}),
+        ...(env.MFT_HISTORY_DAYS
+          ? { historyDays: wholeNumber("MFT_HISTORY_DAYS", env.MFT_HISTORY_DAYS, 365, "days") }
           : {}),
       };
       // The bundled CLI (bin/dist) leaves the runtime as TypeScript: it reads files beside its

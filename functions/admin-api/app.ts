@@ -5,7 +5,9 @@ import type { Context } from "aws-lambda";
 import type { AdminAuth } from "../../shared/auth/admin.ts";
 import * as entities from "../../shared/config/entities.ts";
 import type { ConfigService } from "../../shared/config/service.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, fromZodError } from "../../shared/errors.ts";
+import type { HistoryService } from "../../shared/history/service.ts";
+import { rewindInput } from "../../shared/model/schemas.ts";
 import type { BulkStore, RunStarter } from "../../shared/ports.ts";
 import { type FailbackDeps, failbackView, requestFailback } from "../../shared/sync/failback.ts";
 import * as fullSync from "../../shared/sync/full/api.ts";
@@ -35,6 +37,7 @@ import {
 
 export interface AdminApiDeps extends FailbackDeps {
   readonly config: ConfigService;
+  readonly historyService: HistoryService;
   readonly admin: AdminAuth;
   /** Shown by /health. */
   readonly region: string;
@@ -109,6 +112,16 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
     async ({ params }: RouteRequest) =>
       json(200, await config.setRunning(params.domain as string, running));
   const webScope = { id: "web" };
+  const { historyService } = deps;
+  const rewind = (domain: string | undefined, body: unknown) => {
+    const parsed = rewindInput.safeParse(body ?? {});
+    if (!parsed.success) throw fromZodError(parsed.error);
+    return historyService.rewind(
+      domain === undefined ? {} : { domain },
+      parsed.data.at,
+      parsed.data.dryRun,
+    );
+  };
 
   return {
     "GET /health": async () => json(200, { status: "ok", region: deps.region }),
@@ -134,6 +147,25 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
       const { item, created } = await config.put(entities.web, webScope, jsonBody(event));
       return json(created ? 201 : 200, item);
     },
+    "GET /api/history": async (request) => {
+      const { domain, since, until } = request.query as Record<string, string | number | undefined>;
+      return json(
+        200,
+        await historyService.changes(domain === undefined ? {} : { domain: String(domain) }, {
+          ...pageOf(request),
+          ...(since !== undefined ? { since: Number(since) } : {}),
+          ...(until !== undefined ? { until: Number(until) } : {}),
+        }),
+      );
+    },
+    "GET /api/domains/{domain}/snapshot": async ({ params, query }) =>
+      json(200, await historyService.domainSnapshot(params.domain as string, query.at as number)),
+    "GET /api/settings/snapshot": async ({ query }) =>
+      json(200, await historyService.settingsSnapshot(query.at as number)),
+    "POST /api/domains/{domain}/rewind": async ({ params, event }) =>
+      json(200, await rewind(params.domain as string, jsonBody(event))),
+    "POST /api/settings/rewind": async ({ event }) =>
+      json(200, await rewind(undefined, jsonBody(event))),
     "GET /api/failover": async () => json(200, await failoverSettings.view()),
     "PUT /api/failover": async (request) =>
       json(200, await sync.saveFailoverSettings(bounded(request), jsonBody(request.event))),

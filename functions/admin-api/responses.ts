@@ -207,4 +207,41 @@ export const failback = z.looseObject({
 });
 
 /** The receiving side (`/api/sync/...`): the peer protocol, answered to the peer server only. */
+/** R26: a change as history lists it (no item data: `fields` names what it changed). */
+const historyChange = z.strictObject({
+  at: isoTime,
+  domain: nullable(z.string()),
+  id: z.string(),
+  op: z.enum(["put", "delete"]),
+  version: item.version,
+  origin: z.string(),
+  fields: z.array(z.string()),
+});
+export const history = z.strictObject({
+  items: z.array(historyChange),
+  cursor: nullable(z.string()),
+});
+export const domainSnapshot = z.looseObject({
+  at: isoTime,
+  domain: nullable(domain),
+  users: z.array(user),
+  groups: z.array(group),
+  services: z.array(service),
+});
+export const settingsSnapshot = z.looseObject({
+  at: isoTime,
+  web: nullable(webSettings),
+  triggers: z.array(trigger),
+});
+export const rewind = z.looseObject({
+  at: isoTime,
+  dryRun: z.boolean(),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.looseObject({ id: z.string(), fields: z.array(z.string()) })),
+  /** The real run: how many items were written, and those a newer change made meanwhile kept. */
+  applied: z.number().int().nonnegative().optional(),
+  skipped: z.array(z.string()).optional(),
+});
+
 export const peer = { hello: peerHello, answer: z.looseObject({}) };

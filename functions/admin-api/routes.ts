@@ -3,7 +3,9 @@ import {
   domainInput,
   failoverSettingsInput,
   groupInput,
+  moment,
   name,
+  rewindInput,
   serviceInput,
   triggerInput,
   userInput,
@@ -129,6 +131,7 @@ function crud<const B extends string, const I extends string>(
 
 const domainParam = z.strictObject({ domain: name });
 const noBody = undefined;
+const momentQuery = z.object({ at: moment });
 
 export const ROUTES = {
   "GET /health": {
@@ -232,6 +235,57 @@ export const ROUTES = {
     status: 200,
     created: true,
     response: res.webSettings,
+  },
+  // Rewind (R26): what changed, the state at a moment, and back to it.
+  "GET /api/history": {
+    auth: "admin",
+    tag: "history",
+    summary:
+      "A domain's changes (the server scope's without `domain`) in a time range, newest first",
+    query: pageQuery.extend({
+      domain: name.optional(),
+      since: moment.optional(),
+      until: moment.optional(),
+    }),
+    status: 200,
+    response: res.history,
+  },
+  "GET /api/domains/{domain}/snapshot": {
+    auth: "admin",
+    tag: "history",
+    summary: "A domain as it was at `at`: its users, groups and services (secrets never shown)",
+    params: domainParam,
+    query: momentQuery,
+    status: 200,
+    response: res.domainSnapshot,
+    errors: { 404: "The domain had no items in the retention period" },
+  },
+  "GET /api/settings/snapshot": {
+    auth: "admin",
+    tag: "history",
+    summary: "The web settings and triggers as they were at `at`",
+    query: momentQuery,
+    status: 200,
+    response: res.settingsSnapshot,
+  },
+  "POST /api/domains/{domain}/rewind": {
+    auth: "admin",
+    tag: "history",
+    summary:
+      "Put a domain back as it was at `at` (dryRun: only say what would change); sync carries it",
+    params: domainParam,
+    body: rewindInput,
+    status: 200,
+    response: res.rewind,
+    errors: { 404: "The domain had no items in the retention period" },
+  },
+  "POST /api/settings/rewind": {
+    auth: "admin",
+    tag: "history",
+    summary: "Put the web settings and triggers back as they were at `at` (dryRun first)",
+    body: rewindInput,
+    status: 200,
+    response: res.rewind,
   },
   "GET /api/failover": {
     auth: "admin",

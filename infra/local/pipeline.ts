@@ -172,7 +172,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
         },
       );
     },
-    filters: [captureFilter(services.serverId)],
+    filters: [captureFilter],
     batchSize: stream.batchSize,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -18,7 +19,9 @@ import { type ServerServices, serverServices } from "../../functions/server.ts";
 import { configTableDefinition } from "../../shared/adapters/config-table.ts";
 import { DynamoBulkStore } from "../../shared/adapters/dynamo-bulk-store.ts";
 import { DynamoConfigStore } from "../../shared/adapters/dynamo-config-store.ts";
+import { DynamoHistoryStore } from "../../shared/adapters/dynamo-history-store.ts";
 import { FileSecretStore } from "../../shared/adapters/file-secret-store.ts";
+import { historyTableDefinition } from "../../shared/adapters/history-table.ts";
 import { type QueueAddresses, SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
 import { fixedAdmin } from "../../shared/auth/admin.ts";
 import type { Credentials } from "../../shared/ports.ts";
@@ -100,6 +103,8 @@ export interface RegionEnvironment {
   readonly instrument?: InstrumentClient;
   /** The heartbeat's interval; the topology's when absent. */
   readonly heartbeatSeconds?: number;
+  /** How long history keeps a change (R26); 7 days when absent. */
+  readonly historyDays?: number;
   /** Both regions' wall clock (`ServerPorts.now`); `Date.now` when absent. */
   readonly now?: () => number;
   /** Both regions, as `/_local/regions` lists and switches them. */
@@ -210,6 +215,7 @@ const storedName = (name: RegionId) => (name === "production" ? "primary" : name
 async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<RegionData> {
   const stored = storedName(name);
   const tableName = `mft-${stored}-config`;
+  const historyTableName = `mft-${stored}-history`;
   const serverId = `local-${stored}`;
   const awsConfig: LocalAwsConfig = {
     region: `local-${stored}`,
@@ -220,13 +226,15 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
   const dynamo = new DynamoDBClient({ ...awsConfig, endpoint: env.dynamoEndpoint });
   env.instrument?.(dynamo);
   const [created, queues] = await Promise.all([
-    ensureTable(dynamo, tableName),
+    ensureTable(dynamo, configTableDefinition(tableName)),
     createQueues(env.sqs, stored),
+    ensureTable(dynamo, historyTableDefinition(historyTableName)),
   ]);
-  // Stopped before it (the stack runs backwards): nothing uses the table any more.
+  // Stopped before it (the stack runs backwards): nothing uses the tables any more.
   if (env.dynamoDatabase)
     env.onStop(async () => {
-      await dynamo.send(new DeleteTableCommand({ TableName: tableName }));
+      for (const name of [tableName, historyTableName])
+        await dynamo.send(new DeleteTableCommand({ TableName: name }));
     });
   const bus = new RegionEventBus(awsConfig.region);
   const forwarding = new LocalForwardSwitch();
@@ -234,6 +242,8 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
   const services = serverServices({
     store: new DynamoConfigStore(dynamo, tableName),
     bulk: new DynamoBulkStore(dynamo, tableName),
+    history: new DynamoHistoryStore(dynamo, historyTableName),
+    ...(env.historyDays !== undefined ? { historyDays: env.historyDays } : {}),
     secrets: new FileSecretStore(join(env.secretsDir, stored)),
     serverId,
     queue: new SqsChangeQueue(env.sqs, queues),
@@ -421,10 +431,14 @@ function startMonitorSchedules(env: RegionEnvironment, services: ServerServices)
   );
 }
 
-/** Creates the table unless it exists (MFT_DATA_DIR); true when it was created. */
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+/** Creates a table unless it exists (MFT_DATA_DIR); true when it was created. */
+async function ensureTable(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+): Promise<boolean> {
+  const tableName = definition.TableName;
   try {
-    await client.send(new CreateTableCommand(configTableDefinition(tableName)));
+    await client.send(new CreateTableCommand(definition));
   } catch (error) {
     if (error instanceof ResourceInUseException) return false;
     throw error;

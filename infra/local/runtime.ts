@@ -34,6 +34,8 @@ export interface LocalOptions {
   readonly smtpPort?: number;
   /** The heartbeat's interval (MFT_HEARTBEAT_SECONDS); the topology's (60 s) when absent. */
   readonly heartbeatSeconds?: number;
+  /** How long history keeps a change (MFT_HISTORY_DAYS); 7 days when absent (R26). */
+  readonly historyDays?: number;
   /** The regions' wall clock for versions and time-based rules: tests move time with it. */
   readonly now?: () => number;
   /**
@@ -111,6 +113,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ...(options.heartbeatSeconds !== undefined
         ? { heartbeatSeconds: options.heartbeatSeconds }
         : {}),
+      ...(options.historyDays !== undefined ? { historyDays: options.historyDays } : {}),
       ...(options.now ? { now: options.now } : {}),
       control: regionControl(regions),
       onStop: (close) => stack.push(close),

@@ -55,6 +55,7 @@ export const isDomainScoped = (kind: Kind): kind is keyof typeof childSk => kind
 export const webKey: ItemKey = { pk: SERVER_PK, sk: "WEB" };
 /** Production's heartbeat (R20): written every interval, sent through the pipeline like any change. */
 export const heartbeatKey: ItemKey = { pk: SERVER_PK, sk: "HEARTBEAT" };
+export const isHeartbeat = (key: ItemKey) => key.pk === SERVER_PK && key.sk === heartbeatKey.sk;
 export const triggerKey = (id: string): ItemKey => ({ pk: SERVER_PK, sk: `TRIGGER#${id}` });
 export const TRIGGER_PREFIX = "TRIGGER#";
 export const SERVER_PARTITION = SERVER_PK;
@@ -68,6 +69,11 @@ export const hasRunState = (kind: Kind) => kind === "domain" || kind === "web";
 
 /** The message group of a change: its domain, or the server level (R8 orders per domain). */
 export const partitionOf = (item: ConfigItem) => item.domain ?? SERVER_PK;
+
+/** `user:alice`, `service:sftp`, `domain`, `web`, `trigger:x`: how a report names an item. */
+export function itemId(item: Pick<ConfigItem, "kind" | "id">): string {
+  return item.kind === "domain" || item.kind === "web" ? item.kind : `${item.kind}:${item.id}`;
+}
 
 export function tombstone(
   item: ConfigItem,

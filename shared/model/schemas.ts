@@ -177,3 +177,17 @@ export const failoverSettingsInput = z
   });
 export type FailoverSettingsInput = z.infer<typeof failoverSettingsInput>;
 export type FailoverSettings = Omit<FailoverSettingsInput, "password">;
+
+/** A moment (R26): an ISO 8601 time with its offset, as epoch milliseconds. */
+export const moment = z
+  .string()
+  .refine((value) => z.iso.datetime({ offset: true }).safeParse(value).success, {
+    error: "must be an ISO 8601 time with its offset, e.g. 2026-12-07T10:00:00Z",
+  })
+  .transform((value) => Date.parse(value));
+
+/** `POST …/rewind` (R26): back to `at`; `dryRun` answers what would change and writes nothing. */
+export const rewindInput = z.strictObject({
+  at: moment,
+  dryRun: z.boolean({ error: "is required: true to see what would change, false to rewind" }),
+});

@@ -17,34 +17,30 @@ export const PACK_BYTES = 64 * 1024;
 
 /**
  * The stream's filter criteria for capture (the event source mapping's in the cloud, the local
- * stream poller's locally): replicated items only (R3: a domain's partition or the server level,
- * never LOCAL), written by this server (R18: not what sync applied here for the peer), so that a
- * failover's capture is not invoked for every change it receives. Removals carry no new image and
- * are dropped too (capture sends none).
+ * stream poller's locally): new versions of replicated items only (R3: a domain's partition or
+ * the server level, never LOCAL; removals carry no new image). Items of any origin pass: capture
+ * records every change this server stores in its history (R26), what sync applied here
+ * included, and queues its own (`capturedItem`).
  */
-export const captureFilter = (serverId: string) => ({
-  dynamodb: {
-    Keys: { pk: { S: [{ prefix: domainPk("") }, SERVER_PARTITION] } },
-    NewImage: { origin: { S: [serverId] } },
-  },
-});
+export const captureFilter = {
+  eventName: ["INSERT", "MODIFY"],
+  dynamodb: { Keys: { pk: { S: [{ prefix: domainPk("") }, SERVER_PARTITION] } } },
+};
 
 /**
  * The item a stream record carries to the failover, or undefined when it is not to be sent:
- * local state (R3), an item applied here by sync (R18: only this server's own changes go out;
- * the stream's filter drops those before capture runs), a run-state change (R2: same version),
- * or a removal (config deletes are tombstones; a hard delete is housekeeping).
+ * local state (R3), an item applied here by sync (R18: only this server's own changes go out),
+ * a run-state change (R2: same version), or a removal (config deletes are tombstones; a hard
+ * delete is housekeeping).
  */
 export function capturedItem(
-  newImage: Record<string, unknown> | undefined,
-  oldImage: Record<string, unknown> | undefined,
+  after: ConfigItem | undefined,
+  before: Pick<ConfigItem, "version"> | undefined,
   serverId: string,
 ): ConfigItem | undefined {
-  if (!newImage) return undefined;
-  const item = newImage as unknown as ConfigItem;
-  if (!isReplicated(item) || item.origin !== serverId) return undefined;
-  if (oldImage?.version === item.version) return undefined;
-  return item;
+  if (!after || !isReplicated(after) || after.origin !== serverId) return undefined;
+  if (before?.version === after.version) return undefined;
+  return after;
 }
 
 /** A captured change and the stream record it came from. */

@@ -2,11 +2,13 @@ import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { replaceSecretHeaders } from "../config/entities.ts";
 import { AppError, conflict, fromZodError, invalid } from "../errors.ts";
+import { differentFields } from "../model/fields.ts";
 import {
   type ConfigItem,
   domainPk,
-  heartbeatKey,
+  isHeartbeat,
   isReplicated,
+  itemId,
   SERVER_PARTITION,
   tombstone,
 } from "../model/items.ts";
@@ -99,11 +101,6 @@ export interface VerifyDeps extends SyncOperationsDeps {
   readonly now?: () => number;
 }
 
-/** `user:alice`, `service:sftp`, `domain`, `web`, `trigger:x`: how a report names an item. */
-export function itemId(item: Pick<ConfigItem, "kind" | "id">): string {
-  return item.kind === "domain" || item.kind === "web" ? item.kind : `${item.kind}:${item.id}`;
-}
-
 const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("base64url")}`;
 
 /**
@@ -144,19 +141,8 @@ function fromFailover<T extends z.ZodType>(schema: T, route: string, answer: unk
   );
 }
 
-/** The fields of `data` that differ (a password hash is reported as `password`). */
-function differentFields(ours: ConfigItem, theirs: ConfigItem): string[] {
-  const a = ours.data ?? {};
-  const b = theirs.data ?? {};
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
-    .filter((field) => canonicalJson(a[field]) !== canonicalJson(b[field]))
-    .map((field) => (field === "passwordHash" ? "password" : field))
-    .sort();
-}
-
 /** Items compared by verify: all replicated items but the heartbeat (R20), which always moves. */
-const compared = (item: ConfigItem) =>
-  !(item.pk === heartbeatKey.pk && item.sk === heartbeatKey.sk);
+const compared = (item: ConfigItem) => !isHeartbeat(item);
 
 /** A partition's digest: the sum of its compared items' digests of key and data (R13: no run state, version or origin). */
 type PartitionDigests = Map<string, string>;

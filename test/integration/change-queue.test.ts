@@ -78,6 +78,9 @@ async function captureInto() {
     serverId: "prod",
     failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
     queue,
+    history: { record: async () => {}, list: () => Promise.reject(new Error("not used")) },
+    historyDays: 7,
+    now: Date.now,
     logger: new Logger({ logLevel: "SILENT" }),
   });
   return {

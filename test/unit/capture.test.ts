@@ -8,7 +8,7 @@ import type { ConfigItem } from "../../shared/model/items.ts";
 import type { ChangeQueue, QueuedMessage } from "../../shared/ports.ts";
 import { capturedItem, PACK_BYTES, pack, single, unpack } from "../../shared/sync/capture.ts";
 
-const domain = {
+const domain: ConfigItem = {
   pk: "DOMAIN#acme",
   sk: "DOMAIN",
   kind: "domain",
@@ -45,9 +45,7 @@ describe("capture: what goes into the queue (R2, R3, R7, R18)", () => {
 
   it("sends nothing for a run-state change (same version), local state, a peer's item or a removal", () => {
     expect(capturedItem({ ...domain, running: true }, domain, "prod")).toBeUndefined();
-    expect(capturedItem({ pk: "LOCAL", sk: "x", origin: "prod" }, undefined, "prod")).toBe(
-      undefined,
-    );
+    expect(capturedItem({ ...domain, pk: "LOCAL", sk: "x" }, undefined, "prod")).toBeUndefined();
     expect(capturedItem(domain, undefined, "failover")).toBeUndefined();
     expect(capturedItem(undefined, domain, "prod")).toBeUndefined();
   });
@@ -128,6 +126,9 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
       serverId: "prod",
       failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
       queue,
+      history: { record: async () => {}, list: notUsed },
+      historyDays: 7,
+      now: Date.now,
       logger: new Logger({ logLevel: "SILENT" }),
     });
     return {

@@ -138,11 +138,7 @@ describe("automatic sync converges (R2, R8, R13, R14)", () => {
           // order: duplicates are retries and redeliveries, the reordering is what an outage and
           // a DLQ redrive do.
           const captured = production.stream.flatMap(({ item, old }, index) => {
-            const change = capturedItem(
-              item as unknown as Record<string, unknown>,
-              old as unknown as Record<string, unknown> | undefined,
-              "prod",
-            );
+            const change = capturedItem(item, old, "prod");
             return change ? [{ item: change, eventId: String(index) }] : [];
           });
           const messages = [];

@@ -165,7 +165,7 @@ export class Pipeline extends Construct {
         reportBatchItemFailures: capture.stream.reportBatchItemFailures,
         onFailure: new SqsDlq(this.captureFailures),
         // Only replicated items written by this server (R3, R18), as the local poller filters.
-        filters: [FilterCriteria.filter(captureFilter(serverId))],
+        filters: [FilterCriteria.filter(captureFilter)],
       }),
     );
 

@@ -1,0 +1,211 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { domains, groups, present, services, triggers, users, web } from "../config/entities.ts";
+import { AppError, invalid, notFound } from "../errors.ts";
+import { type ConfigItem, domainPk, itemId, SERVER_PARTITION } from "../model/items.ts";
+import type { HybridClock } from "../model/version.ts";
+import type { ConfigStore, HistoryStore, PageRequest } from "../ports.ts";
+import { changedAt, lastVersionAt } from "./change.ts";
+import { type RewindPlan, rewindPlan, stateAt } from "./rewind.ts";
+
+export interface HistoryServiceDeps {
+  readonly store: ConfigStore;
+  readonly history: HistoryStore;
+  readonly clock: HybridClock;
+  /** This server's id: the origin of a rewind's writes (R18). */
+  readonly serverId: string;
+  /** How long history keeps a change (R26), in days: how far back a moment may be. */
+  readonly historyDays: number;
+  readonly now: () => number;
+}
+
+/** One domain (its partition), or the server scope (web settings and triggers). */
+export type HistoryScope = { readonly domain: string } | { readonly domain?: undefined };
+
+/** A page of one scope's changes in a time range (epoch ms, both ends included). */
+export interface ChangesQuery extends PageRequest {
+  readonly since?: number;
+  readonly until?: number;
+}
+
+/** How long a look or a rewind waits for history to hold a change the table has just stored. */
+const CATCH_UP_MS = 5_000;
+const CATCH_UP_POLL_MS = 100;
+const PAGE = 1000;
+
+const scopeKey = (scope: HistoryScope) =>
+  scope.domain === undefined ? SERVER_PARTITION : domainPk(scope.domain);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Look back and put back (R26): a scope's changes, its state at a moment, and a rewind to it,
+ * written as new versions that automatic sync carries to the peer like any change.
+ */
+export class HistoryService {
+  constructor(private readonly deps: HistoryServiceDeps) {}
+
+  /** A scope's changes, newest first, as `GET /api/history` shows them (no item data). */
+  async changes(scope: HistoryScope, query: ChangesQuery) {
+    const page = await this.deps.history.list(
+      scopeKey(scope),
+      {
+        after: query.since === undefined ? 0 : query.since * 1000 - 1,
+        upTo: query.until === undefined ? Number.MAX_SAFE_INTEGER : lastVersionAt(query.until),
+      },
+      { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) },
+    );
+    return {
+      items: page.items.map((change) => ({
+        at: iso(changedAt(change)),
+        domain: change.domain ?? null,
+        id: change.id,
+        op: change.op,
+        version: change.version,
+        origin: change.origin,
+        fields: change.fields,
+      })),
+      cursor: page.cursor ?? null,
+    };
+  }
+
+  /** A domain's state at `at` (epoch ms), its items as their GET routes show them. */
+  async domainSnapshot(domain: string, at: number) {
+    const { items } = await this.look({ domain }, at);
+    const of = (kind: ConfigItem["kind"]) => items.filter((item) => item.kind === kind);
+    const [domainItem] = of("domain");
+    return {
+      at: iso(at),
+      domain: domainItem ? present(domains, domainItem) : null,
+      users: of("user").map((item) => present(users, item)),
+      groups: of("group").map((item) => present(groups, item)),
+      services: of("service").map((item) => present(services, item)),
+    };
+  }
+
+  /** The server scope's state at `at`: web settings and triggers (secrets masked). */
+  async settingsSnapshot(at: number) {
+    const { items } = await this.look({}, at);
+    const [webItem] = items.filter((item) => item.kind === "web");
+    return {
+      at: iso(at),
+      web: webItem ? present(web, webItem) : null,
+      triggers: items
+        .filter((item) => item.kind === "trigger")
+        .map((item) => present(triggers, item)),
+    };
+  }
+
+  /**
+   * Makes a scope what it was at `at`: a dry run answers what would change; the real run
+   * writes it as one new version above every current one (so a rewind can itself be rewound).
+   * A write that meets a newer version made meanwhile is left to it (`skipped`).
+   */
+  async rewind(scope: HistoryScope, at: number, dryRun: boolean) {
+    const { items, current } = await this.look(scope, at);
+    const version = this.deps.clock.next(Math.max(0, ...current.map((item) => item.version)));
+    const plan = rewindPlan(items, current, {
+      version,
+      origin: this.deps.serverId,
+      now: this.deps.now(),
+    });
+    const answer = {
+      at: iso(at),
+      dryRun,
+      added: plan.added,
+      removed: plan.removed,
+      changed: plan.changed,
+    };
+    if (dryRun) return answer;
+    const skipped = await this.write(plan);
+    return { ...answer, applied: plan.writes.length - skipped.length, skipped };
+  }
+
+  /** Writes a plan's items through the version rule, in its order; the ids not written. */
+  private async write(plan: RewindPlan): Promise<string[]> {
+    const skipped: string[] = [];
+    // A domain put back goes first and a domain deleted last: the writes are in that order,
+    // so a batch holds either the domain alone or none of it.
+    const batches: ConfigItem[][] = [];
+    for (const item of plan.writes) {
+      const last = batches.at(-1);
+      if (last && item.kind !== "domain" && last[0]?.kind !== "domain" && last.length < PAGE)
+        last.push(item);
+      else batches.push([item]);
+    }
+    for (const batch of batches) {
+      const applied = await this.deps.store.applyBatch(batch);
+      batch.forEach((item, index) => {
+        if (!applied[index]) skipped.push(itemId(item));
+      });
+    }
+    if (plan.writes[0]) this.deps.clock.observe(plan.writes[0].version);
+    return skipped;
+  }
+
+  /**
+   * A scope's state at `at` and its items now, once history holds every change the table has
+   * (it follows the stream, a moment behind): a moment that cannot be looked at is a 400
+   * naming `at`, a domain that never existed in the period a 404.
+   */
+  private async look(scope: HistoryScope, at: number) {
+    this.checkMoment(at);
+    // Real time, not the server's clock: this waits for the stream, which a test clock does not move.
+    const deadline = performance.now() + CATCH_UP_MS;
+    for (;;) {
+      const current = await this.currentItems(scope);
+      const after = await this.changesAfter(scope, lastVersionAt(at));
+      if (scope.domain !== undefined && current.length === 0 && after.length === 0)
+        throw notFound(`domain ${scope.domain}`);
+      const state = stateAt(current, after, lastVersionAt(at));
+      if (state.behind === undefined) return { items: state.items, current };
+      if (performance.now() >= deadline)
+        throw new AppError(
+          503,
+          "history_behind",
+          `history has not yet recorded the latest change of ${state.behind.slice(0, 5).join(", ")}; retry in a few seconds`,
+        );
+      await delay(CATCH_UP_POLL_MS);
+    }
+  }
+
+  private checkMoment(at: number) {
+    const now = this.deps.now();
+    if (at > now) throw invalid("at", `${iso(at)} is in the future`);
+    const earliest = now - this.deps.historyDays * 86_400_000;
+    if (at < earliest)
+      throw invalid(
+        "at",
+        `${iso(at)} is before the history's retention period (${this.deps.historyDays} days): the earliest moment is ${iso(earliest)}`,
+      );
+  }
+
+  private async currentItems(scope: HistoryScope): Promise<ConfigItem[]> {
+    const items: ConfigItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.list(
+        scopeKey(scope),
+        "",
+        { limit: PAGE, ...(cursor ? { cursor } : {}) },
+        { withTombstones: true },
+      );
+      items.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return items;
+  }
+
+  private async changesAfter(scope: HistoryScope, lastVersion: number) {
+    const changes = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.history.list(
+        scopeKey(scope),
+        { after: lastVersion, upTo: Number.MAX_SAFE_INTEGER },
+        { limit: PAGE, ...(cursor ? { cursor } : {}) },
+      );
+      changes.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return changes;
+  }
+}

@@ -1,6 +1,7 @@
 import { HttpPeerClient } from "../shared/adapters/http-peer-client.ts";
 import { FailoverSettingsService } from "../shared/config/failover-settings.ts";
 import { ConfigService } from "../shared/config/service.ts";
+import { DEFAULT_HISTORY_DAYS } from "../shared/history/change.ts";
 import { HistoryService } from "../shared/history/service.ts";
 import type { MetricSink } from "../shared/metrics.ts";
 import type { FailoverSettings } from "../shared/model/schemas.ts";
@@ -40,9 +41,6 @@ export interface ServerPorts {
    */
   readonly now?: () => number;
 }
-
-/** How long history keeps a change unless the deployment says otherwise (R26). */
-export const DEFAULT_HISTORY_DAYS = 7;
 
 /** The use cases of one server, wired once per Lambda container (or per local region). */
 export function serverServices(ports: ServerPorts) {

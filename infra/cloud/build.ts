@@ -28,6 +28,7 @@ export function buildCloudApp(
       description: `mft-failover server ${region} (initially ${role}); roles swap on failback`,
       alarmEmail: config.alarmEmail,
       stackPrefix: config.stackPrefix,
+      historyRetentionDays: config.historyRetentionDays,
       ...(config.mailFrom ? { mailFrom: config.mailFrom } : {}),
       ...(config.sesConfigurationSet ? { sesConfigurationSet: config.sesConfigurationSet } : {}),
       ...(config.httpAllowHosts ? { httpAllowHosts: config.httpAllowHosts } : {}),

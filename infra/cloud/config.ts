@@ -56,6 +56,17 @@ export const cloudConfigSchema = z
       })
       .default(30),
     /**
+     * How long each server's history keeps a configuration change (R26): how far back a
+     * rewind can go. The history table's TTL ends it.
+     * @default 7
+     */
+    historyRetentionDays: z.coerce
+      .number()
+      .int("must be a whole number of days")
+      .min(1, "must be at least 1 day")
+      .max(365, "must be at most 365 days")
+      .default(7),
+    /**
      * X-Ray active tracing of every function (`true`, or `-c tracing=true`). Lambda then samples
      * the first request each second and 5% beyond: for a trickle of changes nearly every
      * invocation is a billed trace. Off, a function is traced only when a traced caller sampled
@@ -105,6 +116,7 @@ export const CONTEXT_KEYS = [
   "account",
   "stackPrefix",
   "logRetentionDays",
+  "historyRetentionDays",
   "tracing",
   "mailFrom",
   "sesConfigurationSet",

@@ -27,6 +27,11 @@ export interface MftFailoverStackProps extends StackProps {
    */
   readonly stackPrefix?: string;
   /**
+   * How long history keeps a configuration change (R26), in days.
+   * @default 7
+   */
+  readonly historyRetentionDays?: number;
+  /**
    * Trigger emails (R17) through SES from this verified identity.
    * @default - through an SNS topic the stack creates (output MailTopicArn)
    */
@@ -77,7 +82,9 @@ export class MftFailoverStack extends Stack {
 
     this.key = new StackKey(this, "Key");
     this.functionDefaults = { ...props.functionDefaults, logKey: this.key.key };
-    this.store = new Store(this, "Store");
+    this.store = new Store(this, "Store", {
+      ...(props.historyRetentionDays ? { historyDays: props.historyRetentionDays } : {}),
+    });
     this.events = new Events(this, "Events");
     this.pipeline = new Pipeline(this, "Pipeline", {
       table: this.store.table,
@@ -191,6 +198,17 @@ export class MftFailoverStack extends Stack {
       ...(props.httpAllowHosts ? { httpAllowHosts: props.httpAllowHosts } : {}),
       functionDefaults: this.functionDefaults,
     });
+    // History (R26): every function running the server's services names the history table;
+    // capture records every stored change in it, the admin API reads it (look and rewind).
+    this.store.bindHistory(this.pipeline.capture, "record");
+    this.store.bindHistory(this.adminApi, "read");
+    for (const fn of [
+      this.pipeline.forward,
+      this.fullSync.task,
+      this.failback.task,
+      this.monitor.function,
+    ])
+      this.store.bindHistory(fn, "none");
     this.triggers.addAlarms(this.alarms);
     this.fullSync.addAlarms(this.alarms);
     this.failback.addAlarms(this.alarms);
@@ -216,6 +234,7 @@ export class MftFailoverStack extends Stack {
     );
     output("ServerId", serverId, "This server's id (SERVER_ID): the region name");
     output("TableName", this.store.table.tableName, "The configuration table");
+    output("HistoryTableName", this.store.historyTable.tableName, "Every stored change (R26)");
     output("EventBusName", this.events.bus.eventBusName, "Failover Synchronization events (R16)");
     output(
       "FullSyncStateMachineArn",

@@ -2,6 +2,9 @@ import { differentFields } from "../model/fields.ts";
 import { type ConfigItem, isHeartbeat, isReplicated, itemId } from "../model/items.ts";
 import { versionTimeMs } from "../model/version.ts";
 
+/** How long history keeps a change unless the deployment says otherwise (R26), in days. */
+export const DEFAULT_HISTORY_DAYS = 7;
+
 /**
  * One stored configuration change as history keeps it (R26): which item, what happened, and
  * the item as it was just before — what a rewind puts back. Kept for the retention period.

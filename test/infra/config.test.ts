@@ -30,6 +30,7 @@ describe("cloud config (-c key=value or -c config=file.json)", () => {
       ...minimal,
       stackPrefix: "MftFailover",
       logRetentionDays: 30,
+      historyRetentionDays: 7,
       tracing: false,
     });
   });

@@ -57,7 +57,7 @@ type Statement = { Effect?: string; Action: string | string[]; Resource: unknown
 /** What an SDK call needs: IAM actions on one resource (`*` for actions without resources). */
 interface Need {
   readonly actions: string[];
-  readonly resource: "table" | "stream" | "queue" | "dlq" | "*";
+  readonly resource: "table" | "history" | "stream" | "queue" | "dlq" | "*";
 }
 
 const PARTIQL: Record<string, string> = {
@@ -76,6 +76,10 @@ function needOf(call: Pick<RecordedCall, "command" | "input">): Need {
   const queue = () => (String(input.QueueUrl).includes("-dlq") ? "dlq" : "queue");
   switch (service) {
     case "DynamoDB": {
+      // The local history tables are `mft-<region>-history` (R26); a batch names its table.
+      const tableName = String(input.TableName ?? Object.keys(input.RequestItems ?? {})[0]);
+      if (tableName.endsWith("-history"))
+        return { actions: [`dynamodb:${command}`], resource: "history" };
       if (command === "ExecuteStatement")
         return { actions: [partiql(input.Statement)], resource: "table" };
       if (command === "BatchExecuteStatement") {
@@ -146,7 +150,12 @@ function functionOf(resources: Resources, id: string) {
   return {
     statements,
     variables,
-    resources: { table: refOf("TABLE_NAME"), queue: refOf("QUEUE_URL"), dlq: refOf("DLQ_URL") },
+    resources: {
+      table: refOf("TABLE_NAME"),
+      history: refOf("HISTORY_TABLE_NAME"),
+      queue: refOf("QUEUE_URL"),
+      dlq: refOf("DLQ_URL"),
+    },
   };
 }
 
@@ -303,8 +312,8 @@ beforeAll(async () => {
   });
   const production = new AdminClient(runtime.production.url, runtime.admin);
   const standby = new AdminClient(runtime.failover.url, runtime.admin);
-  // A workload through every function local mode runs: the API, automatic sync, triggers,
-  // the monitor's heartbeat, a full sync.
+  // A workload through every function local mode runs: the API (history and rewind included),
+  // automatic sync, triggers, the monitor's heartbeat, a full sync.
   await production.request("PUT", "/api/domains/perm", { description: "permissions" });
   await production.request("PUT", "/api/domains/perm/users/alice", {
     password: "alice-Passw0rd!",
@@ -315,7 +324,14 @@ beforeAll(async () => {
     actions: [{ type: "email", to: ["ops@example.com"], subject: "{{Success}}" }],
   });
   await production.request("GET", "/api/domains?limit=10");
+  const beforeDelete = new Date().toISOString();
   await production.request("DELETE", "/api/domains/perm/users/alice");
+  // History and rewind (R26): the admin API reads history and writes the rewind's versions.
+  await production.request("GET", "/api/history?domain=perm");
+  await production.request("POST", "/api/domains/perm/rewind", {
+    at: beforeDelete,
+    dryRun: false,
+  });
   await waitFor(
     () => standby.request("GET", "/api/triggers/perm").catch(() => undefined),
     15_000,

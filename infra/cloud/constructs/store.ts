@@ -10,6 +10,9 @@ import {
 } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import { configTableDefinition } from "../../../shared/adapters/config-table.ts";
+import { historyTableDefinition } from "../../../shared/adapters/history-table.ts";
+import { DEFAULT_HISTORY_DAYS } from "../../../shared/history/change.ts";
+import type { MftFunction } from "./mft-function.ts";
 
 export interface StoreProps {
   /**
@@ -22,6 +25,11 @@ export interface StoreProps {
    * @default RemovalPolicy.RETAIN (a server's whole configuration lives here)
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long history keeps a change (R26), in days.
+   * @default 7
+   */
+  readonly historyDays?: number;
 }
 
 /**
@@ -54,35 +62,64 @@ function attribute(definition: Definition, keys: KeySchema, keyType: "HASH" | "R
   return { name, type };
 }
 
+/** What a function running the server's services does with the history table (R26). */
+export type HistoryAccess = "none" | "record" | "read";
+
 /**
- * The server's configuration table, built from `configTableDefinition()` (the one shape the
- * local runtime creates too): pk/sk, the sparse `domains` index, the NEW_AND_OLD_IMAGES stream
- * that capture reads; plus what only the cloud has: point-in-time recovery, KMS encryption,
+ * The server's two tables. The configuration table, built from `configTableDefinition()` (the
+ * one shape the local runtime creates too): pk/sk, the sparse `domains` index, the
+ * NEW_AND_OLD_IMAGES stream that capture reads. The history table (R26), from
+ * `historyTableDefinition()`: every stored change with the item it replaced, kept
+ * `historyDays` by TTL. Plus what only the cloud has: point-in-time recovery, KMS encryption,
  * deletion protection, TTL on `expiresAt`.
  */
 export class Store extends Construct {
   readonly table: Table;
+  readonly historyTable: Table;
 
-  constructor(scope: Construct, id: string, props: StoreProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: StoreProps = {},
+  ) {
     super(scope, id);
-    const definition = configTableDefinition("unused");
+    this.table = this.tableOf("Table", configTableDefinition("unused"));
+    this.historyTable = this.tableOf("History", historyTableDefinition("unused"));
+  }
+
+  /**
+   * `HISTORY_TABLE_NAME` and `HISTORY_DAYS`, which every function running the server's services
+   * reads (functions/cloud.ts), with the access it needs: capture records, the admin API reads.
+   */
+  bindHistory(fn: MftFunction, access: HistoryAccess): void {
+    fn.bindEnv("HISTORY_DAYS", String(this.props.historyDays ?? DEFAULT_HISTORY_DAYS));
+    fn.bindEnv("HISTORY_TABLE_NAME", this.historyTable.tableName, (grantee) => {
+      if (access === "record") return this.historyTable.grant(grantee, "dynamodb:BatchWriteItem");
+      if (access === "read") return this.historyTable.grant(grantee, "dynamodb:Query");
+      return undefined;
+    });
+  }
+
+  private tableOf(id: string, definition: Definition): Table {
     const keys = definition.KeySchema ?? [];
-    const stream = STREAM_VIEWS[definition.StreamSpecification?.StreamViewType ?? ""];
-    if (definition.BillingMode !== "PAY_PER_REQUEST" || stream === undefined) {
-      throw new Error("Store expects an on-demand table with a stream: update the Store construct");
+    const viewType = definition.StreamSpecification?.StreamViewType;
+    const stream = viewType === undefined ? undefined : STREAM_VIEWS[viewType];
+    if (definition.BillingMode !== "PAY_PER_REQUEST" || (viewType !== undefined && !stream)) {
+      throw new Error("Store expects on-demand tables: update the Store construct");
     }
-    this.table = new Table(this, "Table", {
+    const table = new Table(this, id, {
       partitionKey: attribute(definition, keys, "HASH"),
       sortKey: attribute(definition, keys, "RANGE"),
       billingMode: BillingMode.PAY_PER_REQUEST,
-      stream,
+      ...(stream ? { stream } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      // Short-lived LOCAL records (full-sync runs and progress, lag batches) carry expiresAt in
-      // epoch seconds (DynamoConfigStore.putLocal) and clean themselves up. Their TTL deletions
-      // reach the stream, where no consumer sees them: capture and trigger-rules filter out LOCAL.
+      deletionProtection: this.props.deletionProtection ?? true,
+      removalPolicy: this.props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // Short-lived LOCAL records (full-sync runs and progress, lag batches) and history's
+      // changes carry expiresAt in epoch seconds and clean themselves up. The config table's
+      // TTL deletions reach its stream, where no consumer sees them: capture and trigger-rules
+      // filter out LOCAL.
       timeToLiveAttribute: TTL_ATTRIBUTE,
     });
     for (const index of definition.GlobalSecondaryIndexes ?? []) {
@@ -90,12 +127,13 @@ export class Store extends Construct {
       if (!index.IndexName || index.Projection?.ProjectionType !== "ALL") {
         throw new Error("Store expects named indexes projecting ALL: update the Store construct");
       }
-      this.table.addGlobalSecondaryIndex({
+      table.addGlobalSecondaryIndex({
         indexName: index.IndexName,
         partitionKey: attribute(definition, indexKeys, "HASH"),
         sortKey: attribute(definition, indexKeys, "RANGE"),
         projectionType: ProjectionType.ALL,
       });
     }
+    return table;
   }
 }

@@ -73,6 +73,8 @@ describe("functions", () => {
       "DLQ_ARN",
       "EVENT_BUS_NAME",
       "FORWARD_FUNCTION_NAME",
+      "HISTORY_TABLE_NAME",
+      "HISTORY_DAYS",
     ];
     const contracts: [string, string[]][] = [
       [

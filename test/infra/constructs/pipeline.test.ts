@@ -33,7 +33,7 @@ describe("pipeline (R7–R10)", () => {
     });
   });
 
-  it("lets only replicated items this server wrote through to capture (R3: DOMAIN#… and SERVER, never LOCAL; R18: not what it applied for its peer)", () => {
+  it("lets new versions of replicated items of any origin through to capture (R3: DOMAIN#… and SERVER, never LOCAL; R26: history keeps what sync applied too)", () => {
     const mapping = only(
       template.findResources("AWS::Lambda::EventSourceMapping", {
         Properties: { BisectBatchOnFunctionError: true },
@@ -41,10 +41,8 @@ describe("pipeline (R7–R10)", () => {
     ).props as { FilterCriteria: { Filters: { Pattern: string }[] } };
     expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
       {
-        dynamodb: {
-          Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } },
-          NewImage: { origin: { S: [testConfig.productionRegion] } },
-        },
+        eventName: ["INSERT", "MODIFY"],
+        dynamodb: { Keys: { pk: { S: [{ prefix: "DOMAIN#" }, "SERVER"] } } },
       },
     ]);
   });

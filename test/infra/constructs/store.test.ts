@@ -1,6 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, it } from "vitest";
 import { configTableDefinition } from "../../../shared/adapters/config-table.ts";
+import { historyTableDefinition } from "../../../shared/adapters/history-table.ts";
 import { loadTemplates, template } from "./template.ts";
 
 beforeAll(loadTemplates, 180_000);
@@ -32,6 +33,28 @@ describe("store", () => {
   it("expires short-lived LOCAL records by TTL on expiresAt (epoch seconds, DynamoConfigStore.putLocal)", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
+
+  it("keeps history (R26) in the table historyTableDefinition() describes: no stream, TTL ends the retention", () => {
+    const definition = historyTableDefinition("ignored");
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: Match.objectLike({
+        BillingMode: definition.BillingMode,
+        KeySchema: definition.KeySchema,
+        AttributeDefinitions: Match.arrayEquals(definition.AttributeDefinitions ?? []),
+        StreamSpecification: Match.absent(),
+        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      }),
+    });
+  });
+
+  it("tells the functions history's retention (the config's historyRetentionDays, 7 by default)", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ HISTORY_DAYS: "7" }) },
     });
   });
 });

@@ -1,7 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { topology } from "../../../infra/topology.ts";
-import { testConfig } from "../cloud-app.ts";
 import {
   CALLS_PER_SECOND_PER_FORWARD,
   functionId,

@@ -57,6 +57,8 @@ export interface LocalRegion {
   readonly serverId: string;
   readonly url: string;
   readonly tableName: string;
+  /** Its history table (R26). */
+  readonly historyTableName: string;
   /** For SDK clients of this region's DynamoDB (at the runtime's `dynamoEndpoint`). */
   readonly awsConfig: LocalAwsConfig;
   readonly services: ServerServices;
@@ -166,6 +168,7 @@ export async function startRegion(
     serverId: data.serverId,
     url: api.url,
     tableName: data.tableName,
+    historyTableName: data.historyTableName,
     awsConfig,
     queues: data.queues,
     services,
@@ -193,6 +196,7 @@ interface RegionData {
   readonly name: RegionId;
   readonly serverId: string;
   readonly tableName: string;
+  readonly historyTableName: string;
   readonly awsConfig: LocalAwsConfig;
   readonly dynamo: DynamoDBClient;
   readonly queues: QueueAddresses;
@@ -256,6 +260,7 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
     name,
     serverId,
     tableName,
+    historyTableName,
     awsConfig,
     dynamo,
     queues,

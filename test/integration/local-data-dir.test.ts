@@ -70,10 +70,13 @@ describe("MFT_DATA_DIR", () => {
     const { production, standby } = clients(second);
     expect(await domainNames(production)).toEqual([synced]);
     expect((await domainNames(standby)).sort()).toEqual([synced, failoverOnly].sort());
-    // Each region's database holds its own table only, as each AWS region's DynamoDB does.
+    // Each region's database holds its own tables only, as each AWS region's DynamoDB does.
     for (const region of [second.production, second.failover]) {
       const dynamo = new DynamoDBClient({ ...region.awsConfig, endpoint: second.dynamoEndpoint });
-      expect((await dynamo.send(new ListTablesCommand({}))).TableNames).toEqual([region.tableName]);
+      expect((await dynamo.send(new ListTablesCommand({}))).TableNames).toEqual([
+        region.tableName,
+        region.historyTableName,
+      ]);
     }
     // The stream of the reopened table feeds the pipeline again.
     const later = unique("later");

@@ -22,6 +22,7 @@ describe("regions of a test file's own, on the run's DynamoDB Local (startOwnRun
       expect((await apiError(shared.request("GET", `/api/domains/${theirs}`))).status).toBe(404);
       expect((await tables.send(new ListTablesCommand({}))).TableNames).toEqual([
         own.production.tableName,
+        own.production.historyTableName,
       ]);
     } finally {
       await own.stop();

@@ -4,7 +4,7 @@ import { momentOf } from "./time.ts";
 import { type TriggerView, table, triggersTable } from "./trigger-view.ts";
 
 /** A change as `GET /api/history` lists it (R26). */
-interface ChangeView {
+export interface ChangeView {
   at: string;
   domain: string | null;
   id: string;
@@ -92,18 +92,11 @@ Examples:
       if (options.since) query.set("since", momentOf(options.since, "--since"));
       if (options.until) query.set("until", momentOf(options.until, "--until"));
       const api = cli.client();
-      const items: ChangeView[] = [];
-      let cursor: string | null = null;
-      do {
-        query.set("limit", String(Math.min(MAX_PAGE, options.limit - items.length)));
-        if (cursor) query.set("cursor", cursor);
-        const page: { items: ChangeView[]; cursor: string | null } = await api.request(
-          "GET",
-          `/api/history?${query}`,
-        );
-        items.push(...page.items);
-        cursor = page.cursor;
-      } while (cursor && items.length < options.limit);
+      const { items, cursor } = await changesUpTo(
+        (path) => api.request<ChangesPage>("GET", path),
+        query,
+        options.limit,
+      );
       if (cli.json) return cli.print({ items, cursor });
       if (items.length === 0) return console.log(`no changes of ${scope.name} in that time`);
       console.log(
@@ -193,6 +186,30 @@ before the history's retention, an unknown domain), or items changed meanwhile w
           EXIT.failed,
         );
     });
+}
+
+type ChangesPage = { items: ChangeView[]; cursor: string | null };
+
+/**
+ * Up to `limit` changes, newest first, page after page (1000 at most each, as the API allows);
+ * `cursor` is where older ones go on, or null when there are none.
+ */
+export async function changesUpTo(
+  read: (path: string) => Promise<ChangesPage>,
+  query: URLSearchParams,
+  limit: number,
+): Promise<ChangesPage> {
+  const items: ChangeView[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = new URLSearchParams(query);
+    page.set("limit", String(Math.min(MAX_PAGE, limit - items.length)));
+    if (cursor) page.set("cursor", cursor);
+    const answer = await read(`/api/history?${page}`);
+    items.push(...answer.items);
+    cursor = answer.cursor;
+  } while (cursor && items.length < limit);
+  return { items, cursor };
 }
 
 /** What a rewind would do, or did: one line an item. */

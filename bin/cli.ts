@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ApiError, UnreachableError } from "./api-client.ts";
 import * as failback from "./commands/failback.ts";
 import * as failover from "./commands/failover.ts";
+import * as history from "./commands/history.ts";
 import * as local from "./commands/local.ts";
 import * as localMode from "./commands/local-mode.ts";
 import * as openapi from "./commands/openapi.ts";
@@ -49,7 +50,7 @@ differences sync will not carry); 5 \`failover wait\` timed out; 6 \`failover st
 
 const cli = new Cli(program);
 program.hook("preAction", () => cli.readPassword());
-for (const area of [resources, localMode, failover, failback, region, local, openapi]) {
+for (const area of [resources, history, localMode, failover, failback, region, local, openapi]) {
   area.register(program, cli);
 }
 

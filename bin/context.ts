@@ -213,7 +213,7 @@ export class Cli {
 const ID_KEYS = ["name", "username", "id"];
 
 /** One line per item: its id (entities have one; settings and status do not), then key=value. */
-function describe(item: unknown): string {
+export function describe(item: unknown): string {
   if (item === undefined) return "ok";
   if (typeof item !== "object" || item === null) return String(item);
   const [first, ...rest] = Object.entries(item).filter(([key]) => key !== "updatedAt");

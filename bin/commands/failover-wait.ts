@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { DriftReport } from "../../shared/sync/verify.ts";
 import { ApiError } from "../api-client.ts";
 import { type Cli, EXIT, OutcomeError, UsageError } from "../context.ts";
+import { durationMs } from "./time.ts";
 
 /** How often the comparison is made again while changes are on their way. */
 const POLL_MS = 250;
@@ -20,7 +21,7 @@ export function register(failover: Command, cli: Cli): void {
     .description(
       "wait until the failover holds what production holds now: every change production made before the call is applied there (exit 0); exit 5 when --timeout passes first, exit 4 when the failover differs in a way automatic sync will not fix",
     )
-    .option("--timeout <duration>", "how long to wait at most: 30s, 2m, 500ms", duration, 60_000)
+    .option("--timeout <duration>", "how long to wait at most: 30s, 2m, 500ms", timeout, 60_000)
     .addHelpText(
       "after",
       `
@@ -117,15 +118,12 @@ const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const seconds = (ms: number) =>
   ms < 1000 ? `${ms} ms` : `${Number.isInteger(ms / 1000) ? ms / 1000 : (ms / 1000).toFixed(1)} s`;
 
-/** "30s", "2m", "500ms" or bare seconds, as milliseconds: 100 ms to one hour. */
-function duration(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  const ms = match
-    ? Number(match[1]) * (match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000)
-    : Number.NaN;
-  if (!(ms >= 100 && ms <= 3_600_000))
+/** --timeout: 100 ms to one hour. */
+function timeout(value: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined || ms < 100 || ms > 3_600_000)
     throw new UsageError(
       `--timeout is a duration from 100ms to 60m (30s, 2m, 500ms), not ${value}`,
     );
-  return Math.round(ms);
+  return ms;
 }

@@ -44,3 +44,27 @@ export function show(value: unknown): string {
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
+
+/** A table with a header row; every cell goes in as text unless it is an element. */
+export const grid = (headers: string[], rows: unknown[][], id?: string) =>
+  h(
+    "table",
+    { class: "grid", ...(id ? { id } : {}) },
+    h("thead", {}, h("tr", {}, ...headers.map((header) => h("th", {}, header)))),
+    h(
+      "tbody",
+      {},
+      ...(rows.length
+        ? rows.map((row) =>
+            h(
+              "tr",
+              {},
+              ...row.map((cell) => h("td", {}, cell instanceof Node ? cell : show(cell))),
+            ),
+          )
+        : [h("tr", {}, h("td", { colspan: headers.length }, "none"))]),
+    ),
+  );
+
+export const errorText = (error: unknown) =>
+  error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import { api } from "./api.ts";
 import { timeChart } from "./chart.ts";
-import { fill, h, show } from "./dom.ts";
+import { errorText, fill, grid, h, show } from "./dom.ts";
+import { recentChanges, rewindPanel } from "./rewind.ts";
 
 type Data = Record<string, unknown>;
 type Page<T> = { items: T[]; nextCursor?: string };
@@ -20,28 +21,6 @@ const facts = (id: string, entries: [string, unknown][]) =>
       ),
     ),
   );
-
-const grid = (headers: string[], rows: unknown[][], id?: string) =>
-  h(
-    "table",
-    { class: "grid", ...(id ? { id } : {}) },
-    h("thead", {}, h("tr", {}, ...headers.map((header) => h("th", {}, header)))),
-    h(
-      "tbody",
-      {},
-      ...(rows.length
-        ? rows.map((row) =>
-            h(
-              "tr",
-              {},
-              ...row.map((cell) => h("td", {}, cell instanceof Node ? cell : show(cell))),
-            ),
-          )
-        : [h("tr", {}, h("td", { colspan: headers.length }, "none"))]),
-    ),
-  );
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Series {
   stepSeconds: number;
@@ -261,17 +240,21 @@ export async function driftPage(main: HTMLElement): Promise<void> {
 export async function domainsPage(main: HTMLElement): Promise<void> {
   const message = h("p", { id: "domains-message", role: "status" });
   const list = h("div", { id: "domains" });
-  fill(main, h("h2", {}, "Domains"), message, list);
+  const rewind = rewindPanel(() => render());
+  fill(main, h("h2", {}, "Domains"), message, list, rewind.element);
   const render = async () => {
     const { items } = await api<Page<Data>>("GET", "/api/domains?limit=1000");
     const details = await Promise.all(
       items.map(async (domain) => {
         const base = `/api/domains/${encodeURIComponent(String(domain.name))}`;
-        const [users, groups, services] = await Promise.all(
-          ["users", "groups", "services"].map((kind) =>
-            api<Page<Data>>("GET", `${base}/${kind}?limit=1000`),
+        const [[users, groups, services], changes] = await Promise.all([
+          Promise.all(
+            ["users", "groups", "services"].map((kind) =>
+              api<Page<Data>>("GET", `${base}/${kind}?limit=1000`),
+            ),
           ),
-        );
+          recentChanges(String(domain.name)),
+        ]);
         const toggle = h(
           "button",
           {
@@ -318,10 +301,12 @@ export async function domainsPage(main: HTMLElement): Promise<void> {
             ["Service", "Protocol", "IP", "Port"],
             (services?.items ?? []).map((s) => [s.id, s.protocol, s.ip, s.port]),
           ),
+          changes,
         );
       }),
     );
     fill(list, ...(details.length ? details : [h("p", {}, "No domains.")]));
+    rewind.offer(items.map((domain) => String(domain.name)));
   };
   await render();
 }

@@ -365,4 +365,82 @@ describe("the web console in a real browser (R23)", { timeout: 120_000 }, () => 
     await page.waitForSelector("#drift-table");
     await shoot("drift");
   });
+  it("the Domains page: each domain's recent changes, newest first; what changed since a moment, and a rewind only once confirmed (R26)", async () => {
+    // A change to list, and a domain to delete by mistake, then put back.
+    await production.request("PUT", "/api/domains/acme/users/carol", {
+      password: "carol-Passw0rd!",
+      homeDirectory: "/data/carol",
+      email: "carol@example.com",
+    });
+    await production.request("PUT", "/api/domains/payroll", { description: "pay" });
+    await production.request("PUT", "/api/domains/payroll/users/bob", {
+      password: "bob-Passw0rd!",
+      homeDirectory: "/data/bob",
+    });
+    // The form takes a moment to the second: the next whole second, once it has passed.
+    const moment = Math.ceil(Date.now() / 1000) * 1000;
+    await waitFor(() => Date.now() > moment, 2_000, "the moment to pass");
+    await production.request("DELETE", "/api/domains/payroll");
+
+    await open("domains", "#rewind-form");
+    const acmeChanges = `::-p-xpath(//section[@class="domain"][h3[starts-with(., "acme")]]//table[contains(@class, "changes")]//tbody/tr)`;
+    await page.waitForSelector(acmeChanges);
+    const rows = await page.$$eval(acmeChanges, (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+    );
+    expect(rows[0]?.slice(1)).toEqual([
+      "user:carol",
+      "put",
+      "email, enabled, groups, homeDirectory, password",
+      runtime.production.serverId,
+    ]);
+    const times = rows.map(([time]) => Date.parse(time ?? ""));
+    expect(rows.map(([, id]) => id)).toEqual(expect.arrayContaining(["domain", "service:sftp"]));
+    expect(times.every((time, index) => index === 0 || time <= (times[index - 1] ?? 0))).toBe(true);
+
+    // What changed since the moment: the deleted domain would come back; nothing written yet.
+    await page.type("#rewind-domain", "payroll");
+    await page.$eval(
+      "#rewind-at",
+      (input, ms) => {
+        const local = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+        (input as unknown as { value: string }).value = local.toISOString().slice(0, 19);
+      },
+      moment,
+    );
+    await page.click("#rewind-preview");
+    await page.waitForSelector("#rewind-plan");
+    const plan = await page.$$eval("#rewind-plan tbody tr", (trs) =>
+      trs.map((tr) =>
+        [...tr.querySelectorAll("td")]
+          .map((td) => td.textContent)
+          .join(" ")
+          .trim(),
+      ),
+    );
+    expect(plan).toEqual(["add domain —", "add user:bob —"]);
+    expect(await property("#rewind-confirm-step", "hidden")).toBe(true);
+
+    // The rewind asks first; cancelled, nothing is written.
+    await page.click("#rewind-start");
+    expect(await property("#rewind-confirm-step", "hidden")).toBe(false);
+    expect(await text("#rewind-confirm")).toMatch(/^Yes, rewind payroll to /);
+    await shoot("domains-rewind");
+    await page.click("#rewind-cancel");
+    expect(await property("#rewind-confirm-step", "hidden")).toBe(true);
+    expect((await apiError(production.request("GET", "/api/domains/payroll"))).status).toBe(404);
+
+    await page.click("#rewind-start");
+    await page.click("#rewind-confirm");
+    await waitForText("#rewind-message", (value) => value.startsWith("Rewound"), "the rewind");
+    expect(await text("#rewind-message")).toMatch(/^Rewound payroll to .*: 2 item\(s\) written/);
+    expect(await production.request("GET", "/api/domains/payroll/users/bob")).toMatchObject({
+      username: "bob",
+      homeDirectory: "/data/bob",
+    });
+    await page.waitForSelector(
+      `::-p-xpath(//section[@class="domain"]/h3[starts-with(., "payroll")])`,
+    );
+    await shoot("domains-rewound");
+  });
 });

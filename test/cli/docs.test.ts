@@ -40,6 +40,16 @@ async function play(walkthrough: Walkthrough, regions: Regions): Promise<void> {
     const command = rewrite(step.command);
     // `npm start` (and `npm ci`): the runtime this test started stands for it.
     if (/^(?:[A-Z_]+=\S*\s+)*npm\s/.test(command)) continue;
+    // `NAME=$(command)`: what the command prints, as the reader's shell would keep it.
+    const captured = /^(?:export\s+)?([A-Z_]+)=\$\((.+)\)$/.exec(command);
+    if (captured) {
+      const [, name = "", inner = ""] = captured;
+      const { code, output } = await run(inner, env);
+      if (code !== 0)
+        throw new Error(`${step.where}: \`${step.command}\` exited ${code}:\n${output}`);
+      env[name] = output.trim();
+      continue;
+    }
     const assignment = /^(?:export\s+)?([A-Z_]+)=(\S*)$/.exec(command);
     if (assignment) {
       const [, name = "", value = ""] = assignment;
@@ -89,6 +99,7 @@ describe("the docs' walkthroughs run as written (28.9)", () => {
       "full-sync",
       "outage",
       "quick-start",
+      "rewind",
       "triggers",
       "verify-repair",
     ]);
@@ -144,5 +155,7 @@ describe("the docs' walkthroughs run as written (28.9)", () => {
     await expect(
       play1("mft-failover failover get\nautoSync=…  enabled=…"),
     ).resolves.toBeUndefined();
+    // A value the shell computes (`T=$(date …)`) is kept for the next commands.
+    await expect(play1("KIND=$(echo domains)\nmft-failover $KIND list")).resolves.toBeUndefined();
   });
 });

@@ -16,7 +16,8 @@ import { join, resolve } from "node:path";
  * - the lines after a command that are not commands are its expected output: each must appear in
  *   what it printed (stdout and stderr), in order; `…` stands for anything;
  * - `NAME=…` (an ellipsis) is a value the reader copies from `npm start`'s banner: the test
- *   gives it; `; echo $?` after a command is for the reader, the exit code is checked anyway.
+ *   gives it; `NAME=$(command)` keeps what the command prints (a moment: `T=$(date …)`);
+ *   `; echo $?` after a command is for the reader, the exit code is checked anyway.
  * The walkthroughs name `127.0.0.1:8610` and `:8620`; the test's regions listen elsewhere, so
  * those addresses are rewritten to them.
  */

@@ -7,6 +7,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createAdminApi } from "../../functions/admin-api/app.ts";
@@ -232,7 +233,16 @@ async function openRegionData(env: RegionEnvironment, name: RegionId): Promise<R
   const [created, queues] = await Promise.all([
     ensureTable(dynamo, configTableDefinition(tableName)),
     createQueues(env.sqs, stored),
-    ensureTable(dynamo, historyTableDefinition(historyTableName)),
+    ensureTable(dynamo, historyTableDefinition(historyTableName)).then(async (isNew) => {
+      // History's retention, as in the cloud: it has no stream, so TTL deletions reach no one.
+      if (isNew)
+        await dynamo.send(
+          new UpdateTimeToLiveCommand({
+            TableName: historyTableName,
+            TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+          }),
+        );
+    }),
   ]);
   // Stopped before it (the stack runs backwards): nothing uses the tables any more.
   if (env.dynamoDatabase)

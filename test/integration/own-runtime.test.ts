@@ -1,4 +1,8 @@
-import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import {
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import { AdminClient } from "../../bin/api-client.ts";
 import { apiError, productionClient, unique } from "../support/api.ts";
@@ -24,6 +28,14 @@ describe("regions of a test file's own, on the run's DynamoDB Local (startOwnRun
         own.production.tableName,
         own.production.historyTableName,
       ]);
+      // History keeps a change for its retention period only, by TTL as in the cloud (R26).
+      const { TimeToLiveDescription } = await tables.send(
+        new DescribeTimeToLiveCommand({ TableName: own.production.historyTableName }),
+      );
+      expect(TimeToLiveDescription).toMatchObject({
+        TimeToLiveStatus: "ENABLED",
+        AttributeName: "expiresAt",
+      });
     } finally {
       await own.stop();
     }

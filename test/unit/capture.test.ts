@@ -105,38 +105,50 @@ describe("capture packs a stream batch: one message per domain, in stream order 
   });
 });
 
+const notUsed = () => Promise.reject(new Error("not used"));
+
+/**
+ * A capture whose queue keeps what it is sent but refuses the messages of group `refused` and,
+ * as SQS's order rule, all after; `history` keeps what capture records.
+ */
+function captureFor(options: {
+  readonly refused?: string;
+  readonly autoSync?: boolean;
+  readonly history?: HistoryStore;
+}) {
+  const queued: QueuedMessage[] = [];
+  const queue: ChangeQueue = {
+    async sendInOrder(messages) {
+      const first = messages.findIndex((message) => message.groupId === options.refused);
+      queued.push(...(first < 0 ? messages : messages.slice(0, first)));
+      return messages.map((_, index) =>
+        first >= 0 && index >= first ? new Error("not queued") : true,
+      );
+    },
+    deadLetter: notUsed,
+    release: notUsed,
+    redrive: notUsed,
+    depths: notUsed,
+  };
+  const handler = createCaptureHandler({
+    serverId: "prod",
+    failoverSettings: {
+      get: async () => ({ enabled: true, autoSync: options.autoSync ?? true }) as never,
+    },
+    queue,
+    history: options.history ?? { record: async () => {}, list: notUsed },
+    historyDays: 7,
+    now: () => 1_000_000,
+    logger: new Logger({ logLevel: "SILENT" }),
+  });
+  return {
+    queued,
+    capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
+  };
+}
+
 describe("capture's partial batch response (R8: nothing lost, order kept)", () => {
-  const notUsed = () => Promise.reject(new Error("not used"));
-  /** A queue that refuses the messages of group `refused` and, as SQS's order rule, all after. */
-  function refusing(refused: string) {
-    const queued: QueuedMessage[] = [];
-    const queue: ChangeQueue = {
-      async sendInOrder(messages) {
-        const first = messages.findIndex((message) => message.groupId === refused);
-        queued.push(...(first < 0 ? messages : messages.slice(0, first)));
-        return messages.map((_, index) =>
-          first >= 0 && index >= first ? new Error("not queued") : true,
-        );
-      },
-      deadLetter: notUsed,
-      release: notUsed,
-      redrive: notUsed,
-      depths: notUsed,
-    };
-    const handler = createCaptureHandler({
-      serverId: "prod",
-      failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
-      queue,
-      history: { record: async () => {}, list: notUsed },
-      historyDays: 7,
-      now: Date.now,
-      logger: new Logger({ logLevel: "SILENT" }),
-    });
-    return {
-      queued,
-      capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
-    };
-  }
+  const refusing = (refused: string) => captureFor({ refused });
   const record = (item: ConfigItem | Record<string, unknown>, sequence: number) =>
     ({
       eventID: `event-${sequence}`,
@@ -180,10 +192,8 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
 });
 
 describe("capture keeps every stored change in history (R26)", () => {
-  const notUsed = () => Promise.reject(new Error("not used"));
-  /** A capture whose queue and history keep what they get; history refuses `failures` writes first. */
+  /** A capture whose history keeps what it gets; it refuses `failures` writes first. */
   function capturing(options: { autoSync: boolean; failures?: number }) {
-    const queued: QueuedMessage[] = [];
     const kept: HistoryChange[] = [];
     const expiries: number[] = [];
     let failures = options.failures ?? 0;
@@ -198,33 +208,7 @@ describe("capture keeps every stored change in history (R26)", () => {
       },
       list: notUsed,
     };
-    const queue: ChangeQueue = {
-      async sendInOrder(messages) {
-        queued.push(...messages);
-        return messages.map(() => true);
-      },
-      deadLetter: notUsed,
-      release: notUsed,
-      redrive: notUsed,
-      depths: notUsed,
-    };
-    const handler = createCaptureHandler({
-      serverId: "prod",
-      failoverSettings: {
-        get: async () => ({ enabled: true, autoSync: options.autoSync }) as never,
-      },
-      queue,
-      history,
-      historyDays: 7,
-      now: () => 1_000_000,
-      logger: new Logger({ logLevel: "SILENT" }),
-    });
-    return {
-      queued,
-      kept,
-      expiries,
-      capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
-    };
+    return { kept, expiries, ...captureFor({ autoSync: options.autoSync, history }) };
   }
   const record = (
     after: ConfigItem | undefined,

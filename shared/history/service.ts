@@ -101,7 +101,9 @@ export class HistoryService {
    */
   async rewind(scope: HistoryScope, at: number, dryRun: boolean) {
     const { items, current } = await this.look(scope, at);
-    const version = this.deps.clock.next(Math.max(0, ...current.map((item) => item.version)));
+    // A reduce, not Math.max(...): a spread of 130,000 or more arguments overflows the stack.
+    const highest = current.reduce((max, item) => Math.max(max, item.version), 0);
+    const version = this.deps.clock.next(highest);
     const plan = rewindPlan(items, current, {
       version,
       origin: this.deps.serverId,

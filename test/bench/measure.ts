@@ -110,7 +110,7 @@ export function capacityOf(command: string, input: CommandInput): Capacity {
 }
 
 /** A DynamoDB client, as far as counting goes. */
-interface CountableClient {
+export interface CountableClient {
   readonly config: { region: () => Promise<string> };
   readonly middlewareStack: {
     add(

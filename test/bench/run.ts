@@ -3,6 +3,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   partial: async () => (await import("./partial.ts")).partial(),
   full: async () => (await import("./full-sync.ts")).full(),
   verify: async () => (await import("./verify.ts")).verifyBench(),
+  rewind: async () => (await import("./rewind.ts")).rewindBench(),
 };
 
 const names = process.argv.slice(2);

@@ -6,10 +6,10 @@ import { type Machine, RESULTS_DIR, readResults, resultsFile } from "./results.t
 
 /**
  * `npm run bench:tables`: every benchmark table of docs/benchmarks.md, made from the latest
- * result files in test/bench/results/ (partial.json, verify.json, full-sync.json, drill.json)
- * and written between each table's `<!-- <name>-bench:begin … -->` and `<!-- <name>-bench:end -->`
- * markers. Without `--write` it prints them. A table whose results file is missing is left as
- * it is, and said so.
+ * result files in test/bench/results/ (partial.json, verify.json, full-sync.json, rewind.json,
+ * drill.json) and written between each table's `<!-- <name>-bench:begin … -->` and
+ * `<!-- <name>-bench:end -->` markers. Without `--write` it prints them. A table whose results
+ * file is missing is left as it is, and said so.
  */
 const DOCS = join(RESULTS_DIR, "..", "..", "..", "docs", "benchmarks.md");
 
@@ -265,6 +265,72 @@ function fullSyncSection(runs: readonly FullSyncRun[]): string {
   ].join("\n");
 }
 
+// ---- rewind: the latest run (test/bench/rewind.ts) ----
+
+interface RewindRun {
+  readonly at: string;
+  readonly machine: Machine;
+  readonly setup: {
+    readonly users: number;
+    readonly items: number;
+    readonly retentionDays: number;
+  };
+  readonly fullSyncMs: number;
+  /** The same rewind as a dry run: reading the domain and its history, no writes. */
+  readonly dryRunMs?: number;
+  readonly rewindMs: number;
+  readonly onFailoverMs: number;
+  readonly history: Record<
+    "created" | "applied" | "deleted",
+    { readonly writeUnits: number; readonly bytes: number }
+  >;
+  readonly dollarsPerMillion: { readonly writes: number; readonly storage: number };
+}
+
+function rewindSection(runs: readonly RewindRun[]): string {
+  const run = runs.at(-1);
+  if (!run) return "(no run)";
+  const { history, dollarsPerMillion: dollars } = run;
+  const earlier = runs
+    .slice(0, -1)
+    .map(
+      (other) =>
+        `${other.at.slice(0, 16).replace("T", " ")}: ${ratio(other.rewindMs / other.fullSyncMs)} (load average ${other.machine.loadAverage.start} to ${other.machine.loadAverage.end})`,
+    );
+  const perChange = (figure: { writeUnits: number; bytes: number }) =>
+    `${figure.writeUnits} write unit${figure.writeUnits === 1 ? "" : "s"} (${thousands(figure.bytes)} B)`;
+  const rows: [string, string, string][] = [
+    [
+      `rewind of a deleted domain of ${thousands(run.setup.users)} users (${thousands(run.setup.items)} items): production has it back`,
+      `${s(run.rewindMs)} = **${ratio(run.rewindMs / run.fullSyncMs)}** the full sync of the same items (${s(run.fullSyncMs)})`,
+      "≤ 1.5×",
+    ],
+    [
+      "… of which reading the domain and its history (the dry run)",
+      run.dryRunMs === undefined ? "not measured in this run" : s(run.dryRunMs),
+      "—",
+    ],
+    ["… and the failover has it back (automatic sync)", s(run.onFailoverMs), "—"],
+    [
+      "history per change, on each side",
+      `a delete (the item before kept) ${perChange(history.deleted)}; a creation ${perChange(history.created)} on production, ${perChange(history.applied)} applied on the failover`,
+      "—",
+    ],
+    [
+      "history's $ per million changes (both sides)",
+      `**$${dollars.writes.toFixed(2)}** writes + $${dollars.storage.toFixed(3)} storage for ${run.setup.retentionDays} days`,
+      "—",
+    ],
+  ];
+  return [
+    "| measure | result | goal |",
+    "|---|---|---|",
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    "",
+    `(latest run: ${ranOn(run.at, run.machine)}.${earlier.length ? ` Earlier runs kept in the file: ${earlier.join("; ")}.` : ""})`,
+  ].join("\n");
+}
+
 // ---- the region-loss drill: the latest run (test/bench/drill.ts, npm run drill) ----
 
 export interface DrillRun {
@@ -414,6 +480,10 @@ const tables: { readonly name: string; readonly make: () => Promise<string> }[] 
   {
     name: "full-sync",
     make: async () => fullSyncSection((await readResults<FullSyncRun>("full-sync")).runs),
+  },
+  {
+    name: "rewind",
+    make: async () => rewindSection((await readResults<RewindRun>("rewind")).runs),
   },
   {
     name: "drill",

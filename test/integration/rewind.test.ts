@@ -1,70 +1,28 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AdminClient } from "../../bin/api-client.ts";
 import { apiError, failoverClient, productionClient, unique } from "../support/api.ts";
+import {
+  configOf,
+  configOfSnapshot,
+  type DomainConfig,
+  type HistoryPage,
+  type Rewind,
+  rewind,
+  type Snapshot,
+} from "../support/history.ts";
 import { waitFor } from "../support/wait.ts";
-
-interface Snapshot {
-  at: string;
-  domain: Record<string, unknown> | null;
-  users: Record<string, unknown>[];
-  groups: Record<string, unknown>[];
-  services: Record<string, unknown>[];
-}
-interface Rewind {
-  dryRun: boolean;
-  added: string[];
-  removed: string[];
-  changed: { id: string; fields: string[] }[];
-  applied?: number;
-}
-interface HistoryPage {
-  items: { at: string; id: string; op: string; origin: string; fields: string[] }[];
-  cursor: string | null;
-}
 
 const production = productionClient();
 const failover = failoverClient();
 
-/** A domain's configuration as its GET routes show it, without versions and times. */
-async function configOf(client: AdminClient, domain: string) {
-  const strip = (items: Record<string, unknown>[]) =>
-    items.map(({ version: _v, updatedAt: _u, running: _r, ...rest }) => rest);
-  const list = async (kind: string) =>
-    strip(
-      (
-        await client.request<{ items: Record<string, unknown>[] }>(
-          "GET",
-          `/api/domains/${domain}/${kind}?limit=1000`,
-        )
-      ).items,
-    );
-  const domainItem = await client
-    .request<Record<string, unknown>>("GET", `/api/domains/${domain}`)
-    .catch(() => undefined);
-  if (!domainItem) return { domain: null };
-  return {
-    domain: strip([domainItem])[0],
-    users: await list("users"),
-    groups: await list("groups"),
-    services: await list("services"),
-  };
-}
-
-/** A snapshot as the same shape (its items as their GET routes show them). */
-function configOfSnapshot(snapshot: Snapshot) {
-  const strip = (items: Record<string, unknown>[]) =>
-    items.map(({ version: _v, updatedAt: _u, running: _r, ...rest }) => rest);
-  if (!snapshot.domain) return { domain: null };
-  return {
-    domain: strip([snapshot.domain])[0],
-    users: strip(snapshot.users),
-    groups: strip(snapshot.groups),
-    services: strip(snapshot.services),
-  };
+/** Now, as a moment: once it returns, every later change is after it. */
+async function aMoment() {
+  const at = new Date().toISOString();
+  await waitFor(() => Date.now() > Date.parse(at), 1_000, "the next millisecond");
+  return at;
 }
 
 const domain = unique("oops");
-let before: Awaited<ReturnType<typeof configOf>>;
+let before: DomainConfig;
 let moment: string;
 
 beforeAll(async () => {
@@ -163,5 +121,118 @@ describe("rewind (R26)", { timeout: 60_000 }, () => {
     );
     expect(unknown.status).toBe(404);
     expect(unknown.message).toMatch(/domain never-.* not found/);
+  });
+
+  it("keeps on the failover the changes sync applied there, as production made them", async () => {
+    const changesOn = async (client: typeof production) =>
+      (
+        await client.request<HistoryPage>("GET", `/api/history?domain=${domain}&limit=1000`)
+      ).items.map(({ id, op, at, origin }) => ({ id, op, at, origin }));
+    const onProduction = await changesOn(production);
+
+    const onFailover = await waitFor(
+      async () => {
+        const changes = await changesOn(failover);
+        return changes.length === onProduction.length ? changes : undefined;
+      },
+      15_000,
+      "the failover's history of the domain",
+    );
+
+    expect(onFailover).toEqual(onProduction);
+    expect(new Set(onFailover.map((change) => change.origin)).size).toBe(1);
+  });
+
+  it("rewinds a rewind: the moment just before it gives back what it undid", async () => {
+    const name = unique("undo");
+    await production.request("PUT", `/api/domains/${name}`, { description: "v1" });
+    await production.request("PUT", `/api/domains/${name}/users/carol`, {
+      password: "carol-Passw0rd!",
+      homeDirectory: "/data/v1",
+    });
+    const first = await aMoment();
+    const atFirst = await configOf(production, name);
+    await production.request("PUT", `/api/domains/${name}/users/carol`, {
+      homeDirectory: "/data/v2",
+    });
+    await production.request("PUT", `/api/domains/${name}/users/dave`, {
+      password: "dave-Passw0rd!",
+      homeDirectory: "/data/dave",
+    });
+    const beforeRewind = await aMoment();
+    const atSecond = await configOf(production, name);
+
+    const back = await rewind(production, name, first, false);
+    expect(back).toMatchObject({
+      added: [],
+      removed: ["user:dave"],
+      changed: [{ id: "user:carol", fields: ["homeDirectory"] }],
+      applied: 2,
+    });
+    expect(await configOf(production, name)).toEqual(atFirst);
+
+    const undone = await rewind(production, name, beforeRewind, false);
+    expect(undone).toMatchObject({
+      added: ["user:dave"],
+      removed: [],
+      changed: [{ id: "user:carol", fields: ["homeDirectory"] }],
+    });
+    expect(await configOf(production, name)).toEqual(atSecond);
+    await waitFor(
+      async () => JSON.stringify(await configOf(failover, name)) === JSON.stringify(atSecond),
+      15_000,
+      "the failover to follow both rewinds",
+    );
+    // Nothing left to do: a rewind to where the scope is writes nothing.
+    expect(await rewind(production, name, await aMoment(), false)).toMatchObject({
+      added: [],
+      removed: [],
+      changed: [],
+      applied: 0,
+    });
+  });
+
+  it("leaves a live domain its run state and gives one put back the run state it had when its first change since the moment was made (R2)", async () => {
+    const [live, gone] = [unique("live"), unique("gone")];
+    for (const name of [live, gone])
+      await production.request("PUT", `/api/domains/${name}`, { description: "v1" });
+    for (const name of [live, gone]) await production.request("POST", `/api/domains/${name}/start`);
+    const moment = await aMoment();
+    // The change after the moment finds the domain running: a rewind writes it as running.
+    await production.request("PUT", `/api/domains/${live}`, { description: "v2" });
+    await production.request("POST", `/api/domains/${live}/stop`);
+    await production.request("DELETE", `/api/domains/${gone}`);
+
+    for (const name of [live, gone]) await rewind(production, name, moment, false);
+
+    const runState = async (name: string) =>
+      (
+        await production.request<{ description: string; running: boolean }>(
+          "GET",
+          `/api/domains/${name}`,
+        )
+      ).running;
+    expect(await configOf(production, live)).toMatchObject({ domain: { description: "v1" } });
+    expect(await runState(live)).toBe(false);
+    expect(await runState(gone)).toBe(true);
+  });
+
+  it("answers 400 naming the field for a rewind without dryRun or at, a moment not ISO, and 404 for a rewind of an unknown domain", async () => {
+    const at = await aMoment();
+    const cases: [string, string, unknown, RegExp][] = [
+      ["POST", `/api/domains/${domain}/rewind`, { at }, /^dryRun: /],
+      ["POST", `/api/domains/${domain}/rewind`, { dryRun: true }, /^at: /],
+      ["POST", "/api/settings/rewind", { at: "12/07/2026", dryRun: true }, /^at: /],
+      ["GET", `/api/domains/${domain}/snapshot?at=now`, undefined, /^at: /],
+      ["GET", `/api/domains/${domain}/snapshot`, undefined, /^at: /],
+      ["GET", `/api/history?domain=${domain}&since=yesterday`, undefined, /^since: /],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const error = await apiError(production.request(method, path, body));
+      expect([path, error.status]).toEqual([path, 400]);
+      expect(error.message).toMatch(field);
+    }
+    const unknown = await apiError(rewind(production, unique("never"), at, true));
+    expect(unknown.status).toBe(404);
   });
 });

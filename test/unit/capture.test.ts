@@ -4,8 +4,9 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createCaptureHandler } from "../../functions/capture/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
-import type { ConfigItem } from "../../shared/model/items.ts";
-import type { ChangeQueue, QueuedMessage } from "../../shared/ports.ts";
+import type { HistoryChange } from "../../shared/history/change.ts";
+import { type ConfigItem, heartbeatKey } from "../../shared/model/items.ts";
+import type { ChangeQueue, HistoryStore, QueuedMessage } from "../../shared/ports.ts";
 import { capturedItem, PACK_BYTES, pack, single, unpack } from "../../shared/sync/capture.ts";
 
 const domain: ConfigItem = {
@@ -104,38 +105,50 @@ describe("capture packs a stream batch: one message per domain, in stream order 
   });
 });
 
+const notUsed = () => Promise.reject(new Error("not used"));
+
+/**
+ * A capture whose queue keeps what it is sent but refuses the messages of group `refused` and,
+ * as SQS's order rule, all after; `history` keeps what capture records.
+ */
+function captureFor(options: {
+  readonly refused?: string;
+  readonly autoSync?: boolean;
+  readonly history?: HistoryStore;
+}) {
+  const queued: QueuedMessage[] = [];
+  const queue: ChangeQueue = {
+    async sendInOrder(messages) {
+      const first = messages.findIndex((message) => message.groupId === options.refused);
+      queued.push(...(first < 0 ? messages : messages.slice(0, first)));
+      return messages.map((_, index) =>
+        first >= 0 && index >= first ? new Error("not queued") : true,
+      );
+    },
+    deadLetter: notUsed,
+    release: notUsed,
+    redrive: notUsed,
+    depths: notUsed,
+  };
+  const handler = createCaptureHandler({
+    serverId: "prod",
+    failoverSettings: {
+      get: async () => ({ enabled: true, autoSync: options.autoSync ?? true }) as never,
+    },
+    queue,
+    history: options.history ?? { record: async () => {}, list: notUsed },
+    historyDays: 7,
+    now: () => 1_000_000,
+    logger: new Logger({ logLevel: "SILENT" }),
+  });
+  return {
+    queued,
+    capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
+  };
+}
+
 describe("capture's partial batch response (R8: nothing lost, order kept)", () => {
-  const notUsed = () => Promise.reject(new Error("not used"));
-  /** A queue that refuses the messages of group `refused` and, as SQS's order rule, all after. */
-  function refusing(refused: string) {
-    const queued: QueuedMessage[] = [];
-    const queue: ChangeQueue = {
-      async sendInOrder(messages) {
-        const first = messages.findIndex((message) => message.groupId === refused);
-        queued.push(...(first < 0 ? messages : messages.slice(0, first)));
-        return messages.map((_, index) =>
-          first >= 0 && index >= first ? new Error("not queued") : true,
-        );
-      },
-      deadLetter: notUsed,
-      release: notUsed,
-      redrive: notUsed,
-      depths: notUsed,
-    };
-    const handler = createCaptureHandler({
-      serverId: "prod",
-      failoverSettings: { get: async () => ({ enabled: true, autoSync: true }) as never },
-      queue,
-      history: { record: async () => {}, list: notUsed },
-      historyDays: 7,
-      now: Date.now,
-      logger: new Logger({ logLevel: "SILENT" }),
-    });
-    return {
-      queued,
-      capture: (Records: DynamoDBRecord[]) => handler({ Records }, lambdaContext("capture")),
-    };
-  }
+  const refusing = (refused: string) => captureFor({ refused });
   const record = (item: ConfigItem | Record<string, unknown>, sequence: number) =>
     ({
       eventID: `event-${sequence}`,
@@ -175,5 +188,105 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "101" }] });
     expect(queued.flatMap((message) => unpack(message.body))).toEqual([group("a", "1")]);
+  });
+});
+
+describe("capture keeps every stored change in history (R26)", () => {
+  /** A capture whose history keeps what it gets; it refuses `failures` writes first. */
+  function capturing(options: { autoSync: boolean; failures?: number }) {
+    const kept: HistoryChange[] = [];
+    const expiries: number[] = [];
+    let failures = options.failures ?? 0;
+    const history: HistoryStore = {
+      async record(changes, expiresAt) {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error("throttled");
+        }
+        kept.push(...changes);
+        expiries.push(expiresAt);
+      },
+      list: notUsed,
+    };
+    return { kept, expiries, ...captureFor({ autoSync: options.autoSync, history }) };
+  }
+  const record = (
+    after: ConfigItem | undefined,
+    before: ConfigItem | undefined,
+    sequence: number,
+  ) =>
+    ({
+      eventID: `event-${sequence}`,
+      dynamodb: {
+        SequenceNumber: String(100 + sequence),
+        ...(after ? { NewImage: marshall(after) } : {}),
+        ...(before ? { OldImage: marshall(before) } : {}),
+      },
+    }) as DynamoDBRecord;
+  const heartbeat = (version: number): ConfigItem => ({
+    ...heartbeatKey,
+    kind: "heartbeat",
+    id: "heartbeat",
+    version,
+    origin: "prod",
+    updatedAt: 1,
+    data: {},
+  });
+  const applied = { ...group("a", "2"), origin: "failover" };
+
+  it("keeps own and applied changes with the item before, even while automatic sync is off", async () => {
+    const { kept, queued, expiries, capture } = capturing({ autoSync: false });
+    const old = { ...group("a", "1"), version: 1_000, data: { description: "old" } };
+
+    const response = await capture([
+      record(group("a", "1"), old, 0),
+      record(applied, undefined, 1),
+      record(heartbeat(5_000), heartbeat(4_000), 2),
+      record({ ...domain, running: true }, domain, 3),
+    ]);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(queued).toEqual([]);
+    expect(kept.map((change) => [change.id, change.origin, change.before])).toEqual([
+      ["group:1", "prod", old],
+      ["group:2", "failover", undefined],
+    ]);
+    expect(expiries).toEqual([1_000 + 7 * 86_400]);
+  });
+
+  it("answers a history write that fails with the first record that has a change to keep; the retry keeps it all", async () => {
+    const { kept, queued, capture } = capturing({ autoSync: true, failures: 1 });
+    const records = [
+      record(heartbeat(5_000), heartbeat(4_000), 0),
+      record(group("a", "1"), undefined, 1),
+      record(applied, undefined, 2),
+    ];
+
+    const first = await capture(records);
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: "101" }] });
+    expect(kept).toEqual([]);
+
+    // The stream sends the batch again from the record named.
+    const retry = await capture(records.slice(1));
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(kept.map((change) => change.id)).toEqual(["group:1", "group:2"]);
+    // Own changes were queued both times under the same deduplication id: SQS keeps one.
+    const domainA = queued.filter((message) => message.groupId === "a");
+    expect(domainA).toHaveLength(2);
+    expect(new Set(domainA.map((message) => message.deduplicationId)).size).toBe(1);
+  });
+
+  it("keeps what came before a record it cannot read, and names that record", async () => {
+    const { kept, capture } = capturing({ autoSync: true });
+    const unreadable = { eventID: "x", dynamodb: { SequenceNumber: "101", NewImage: { pk: {} } } };
+
+    const response = await capture([
+      record(group("a", "1"), undefined, 0),
+      unreadable as unknown as DynamoDBRecord,
+      record(group("a", "2"), undefined, 2),
+    ]);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "101" }] });
+    expect(kept.map((change) => change.id)).toEqual(["group:1"]);
   });
 });

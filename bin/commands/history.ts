@@ -36,6 +36,7 @@ interface RewindView {
   changed: { id: string; fields: string[] }[];
   applied?: number;
   skipped?: string[];
+  remaining?: number;
 }
 
 /** The scope options of `history`, `snapshot` and `rewind`: one domain, or the server scope. */
@@ -172,10 +173,21 @@ before the history's retention, an unknown domain), or items changed meanwhile w
     )
     .action(async (options: ScopeOptions & { at: string; apply?: boolean }) => {
       const scope = scopeOf(options, true);
-      const answer = await cli.client().request<RewindView>("POST", `${scope.path}/rewind`, {
-        at: momentOf(options.at, "--at"),
-        dryRun: !options.apply,
-      });
+      const at = momentOf(options.at, "--at");
+      const post = () =>
+        cli.client().request<RewindView>("POST", `${scope.path}/rewind`, {
+          at,
+          dryRun: !options.apply,
+        });
+      const answer = await post();
+      // A rewind too big for one answer says how much is left: the same rewind goes on with it.
+      for (let last = answer; (last.remaining ?? 0) > 0; ) {
+        if (!cli.json) console.error(`${last.remaining} item(s) left: going on`);
+        last = await post();
+        answer.applied = (answer.applied ?? 0) + (last.applied ?? 0);
+        answer.skipped = [...(answer.skipped ?? []), ...(last.skipped ?? [])];
+        answer.remaining = last.remaining;
+      }
       if (cli.json) cli.print(answer);
       else console.log(rewindText(scope.name, answer));
       const skipped = answer.skipped ?? [];

@@ -17,6 +17,7 @@ interface Plan {
   changed: { id: string; fields: string[] }[];
   applied?: number;
   skipped?: string[];
+  remaining?: number;
 }
 
 /** How many of a domain's changes its section shows. */
@@ -111,6 +112,13 @@ export function rewindPanel(rewound: () => Promise<void>) {
           yes.disabled = true;
           try {
             const done = await api<Plan>("POST", path, { at, dryRun: false });
+            // Too big for one answer: the same rewind goes on with what is left.
+            for (let last = done; (last.remaining ?? 0) > 0; ) {
+              message.textContent = `${last.remaining} item(s) left: going on…`;
+              last = await api<Plan>("POST", path, { at, dryRun: false });
+              done.applied = (done.applied ?? 0) + (last.applied ?? 0);
+              done.skipped = [...(done.skipped ?? []), ...(last.skipped ?? [])];
+            }
             const kept = done.skipped?.length
               ? ` ${done.skipped.length} changed again meanwhile and were kept: ${done.skipped.join(", ")}.`
               : "";

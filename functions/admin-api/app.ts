@@ -101,25 +101,27 @@ function crud<const B extends string, const I extends string>(
 /** A handler for each route of the table (./routes.ts): one missing does not compile. */
 export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
   const { config, failoverSettings } = deps;
-  // Calls to the failover end in time for the answer to make API Gateway's 29 s (R6).
-  const bounded = ({ event, context }: Pick<RouteRequest, "event" | "context">) =>
-    withDeadline(
-      deps,
-      answerDeadline(event.requestContext.timeEpoch, context.getRemainingTimeInMillis()),
-    );
+  // When work must end for the answer to make API Gateway's 29 s.
+  const deadlineOf = ({ event, context }: Pick<RouteRequest, "event" | "context">) =>
+    answerDeadline(event.requestContext.timeEpoch, context.getRemainingTimeInMillis());
+  // Calls to the failover end in time (R6).
+  const bounded = (request: Pick<RouteRequest, "event" | "context">) =>
+    withDeadline(deps, deadlineOf(request));
   const runState =
     (running: boolean) =>
     async ({ params }: RouteRequest) =>
       json(200, await config.setRunning(params.domain as string, running));
   const webScope = { id: "web" };
   const { historyService } = deps;
-  const rewind = (domain: string | undefined, body: unknown) => {
-    const parsed = rewindInput.safeParse(body ?? {});
+  const rewind = (domain: string | undefined, request: RouteRequest) => {
+    const parsed = rewindInput.safeParse(jsonBody(request.event) ?? {});
     if (!parsed.success) throw fromZodError(parsed.error);
     return historyService.rewind(
       domain === undefined ? {} : { domain },
       parsed.data.at,
       parsed.data.dryRun,
+      // A big rewind answers in time with what is left; run again, it goes on.
+      deadlineOf(request),
     );
   };
 
@@ -162,10 +164,9 @@ export function adminApiHandlers(deps: AdminApiDeps): RouteHandlers {
       json(200, await historyService.domainSnapshot(params.domain as string, query.at as number)),
     "GET /api/settings/snapshot": async ({ query }) =>
       json(200, await historyService.settingsSnapshot(query.at as number)),
-    "POST /api/domains/{domain}/rewind": async ({ params, event }) =>
-      json(200, await rewind(params.domain as string, jsonBody(event))),
-    "POST /api/settings/rewind": async ({ event }) =>
-      json(200, await rewind(undefined, jsonBody(event))),
+    "POST /api/domains/{domain}/rewind": async (request) =>
+      json(200, await rewind(request.params.domain as string, request)),
+    "POST /api/settings/rewind": async (request) => json(200, await rewind(undefined, request)),
     "GET /api/failover": async () => json(200, await failoverSettings.view()),
     "PUT /api/failover": async (request) =>
       json(200, await sync.saveFailoverSettings(bounded(request), jsonBody(request.event))),

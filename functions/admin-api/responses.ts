@@ -239,9 +239,13 @@ export const rewind = z.looseObject({
   added: z.array(z.string()),
   removed: z.array(z.string()),
   changed: z.array(z.looseObject({ id: z.string(), fields: z.array(z.string()) })),
-  /** The real run: how many items were written, and those a newer change made meanwhile kept. */
+  /**
+   * The real run: how many items were written, those a newer change made meanwhile kept, and
+   * how many are left when the answer had to leave first (run the same rewind again).
+   */
   applied: z.number().int().nonnegative().optional(),
   skipped: z.array(z.string()).optional(),
+  remaining: z.number().int().nonnegative().optional(),
 });
 
 export const peer = { hello: peerHello, answer: z.looseObject({}) };

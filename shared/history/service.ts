@@ -31,6 +31,8 @@ export interface ChangesQuery extends PageRequest {
 const CATCH_UP_MS = 5_000;
 const CATCH_UP_POLL_MS = 100;
 const PAGE = 1000;
+/** Items a rewind writes per batch: small enough to stop close to its deadline. */
+const WRITE_BATCH = 250;
 
 const scopeKey = (scope: HistoryScope) =>
   scope.domain === undefined ? SERVER_PARTITION : domainPk(scope.domain);
@@ -97,9 +99,16 @@ export class HistoryService {
   /**
    * Makes a scope what it was at `at`: a dry run answers what would change; the real run
    * writes it as one new version above every current one (so a rewind can itself be rewound).
-   * A write that meets a newer version made meanwhile is left to it (`skipped`).
+   * A write that meets a newer version made meanwhile is left to it (`skipped`). Writing stops
+   * at `deadline` (epoch ms; the admin API's answer must leave in time): `remaining` counts the
+   * writes not made, and the same rewind run again writes what still differs.
    */
-  async rewind(scope: HistoryScope, at: number, dryRun: boolean) {
+  async rewind(
+    scope: HistoryScope,
+    at: number,
+    dryRun: boolean,
+    deadline = Number.POSITIVE_INFINITY,
+  ) {
     const { items, current } = await this.look(scope, at);
     // A reduce, not Math.max(...): a spread of 130,000 or more arguments overflows the stack.
     const highest = current.reduce((max, item) => Math.max(max, item.version), 0);
@@ -117,30 +126,40 @@ export class HistoryService {
       changed: plan.changed,
     };
     if (dryRun) return answer;
-    const skipped = await this.write(plan);
-    return { ...answer, applied: plan.writes.length - skipped.length, skipped };
+    const { written, skipped } = await this.write(plan, deadline);
+    return {
+      ...answer,
+      applied: written - skipped.length,
+      skipped,
+      remaining: plan.writes.length - written,
+    };
   }
 
-  /** Writes a plan's items through the version rule, in its order; the ids not written. */
-  private async write(plan: RewindPlan): Promise<string[]> {
-    const skipped: string[] = [];
-    // A domain put back goes first and a domain deleted last: the writes are in that order,
-    // so a batch holds either the domain alone or none of it.
+  /**
+   * Writes a plan's items through the version rule, in its order (a domain put back first, a
+   * domain deleted last: alone in their batches), until `deadline`: how many were written, and
+   * the ids a newer version kept.
+   */
+  private async write(plan: RewindPlan, deadline: number) {
     const batches: ConfigItem[][] = [];
     for (const item of plan.writes) {
       const last = batches.at(-1);
-      if (last && item.kind !== "domain" && last[0]?.kind !== "domain" && last.length < PAGE)
+      if (last && item.kind !== "domain" && last[0]?.kind !== "domain" && last.length < WRITE_BATCH)
         last.push(item);
       else batches.push([item]);
     }
+    const skipped: string[] = [];
+    let written = 0;
     for (const batch of batches) {
+      if (Date.now() >= deadline) break;
       const applied = await this.deps.store.applyBatch(batch);
       batch.forEach((item, index) => {
         if (!applied[index]) skipped.push(itemId(item));
       });
+      written += batch.length;
     }
     if (plan.writes[0]) this.deps.clock.observe(plan.writes[0].version);
-    return skipped;
+    return { written, skipped };
   }
 
   /**

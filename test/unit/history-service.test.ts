@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { type HistoryChange, historyChangeOf } from "../../shared/history/change.ts";
 import { HistoryService } from "../../shared/history/service.ts";
-import { type ConfigItem, childKey } from "../../shared/model/items.ts";
+import { type ConfigItem, childKey, tombstone } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import type { ConfigStore, HistoryStore, PageRequest } from "../../shared/ports.ts";
+import { MemoryStore } from "../support/memory-store.ts";
 
 /** A domain of `count` users, all made long before the moment looked at. */
 function largeDomain(count: number): ConfigItem[] {
@@ -52,5 +54,44 @@ describe("HistoryService (R26)", () => {
     const answer = await service.rewind({ domain: "big" }, now - 1_000, true);
 
     expect(answer).toMatchObject({ dryRun: true, added: [], removed: [], changed: [] });
+  });
+});
+
+describe("a rewind bounded by its answer's deadline (R26, the admin API's 29 s)", () => {
+  it("writes nothing past the deadline, says how much is left, and run again goes on", async () => {
+    const now = Date.now();
+    const store = new MemoryStore();
+    // Made a minute ago; at T, half a minute ago, the domain had its 600 users; since, they were
+    // deleted (tombstones), and history holds each deletion with the user as it was.
+    const madeAt = (now - 60_000) * 1000;
+    const users = largeDomain(600).map((user, index) => ({ ...user, version: madeAt + index }));
+    const deleted = users.map((user) => tombstone(user, (now - 10_000) * 1000, "prod", now));
+    await store.applyBatch(deleted);
+    const changes: HistoryChange[] = deleted.map((item, index) => {
+      const change = historyChangeOf(item, users[index]);
+      if (!change) throw new Error("a deletion is a change");
+      return change;
+    });
+    const history: HistoryStore = {
+      record: async () => {},
+      list: async () => ({ items: changes }),
+    };
+    const at = now - 30_000;
+    const service = new HistoryService({
+      store,
+      history,
+      clock: new HybridClock(() => now),
+      serverId: "prod",
+      historyDays: 7,
+      now: () => now,
+    });
+
+    const late = await service.rewind({ domain: "big" }, at, false, Date.now() - 1);
+    expect(late).toMatchObject({ applied: 0, remaining: 600 });
+    expect((await store.list("DOMAIN#big", "", { limit: 1000 })).items).toEqual([]);
+
+    const done = await service.rewind({ domain: "big" }, at, false);
+    expect(done).toMatchObject({ applied: 600, remaining: 0, skipped: [] });
+    expect((await store.list("DOMAIN#big", "", { limit: 1000 })).items).toHaveLength(600);
   });
 });

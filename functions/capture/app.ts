@@ -31,8 +31,8 @@ function changeOf(record: DynamoDBRecord, serverId: string) {
 
 /**
  * DynamoDB stream → FIFO queue (R7): this server's own changes to replicated items, packed per
- * domain (message group) in stream order up to 64 KB a message, sent in SendMessageBatch
- * requests. A partial batch response names the first record not queued: the stream retries
+ * message group (domains hashed into a few) in stream order up to 64 KB a message, sent in
+ * SendMessageBatch requests. A partial batch response names the first record not queued: the stream retries
  * from there, and the deduplication ids make what was queued already a no-op.
  */
 export function createCaptureHandler(deps: CaptureDeps) {

@@ -174,6 +174,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     },
     filters: [captureFilter(services.serverId)],
     batchSize: stream.batchSize,
+    maximumBatchingWindowSeconds: stream.maximumBatchingWindowSeconds,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
     maximumRecordAgeSeconds: stream.maximumRecordAgeSeconds,

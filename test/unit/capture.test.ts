@@ -6,7 +6,15 @@ import { createCaptureHandler } from "../../functions/capture/app.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
 import type { ChangeQueue, QueuedMessage } from "../../shared/ports.ts";
-import { capturedItem, PACK_BYTES, pack, single, unpack } from "../../shared/sync/capture.ts";
+import {
+  capturedItem,
+  MESSAGE_GROUPS,
+  messageGroup,
+  PACK_BYTES,
+  pack,
+  single,
+  unpack,
+} from "../../shared/sync/capture.ts";
 
 const domain = {
   pk: "DOMAIN#acme",
@@ -53,20 +61,37 @@ describe("capture: what goes into the queue (R2, R3, R7, R18)", () => {
   });
 });
 
-describe("capture packs a stream batch: one message per domain, in stream order (R8)", () => {
-  it("puts each domain's changes into one message, in stream order, ordered by first change", () => {
+describe("capture packs a stream batch: one message per message group, in stream order (R8)", () => {
+  it("puts each group's changes into one message, in stream order, ordered by first change", () => {
     const items = [group("a", "1"), group("b", "1"), group("a", "2"), group("b", "2")];
+    expect(messageGroup(items[0] as ConfigItem)).not.toBe(messageGroup(items[1] as ConfigItem));
 
     const messages = pack(captured(items));
 
     expect(messages.map((message) => [message.groupId, message.from])).toEqual([
-      ["a", 0],
-      ["b", 1],
+      [messageGroup(group("a", "1")), 0],
+      [messageGroup(group("b", "1")), 1],
     ]);
     expect(messages.map((message) => unpack(message.body))).toEqual([
       [items[0], items[2]],
       [items[1], items[3]],
     ]);
+  });
+
+  it("spreads the domains over a fixed number of groups: many domains share a message, a domain always in the same group", () => {
+    // A stream batch of a burst: 50 domains, 4 changes each, interleaved.
+    const items = Array.from({ length: 200 }, (_, index) => group(`d${index % 50}`, `${index}`));
+
+    const messages = pack(captured(items));
+
+    expect(messages.length).toBeLessThanOrEqual(MESSAGE_GROUPS);
+    for (const message of messages) {
+      const carried = unpack(message.body);
+      // Each domain's changes come in stream order, and only in its own group's message.
+      expect(carried).toEqual(items.filter((item) => messageGroup(item) === message.groupId));
+      for (const item of carried) expect(messageGroup(item)).toBe(message.groupId);
+    }
+    expect(messageGroup(group("d7", "x"))).toBe(messageGroup(group("d7", "y")));
   });
 
   it("closes a message before it would pass one 64 KB billing chunk", () => {
@@ -101,7 +126,7 @@ describe("capture packs a stream batch: one message per domain, in stream order 
 
     expect(unpack(JSON.stringify({ item }))).toEqual([item]);
     expect(unpack(single(item).body)).toEqual([item]);
-    expect(single(item).groupId).toBe("a");
+    expect(single(item).groupId).toBe(messageGroup(item));
     expect(() => unpack('{"changes":[]}')).toThrow();
   });
 });
@@ -142,7 +167,7 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
     }) as DynamoDBRecord;
 
   it("names the first record of the first message not queued: the stream retries from there", async () => {
-    const { queued, capture } = refusing("b");
+    const { queued, capture } = refusing(messageGroup(group("b", "1")));
     const items = [
       group("a", "1"),
       group("a", "2"),

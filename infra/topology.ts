@@ -78,19 +78,18 @@ export const topology = {
       batchSize: 10,
       reportBatchItemFailures: true,
       /**
-       * Lambda's MaximumConcurrency for this source (2–1000). A FIFO source scales with the
-       * number of message groups (MESSAGE_GROUPS in shared/sync/capture.ts, as many as this):
-       * unbounded, it would call the failover faster than its API accepts: 429s, retries,
-       * suspension (R9).
-       * Sized against the failover's API: each invocation has one `/api/sync/events` call in
-       * flight at a time (one per batch of 10 packed messages, ~100–300 ms; retries wait 200/400
-       * ms first), so at most ~10 calls/s per invocation: 10 invocations make ≤ 100 calls/s (the
-       * peer's stage rate, 100 rps, even before adminApi.syncThrottle gave sync its own budget)
-       * and never more than 10 at once (its burst is 200). A call carries every change of its
-       * messages (a message group's changes of one stream batch per message), so a burst is bounded by
-       * the receiver's writes rather than by the number of calls.
+       * Lambda's MaximumConcurrency for this source (2–1000). A FIFO source runs one batch per
+       * message group at a time, so it scales with MESSAGE_GROUPS (shared/sync/capture.ts, as
+       * many as this). Each invocation has one `/api/sync/events` call in flight at a time (one
+       * per batch of 10 packed messages; retries wait 200/400 ms first), so at most ~10 calls/s
+       * per invocation: 4 invocations make ≤ 40 calls/s, well under the peer's sync throttle
+       * (adminApi.syncThrottle), never more than 4 at once. A call carries every change of its
+       * messages (a message group's changes of one stream batch per message, up to 64 KB), so a
+       * burst is bounded by the receiver's writes rather than by the number of calls: more
+       * invocations side by side would only wait on the same writes, billed while they wait
+       * (issue 25: 10 side by side cost twice the Lambda time per change of 4, at the same rate).
        */
-      maxConcurrency: 10,
+      maxConcurrency: 4,
     },
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
     retry: FORWARD_RETRY,

@@ -103,7 +103,7 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
         try {
           receiving = waiting.length === 0 ? receiveBatch() : receive(batchSize, 0);
           const messages = (await receiving) as Message[];
-          waiting.push(...messages);
+          for (const message of messages) wait(message);
           if (messages.length > 0) continue;
         } catch (error) {
           onError(error);
@@ -120,6 +120,16 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
     }
     await Promise.all(inFlight);
     await releaseWaiting();
+  }
+
+  /**
+   * Adds a received message to those waiting. One handed out again (its visibility timeout ran
+   * out while it waited) takes its earlier copy's place: only the newest receipt handle is valid.
+   */
+  function wait(message: Message): void {
+    const earlier = waiting.findIndex((other) => other.MessageId === message.MessageId);
+    if (earlier >= 0) waiting[earlier] = message;
+    else waiting.push(message);
   }
 
   const groupOf = (message: Message) => message.Attributes?.MessageGroupId;

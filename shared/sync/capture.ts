@@ -51,9 +51,10 @@ export function capturedItem(
  * The message groups the changes are spread over. A FIFO queue keeps each group's order, and
  * Lambda runs at most one batch of a group at a time, so a group per domain would cut a stream
  * batch of many domains into as many small messages. A domain always falls into the same group
- * (its changes stay in order, R8); as many groups as forward runs side by side keep it busy.
+ * (its changes stay in order, R8); as many groups as forward runs side by side
+ * (topology.forward.source.maxConcurrency) keep it busy.
  */
-export const MESSAGE_GROUPS = 10;
+export const MESSAGE_GROUPS = 4;
 
 /** A change's message group: its partition (domain, or the server level) hashed into one. */
 export function messageGroup(item: ConfigItem): string {

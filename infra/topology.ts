@@ -87,7 +87,8 @@ export const topology = {
        * messages (a message group's changes of one stream batch per message, up to 64 KB), so a
        * burst is bounded by the receiver's writes rather than by the number of calls: more
        * invocations side by side would only wait on the same writes, billed while they wait
-       * (issue 25: 10 side by side cost twice the Lambda time per change of 4, at the same rate).
+       * (issue 25: 10 side by side were billed 1.7–2.2 times the Lambda time per change of 4, at
+       * the same burst rate).
        */
       maxConcurrency: 4,
     },

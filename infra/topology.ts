@@ -30,11 +30,18 @@ export const topology = {
     memoryMb: 256,
     stream: {
       /**
-       * Up to 1,000 records per invocation (one GetRecords page; no batching window, so a single
-       * change is not held back): in a burst, a domain's changes of one batch go out packed in one
-       * message (shared/sync/capture.ts), and the more a batch holds, the fuller the messages.
+       * Up to 1,000 records per invocation: in a burst, a message group's changes of one batch go
+       * out packed in one message (shared/sync/capture.ts), and the more a batch holds, the fuller
+       * the messages.
        */
       batchSize: 1_000,
+      /**
+       * Lambda's MaximumBatchingWindowInSeconds, played by the local poller too: how long records
+       * are gathered before capture is invoked. Whole seconds only (the API takes an integer), so
+       * the shortest window, 1 s, would hold a single change back by up to a second — past the
+       * lag goal (p99 ≤ 0.5 s, issue 25). 0: each poll's records go at once.
+       */
+      maximumBatchingWindowSeconds: 0,
       /** Lambda's stream poll interval locally; in AWS it is the service's own. */
       pollIntervalMs: 250,
       /**
@@ -71,18 +78,19 @@ export const topology = {
       batchSize: 10,
       reportBatchItemFailures: true,
       /**
-       * Lambda's MaximumConcurrency for this source (2–1000). Without it a FIFO source scales
-       * with the number of message groups (one per domain), and a burst across many domains
-       * would call the failover faster than its API accepts: 429s, retries, suspension (R9).
-       * Sized against the failover's API: each invocation has one `/api/sync/events` call in
-       * flight at a time (one per batch of 10 packed messages, ~100–300 ms; retries wait 200/400
-       * ms first), so at most ~10 calls/s per invocation: 10 invocations make ≤ 100 calls/s (the
-       * peer's stage rate, 100 rps, even before adminApi.syncThrottle gave sync its own budget)
-       * and never more than 10 at once (its burst is 200). A call carries every change of its
-       * messages (a domain's changes of one stream batch per message), so a burst is bounded by
-       * the receiver's writes rather than by the number of calls.
+       * Lambda's MaximumConcurrency for this source (2–1000). A FIFO source runs one batch per
+       * message group at a time, so it scales with MESSAGE_GROUPS (shared/sync/capture.ts, as
+       * many as this). Each invocation has one `/api/sync/events` call in flight at a time (one
+       * per batch of 10 packed messages; retries wait 200/400 ms first), so at most ~10 calls/s
+       * per invocation: 4 invocations make ≤ 40 calls/s, well under the peer's sync throttle
+       * (adminApi.syncThrottle), never more than 4 at once. A call carries every change of its
+       * messages (a message group's changes of one stream batch per message, up to 64 KB), so a
+       * burst is bounded by the receiver's writes rather than by the number of calls: more
+       * invocations side by side would only wait on the same writes, billed while they wait
+       * (issue 25: 10 side by side were billed 1.7–2.2 times the Lambda time per change of 4, at
+       * the same burst rate).
        */
-      maxConcurrency: 10,
+      maxConcurrency: 4,
     },
     /** Retries within one invocation, before the message is handed back to SQS (R9). */
     retry: FORWARD_RETRY,

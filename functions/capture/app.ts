@@ -35,7 +35,7 @@ function imagesOf(record: DynamoDBRecord) {
 /**
  * DynamoDB stream → history and FIFO queue. Every new version of a replicated item, own or
  * applied by sync, is kept in this server's history with the item it replaced (R26); this
- * server's own changes go to the queue (R7), packed per domain (message group) in stream order
+ * server's own changes go to the queue (R7), packed per message group (domains hashed into a few) in stream order
  * up to 64 KB a message, sent in SendMessageBatch requests. A partial batch response names the
  * first record not done: the stream retries from there; history's writes are keyed by item and
  * version and the queue's deduplication ids make what was done already a no-op.

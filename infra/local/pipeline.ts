@@ -174,6 +174,7 @@ export async function startPipeline(options: PipelineOptions): Promise<{
     },
     filters: [captureFilter],
     batchSize: stream.batchSize,
+    maximumBatchingWindowSeconds: stream.maximumBatchingWindowSeconds,
     pollIntervalMs: stream.pollIntervalMs,
     maximumRetryAttempts: stream.maximumRetryAttempts,
     maximumRecordAgeSeconds: stream.maximumRecordAgeSeconds,

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -76,8 +77,14 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
   /** The receive in progress, if any: pause() waits for it too. */
   let receiving: Promise<unknown> | undefined;
 
+  /** Received messages not yet handed to the handler, in queue order. */
+  const waiting: Message[] = [];
+  /** FIFO message groups with a batch in flight: SQS hands out none of their messages meanwhile. */
+  const busy = new Set<string>();
+  const lookahead = batchSize * concurrency;
+
   /**
-   * One receiver, so batches leave the queue in its order, and up to `concurrency` batches
+   * One receiver, so messages leave the queue in its order, and up to `concurrency` batches
    * handled side by side (Lambda's FIFO event source runs different message groups in parallel).
    */
   async function poll(): Promise<void> {
@@ -90,24 +97,98 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
         await Promise.race(inFlight);
         continue;
       }
-      let messages: Message[];
-      try {
-        receiving = receiveBatch();
-        messages = (await receiving) as Message[];
-      } catch (error) {
-        onError(error);
-        await sleep(ERROR_BACKOFF_MS);
-        continue;
-      } finally {
-        receiving = undefined;
+      // Look ahead while the queue hands messages out, so that a batch can be filled with one
+      // group's messages, as SQS fills a FIFO receive.
+      if (waiting.length < lookahead) {
+        try {
+          receiving = waiting.length === 0 ? receiveBatch() : receive(batchSize, 0);
+          const messages = (await receiving) as Message[];
+          for (const message of messages) wait(message);
+          if (messages.length > 0) continue;
+        } catch (error) {
+          onError(error);
+          await sleep(ERROR_BACKOFF_MS);
+          continue;
+        } finally {
+          receiving = undefined;
+        }
       }
-      if (messages.length === 0) continue;
-      const batch: Promise<void> = handleBatch(messages)
-        .catch(onError)
-        .finally(() => inFlight.delete(batch));
-      inFlight.add(batch);
+      const batch = nextBatch();
+      if (batch) dispatch(batch);
+      // All that waits belongs to groups in flight: wait for one of them.
+      else if (inFlight.size > 0) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
+    await releaseWaiting();
+  }
+
+  /**
+   * Adds a received message to those waiting. One handed out again (its visibility timeout ran
+   * out while it waited) takes its earlier copy's place: only the newest receipt handle is valid.
+   */
+  function wait(message: Message): void {
+    const earlier = waiting.findIndex((other) => other.MessageId === message.MessageId);
+    if (earlier >= 0) waiting[earlier] = message;
+    else waiting.push(message);
+  }
+
+  const groupOf = (message: Message) => message.Attributes?.MessageGroupId;
+  const isFree = (message: Message) => {
+    const group = groupOf(message);
+    return group === undefined || !busy.has(group);
+  };
+
+  /**
+   * The next batch as SQS hands FIFO messages out (the emulator ignores groups): the first
+   * waiting message of a group not in flight and as many more of its group as fit, then the
+   * next ones of other free groups; none while every waiting message's group is in flight.
+   */
+  function nextBatch(): Message[] | undefined {
+    const first = waiting.find(isFree);
+    if (!first) return undefined;
+    const lead = groupOf(first);
+    const picked = new Set(
+      waiting.filter((message) => isFree(message) && groupOf(message) === lead).slice(0, batchSize),
+    );
+    for (const message of waiting) {
+      if (picked.size >= batchSize) break;
+      if (isFree(message)) picked.add(message);
+    }
+    const batch = waiting.filter((message) => picked.has(message));
+    waiting.splice(0, waiting.length, ...waiting.filter((message) => !picked.has(message)));
+    for (const message of batch) {
+      const group = groupOf(message);
+      if (group !== undefined) busy.add(group);
+    }
+    return batch;
+  }
+
+  function dispatch(messages: Message[]): void {
+    const batch: Promise<void> = handleBatch(messages)
+      .catch(onError)
+      .finally(() => {
+        inFlight.delete(batch);
+        for (const message of messages) {
+          const group = groupOf(message);
+          if (group !== undefined) busy.delete(group);
+        }
+      });
+    inFlight.add(batch);
+  }
+
+  /** Hands what was received but not invoked back to the queue (paused or stopped). */
+  async function releaseWaiting(): Promise<void> {
+    const released = waiting.splice(0);
+    for (let start = 0; start < released.length; start += MAX_BATCH_SIZE) {
+      const entries = released.slice(start, start + MAX_BATCH_SIZE).map((message, index) => ({
+        Id: String(index),
+        ReceiptHandle: message.ReceiptHandle ?? "",
+        VisibilityTimeout: 0,
+      }));
+      await client
+        .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }))
+        .catch(onError);
+    }
   }
 
   /**
@@ -143,32 +224,10 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
     return output.Messages ?? [];
   }
 
-  /**
-   * The last batch of each FIFO message group, settling when that batch is done. SQS holds a
-   * group's later messages back while one is in flight; the emulator does not, so each batch
-   * waits, in the order it was received, for the earlier batches of its groups.
-   */
-  const groupTails = new Map<string, Promise<void>>();
-
   async function handleBatch(messages: Message[]): Promise<void> {
-    const groups = [
-      ...new Set(messages.flatMap((message) => message.Attributes?.MessageGroupId ?? [])),
-    ];
-    const earlier = groups.flatMap((group) => groupTails.get(group) ?? []);
-    let done = () => {};
-    const batchDone = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    for (const group of groups) groupTails.set(group, batchDone);
-    await Promise.all(earlier);
-    try {
-      const records = messages.map((message) => toLambdaRecord(message, queueArn, awsRegion));
-      const failed = await invoke(records);
-      await deleteMessages(records.filter((record) => !failed.has(record.messageId)));
-    } finally {
-      for (const group of groups) if (groupTails.get(group) === batchDone) groupTails.delete(group);
-      done();
-    }
+    const records = messages.map((message) => toLambdaRecord(message, queueArn, awsRegion));
+    const failed = await invoke(records);
+    await deleteMessages(records.filter((record) => !failed.has(record.messageId)));
   }
 
   /** The ids of the messages to leave in the queue. */
@@ -207,6 +266,8 @@ export async function startSqsSource(options: SqsSourceOptions): Promise<SqsSour
         unpause = resolve;
       });
       await Promise.all([...inFlight, receiving]);
+      // Lambda holds no message for a disabled mapping: what waited goes back to the queue.
+      await releaseWaiting();
     },
     resume,
     async stop() {

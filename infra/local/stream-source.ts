@@ -26,6 +26,12 @@ export interface StreamSourceOptions {
   readonly filters?: readonly EventPattern[];
   /** Records per invocation (Lambda's default for DynamoDB streams is 100). */
   readonly batchSize?: number;
+  /**
+   * Lambda's MaximumBatchingWindowInSeconds (default 0): how long records are gathered, from the
+   * first one read, before the handler is invoked; a batch goes earlier once it is full or at
+   * Lambda's 6 MB payload. 0: each poll's records go at once.
+   */
+  readonly maximumBatchingWindowSeconds?: number;
   /** Start of shards open at start-up (default TRIM_HORIZON); later shards are read in full. */
   readonly startingPosition?: "TRIM_HORIZON" | "LATEST";
   /** Delay between GetRecords calls that return nothing (Lambda polls 4 times a second). */
@@ -75,17 +81,27 @@ interface ShardReader {
   /** Where a new iterator starts: after the last fetched record. */
   resumeAt: Position;
   /** Fetched records not yet handed to the handler. */
-  readonly buffer: DynamoDBRecord[];
+  readonly buffer: Buffered[];
   /** Batches to deliver before the buffer: retries and bisected halves, in stream order. */
   readonly pending: Batch[];
   /** Consecutive failed invocations, for the backoff. */
   failures: number;
 }
 
+/** A fetched record, its size in the event and when it was read (for the batching window). */
+interface Buffered {
+  readonly record: DynamoDBRecord;
+  readonly bytes: number;
+  readonly readAt: number;
+}
+
 /** Invocation result: undefined when every record succeeded. */
 type Failure = { readonly retryFrom: number; readonly reason: string; readonly thrown: boolean };
 
 const MAX_BACKOFF_MS = 5_000;
+/** Lambda's payload limit for a synchronous invocation: what one batch's event may hold. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const EVENT_BYTES = Buffer.byteLength('{"Records":[]}');
 const SHARD_DISCOVERY_MS = 1_000;
 
 /**
@@ -96,6 +112,7 @@ const SHARD_DISCOVERY_MS = 1_000;
 export async function startStreamSource(options: StreamSourceOptions): Promise<StreamSource> {
   const { client, streamArn, handler } = options;
   const batchSize = options.batchSize ?? 100;
+  const batchingWindowMs = (options.maximumBatchingWindowSeconds ?? 0) * 1000;
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const maximumRetryAttempts = options.maximumRetryAttempts ?? -1;
   const maximumRecordAgeSeconds = options.maximumRecordAgeSeconds ?? -1;
@@ -171,15 +188,39 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
 
   async function readShard(reader: ShardReader): Promise<void> {
     while (!stopping.signal.aborted) {
-      const batch = reader.pending.shift() ?? takeBatch(reader.buffer, batchSize);
+      const batch = reader.pending.shift() ?? dueBatch(reader);
       if (batch) {
         await deliverSafely(reader, batch);
       } else if (reader.iterator === undefined) {
         return;
       } else if ((await fetchSafely(reader)) === 0) {
-        await sleep(pollIntervalMs);
+        const gathering = reader.buffer[0];
+        const windowLeft = gathering ? gathering.readAt + batchingWindowMs - performance.now() : 0;
+        await sleep(gathering ? Math.max(0, Math.min(pollIntervalMs, windowLeft)) : pollIntervalMs);
       }
     }
+  }
+
+  /**
+   * The next batch, once one is due (as Lambda invokes): full (batch size or 6 MB), the window
+   * elapsed since its first record was read, or the shard read to its end.
+   */
+  function dueBatch(reader: ShardReader): Batch | undefined {
+    const { buffer } = reader;
+    const first = buffer[0];
+    if (!first) return undefined;
+    let count = 0;
+    let bytes = EVENT_BYTES;
+    for (const { bytes: size } of buffer) {
+      if (count === batchSize || (count > 0 && bytes + size > MAX_PAYLOAD_BYTES)) break;
+      bytes += size;
+      count += 1;
+    }
+    const full = count === batchSize || count < buffer.length;
+    const due =
+      full || reader.iterator === undefined || performance.now() - first.readAt >= batchingWindowMs;
+    if (!due) return undefined;
+    return { records: buffer.splice(0, count).map(({ record }) => record), attempts: 0 };
   }
 
   async function fetchSafely(reader: ShardReader): Promise<number> {
@@ -209,13 +250,18 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     const last = records.at(-1);
     if (last) {
       const kept = records.filter(passes);
-      reader.buffer.push(...kept);
+      const readAt = performance.now();
+      for (const record of kept) {
+        const bytes = Buffer.byteLength(JSON.stringify(record)) + 1;
+        reader.buffer.push({ record, bytes, readAt });
+      }
       reader.resumeAt = {
         ShardIteratorType: "AFTER_SEQUENCE_NUMBER",
         SequenceNumber: sequenceNumber(last),
       };
-      // Nothing is in flight while fetching: records all filtered out are done with, as in Lambda.
-      if (kept.length === 0) await checkpoint(reader, [last]);
+      // Nothing is in flight while fetching: records all filtered out are done with, as in Lambda
+      // (unless records gathered for the batching window wait before them).
+      if (reader.buffer.length === 0) await checkpoint(reader, [last]);
     }
     return records.length;
   }
@@ -336,11 +382,6 @@ async function describeShards(client: DynamoDBStreamsClient, streamArn: string):
     exclusiveStartShardId = description?.LastEvaluatedShardId;
   } while (exclusiveStartShardId);
   return shards;
-}
-
-function takeBatch(buffer: DynamoDBRecord[], batchSize: number): Batch | undefined {
-  const records = buffer.splice(0, batchSize);
-  return records.length > 0 ? { records, attempts: 0 } : undefined;
 }
 
 /**

@@ -67,7 +67,7 @@ export const isReplicated = (key: ItemKey) =>
 /** Whether an item kind has a run state (R2): domains start and stop, web services are enabled. */
 export const hasRunState = (kind: Kind) => kind === "domain" || kind === "web";
 
-/** The message group of a change: its domain, or the server level (R8 orders per domain). */
+/** The partition of a change: its domain, or the server level (R8 orders per domain). */
 export const partitionOf = (item: ConfigItem) => item.domain ?? SERVER_PK;
 
 /** `user:alice`, `service:sftp`, `domain`, `web`, `trigger:x`: how a report names an item. */

@@ -43,6 +43,21 @@ export function capturedItem(
   return after;
 }
 
+/**
+ * The message groups the changes are spread over. A FIFO queue keeps each group's order, and
+ * Lambda runs at most one batch of a group at a time, so a group per domain would cut a stream
+ * batch of many domains into as many small messages. A domain always falls into the same group
+ * (its changes stay in order, R8); as many groups as forward runs side by side
+ * (topology.forward.source.maxConcurrency) keep it busy.
+ */
+export const MESSAGE_GROUPS = 4;
+
+/** A change's message group: its partition (domain, or the server level) hashed into one. */
+export function messageGroup(item: ConfigItem): string {
+  const digest = createHash("sha256").update(partitionOf(item)).digest();
+  return `g${digest.readUInt32BE(0) % MESSAGE_GROUPS}`;
+}
+
 /** A captured change and the stream record it came from. */
 export interface CapturedChange {
   readonly item: ConfigItem;
@@ -60,8 +75,8 @@ const body = (items: readonly string[]) => `{"items":[${items.join(",")}]}`;
 const EMPTY_BODY_BYTES = Buffer.byteLength(body([]));
 
 /**
- * Packs changes (in stream order) into queue messages: one message group per domain (R8), each
- * group's changes in stream order, a message closed when the next change would take it past
+ * Packs changes (in stream order) into queue messages: one message per message group (a domain
+ * always in the same group, R8), each group's changes in stream order, a message closed when the next change would take it past
  * PACK_BYTES. Messages come out ordered by their first change. The deduplication id is a hash of
  * the message's stream event ids, so a retried stream batch packs into the same messages and the
  * queue drops them; a batch cut differently on retry may send a change twice, which the version
@@ -85,7 +100,7 @@ export function pack(changes: readonly CapturedChange[]): PackedMessage[] {
     });
   };
   changes.forEach(({ item, eventId }, index) => {
-    const groupId = partitionOf(item);
+    const groupId = messageGroup(item);
     const json = JSON.stringify(item);
     const bytes = Buffer.byteLength(json) + 1;
     const current = open.get(groupId);
@@ -122,7 +137,7 @@ export function unpack(messageBody: string): ConfigItem[] {
 export function single(item: ConfigItem): QueuedMessage {
   return {
     body: body([JSON.stringify(item)]),
-    groupId: partitionOf(item),
+    groupId: messageGroup(item),
     deduplicationId: createHash("sha256").update(JSON.stringify(item)).digest("hex"),
   };
 }

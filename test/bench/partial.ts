@@ -392,10 +392,12 @@ export async function partial(): Promise<void> {
       await services.forwarding.resume();
       await appliedSince(backlogEvents, BACKLOG);
     });
-    // The local source receives with one poller (FIFO order), two receives per batch of 10.
-    const receiveP50 = percentile(latency.samples("ReceiveMessage"), 50) ?? Number.NaN;
+    // The local source receives with one poller (FIFO order), looking ahead for full batches.
+    const receives = latency.samples("ReceiveMessage");
+    const receiveP50 = percentile(receives, 50) ?? Number.NaN;
     const catchUpForwards =
       runtime.production.pipelineStats().forwardInvocations - forwardBeforeCatchUp;
+    const receivesPerForward = receives.length / catchUpForwards;
     const forwardCycleMs = catchUpMs / (catchUpForwards / LOCAL_FORWARD_BATCHES);
     const changesPerForward = held / catchUpForwards;
     await onFailover("held", BACKLOG);
@@ -497,10 +499,13 @@ export async function partial(): Promise<void> {
         forwardInvocations: catchUpForwards,
         changesPerForward: round(changesPerForward, 1),
         forwardCycleMs: Math.round(forwardCycleMs),
-        /** The local SQS receive's p50; one poller makes two per batch. */
+        /** The local SQS receive's p50, and how many the one poller made per batch. */
         receiveP50Ms: round(receiveP50, 1),
+        receivesPerForward: round(receivesPerForward, 1),
         /** What one poller can hand out at that receive time, packed as in this run. */
-        receiveLoopCapPerSecond: Math.round((changesPerForward * 1000) / (2 * receiveP50)),
+        receiveLoopCapPerSecond: Math.round(
+          (changesPerForward * 1000) / (receivesPerForward * receiveP50),
+        ),
       },
       perChange: {
         /** Billed SQS requests (one per started 64 KB of each call's payload). */

@@ -64,6 +64,8 @@ interface PartialRun {
     readonly changesPerForward: number;
     readonly forwardCycleMs: number;
     readonly receiveP50Ms: number;
+    /** Absent in runs before the local source looked ahead: it received twice per batch then. */
+    readonly receivesPerForward?: number;
     readonly receiveLoopCapPerSecond: number;
   };
   readonly perChange: {
@@ -118,7 +120,7 @@ function partialTable(runs: readonly PartialRun[]): string {
     ],
     [
       "where an invocation's time goes (catch-up)",
-      `${r((run) => run.catchUp.forwardCycleMs)} ms per forward invocation of ${r((run) => run.catchUp.changesPerForward)} changes (${r((run) => run.catchUp.batchesInFlight)} side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50, burst); the local source's one poller receives twice per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
+      `${r((run) => run.catchUp.forwardCycleMs)} ms per forward invocation of ${r((run) => run.catchUp.changesPerForward)} changes (${r((run) => run.catchUp.batchesInFlight)} side by side), of which the HTTP hop to the receiver ${r((run) => run.burst.httpHopP50Ms)} ms (p50, burst); the local source's one poller receives ${r((run) => run.catchUp.receivesPerForward ?? 2, 1)} times per batch (${r((run) => run.catchUp.receiveP50Ms)} ms each): at most ${r((run) => run.catchUp.receiveLoopCapPerSecond)} changes/s`,
       "—",
     ],
     [

@@ -131,6 +131,37 @@ describe("startSqsSource", () => {
     expect(inGroup("b")).toEqual(["b1", "b2", "b3", "b4", "b5"]);
   });
 
+  it("as SQS hands FIFO messages out, fills a batch with one group's messages and runs other groups' batches side by side", async () => {
+    const { queueUrl } = await createQueues();
+    // Interleaved in the queue, as capture sends a burst across groups.
+    const sent = Array.from({ length: 10 }, (_, n) => [`a${n}`, `b${n}`]).flat();
+    for (const body of sent) await send(queueUrl, body, body.slice(0, 1));
+    const batches: string[][] = [];
+    let running = 0;
+    let sideBySide = false;
+    await start({
+      queueUrl,
+      concurrency: 2,
+      handler: async (event) => {
+        batches.push(bodies(event.Records));
+        running += 1;
+        sideBySide ||= await waitFor(() => running === 2, 2_000).catch(() => false);
+        running -= 1;
+      },
+    });
+
+    await waitFor(() => batches.flat().length === sent.length, 10_000);
+    expect(batches.map((batch) => batch.join())).toEqual(
+      expect.arrayContaining([
+        sent.filter((b) => b.startsWith("a")).join(),
+        sent.filter((b) => b.startsWith("b")).join(),
+      ]),
+    );
+    expect(batches).toHaveLength(2);
+    expect(sideBySide).toBe(true);
+    await waitFor(async () => (await depth(queueUrl)) === 0);
+  });
+
   it("delivers in group order with Lambda's record shape, then deletes the messages", async () => {
     const { queueUrl, queueArn } = await createQueues();
     const messageId = await send(queueUrl, "a1", "a", {

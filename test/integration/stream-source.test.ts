@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import {
   CreateTableCommand,
   DeleteItemCommand,
@@ -276,6 +277,66 @@ describe("startStreamSource", () => {
 
     await waitFor(() => checkpoints.length > handled);
     expect(delivered).toEqual(["mine", "mine-too"]);
+  });
+
+  it("with a batching window, gathers records until the window elapses, and goes at once when the batch is full", async () => {
+    const { tableName, streamArn } = await createTable();
+    const batches: { keys: unknown[]; at: number }[] = [];
+    await start({
+      streamArn,
+      batchSize: 3,
+      maximumBatchingWindowSeconds: 1,
+      handler: async ({ Records }) => {
+        batches.push({ keys: Records.map(pkOf), at: Date.now() });
+      },
+    });
+    const firstWrittenAt = Date.now();
+    await put(tableName, "a");
+    // The writer's own pace, slower than the poller's: without a window, "a" would go alone.
+    await delay(300);
+    await put(tableName, "b");
+    await waitFor(() => batches.length === 1);
+    expect(batches[0]?.keys).toEqual(["a", "b"]);
+    expect(batches[0]?.at).toBeGreaterThanOrEqual(firstWrittenAt + 1000);
+
+    // A full batch does not wait for the window.
+    const fullWrittenAt = Date.now();
+    await put(tableName, "c", "d", "e", "f");
+    await waitFor(() => batches.length === 2);
+    expect(batches[1]?.keys).toEqual(["c", "d", "e"]);
+    expect(batches[1]?.at).toBeLessThan(fullWrittenAt + 1000);
+    await waitFor(() => batches.length === 3);
+    expect(batches[2]?.keys).toEqual(["f"]);
+  });
+
+  it("cuts a batch at Lambda's 6 MB invocation payload, gathering GetRecords pages within the window", async () => {
+    const { tableName, streamArn } = await createTable();
+    // 17 records of about 390 KB each (a GetRecords page holds at most 1 MB of them): 16 fit in
+    // 6 MB, the 17th goes in the next batch.
+    const blob = "x".repeat(390_000);
+    for (let index = 0; index < 17; index++) {
+      await dynamo.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { pk: { S: `big-${index}` }, blob: { S: blob } },
+        }),
+      );
+    }
+    const sizes: number[] = [];
+    const startedAt = Date.now();
+    let fullAt = 0;
+    await start({
+      streamArn,
+      maximumBatchingWindowSeconds: 5,
+      handler: async ({ Records }) => {
+        sizes.push(Records.length);
+        fullAt ||= Date.now();
+      },
+    });
+    await waitFor(() => sizes.length === 2, 10_000);
+    expect(sizes).toEqual([16, 1]);
+    // The full payload went at once, not after the window.
+    expect(fullAt - startedAt).toBeLessThan(5_000);
   });
 
   it("starts at LATEST, and resumes after a checkpoint", async () => {

@@ -7,7 +7,15 @@ import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import type { HistoryChange } from "../../shared/history/change.ts";
 import { type ConfigItem, heartbeatKey } from "../../shared/model/items.ts";
 import type { ChangeQueue, HistoryStore, QueuedMessage } from "../../shared/ports.ts";
-import { capturedItem, PACK_BYTES, pack, single, unpack } from "../../shared/sync/capture.ts";
+import {
+  capturedItem,
+  MESSAGE_GROUPS,
+  messageGroup,
+  PACK_BYTES,
+  pack,
+  single,
+  unpack,
+} from "../../shared/sync/capture.ts";
 
 const domain: ConfigItem = {
   pk: "DOMAIN#acme",
@@ -52,20 +60,37 @@ describe("capture: what goes into the queue (R2, R3, R7, R18)", () => {
   });
 });
 
-describe("capture packs a stream batch: one message per domain, in stream order (R8)", () => {
-  it("puts each domain's changes into one message, in stream order, ordered by first change", () => {
-    const items = [group("a", "1"), group("b", "1"), group("a", "2"), group("b", "2")];
+describe("capture packs a stream batch: one message per message group, in stream order (R8)", () => {
+  it("puts each group's changes into one message, in stream order, ordered by first change", () => {
+    const items = [group("a", "1"), group("f", "1"), group("a", "2"), group("f", "2")];
+    expect(messageGroup(items[0] as ConfigItem)).not.toBe(messageGroup(items[1] as ConfigItem));
 
     const messages = pack(captured(items));
 
     expect(messages.map((message) => [message.groupId, message.from])).toEqual([
-      ["a", 0],
-      ["b", 1],
+      [messageGroup(group("a", "1")), 0],
+      [messageGroup(group("f", "1")), 1],
     ]);
     expect(messages.map((message) => unpack(message.body))).toEqual([
       [items[0], items[2]],
       [items[1], items[3]],
     ]);
+  });
+
+  it("spreads the domains over a fixed number of groups: many domains share a message, a domain always in the same group", () => {
+    // A stream batch of a burst: 50 domains, 4 changes each, interleaved.
+    const items = Array.from({ length: 200 }, (_, index) => group(`d${index % 50}`, `${index}`));
+
+    const messages = pack(captured(items));
+
+    expect(messages.length).toBeLessThanOrEqual(MESSAGE_GROUPS);
+    for (const message of messages) {
+      const carried = unpack(message.body);
+      // Each domain's changes come in stream order, and only in its own group's message.
+      expect(carried).toEqual(items.filter((item) => messageGroup(item) === message.groupId));
+      for (const item of carried) expect(messageGroup(item)).toBe(message.groupId);
+    }
+    expect(messageGroup(group("d7", "x"))).toBe(messageGroup(group("d7", "y")));
   });
 
   it("closes a message before it would pass one 64 KB billing chunk", () => {
@@ -81,7 +106,7 @@ describe("capture packs a stream batch: one message per domain, in stream order 
   });
 
   it("derives the deduplication id from the stream records: a retried batch packs the same ids", () => {
-    const items = [group("a", "1"), group("a", "2"), group("b", "1")];
+    const items = [group("a", "1"), group("a", "2"), group("f", "1")];
 
     const first = pack(captured(items)).map((message) => message.deduplicationId);
     const again = pack(captured(items)).map((message) => message.deduplicationId);
@@ -100,7 +125,7 @@ describe("capture packs a stream batch: one message per domain, in stream order 
 
     expect(unpack(JSON.stringify({ item }))).toEqual([item]);
     expect(unpack(single(item).body)).toEqual([item]);
-    expect(single(item).groupId).toBe("a");
+    expect(single(item).groupId).toBe(messageGroup(item));
     expect(() => unpack('{"changes":[]}')).toThrow();
   });
 });
@@ -156,11 +181,11 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
     }) as DynamoDBRecord;
 
   it("names the first record of the first message not queued: the stream retries from there", async () => {
-    const { queued, capture } = refusing("b");
+    const { queued, capture } = refusing(messageGroup(group("f", "1")));
     const items = [
       group("a", "1"),
       group("a", "2"),
-      group("b", "1"),
+      group("f", "1"),
       group("c", "1"),
       group("a", "3"),
     ];
@@ -180,7 +205,7 @@ describe("capture's partial batch response (R8: nothing lost, order kept)", () =
     const records = [
       record(group("a", "1"), 0),
       record(group("a", "2"), 1),
-      record(group("b", "1"), 2),
+      record(group("f", "1"), 2),
     ];
     const unreadable = { ...records[1], dynamodb: { SequenceNumber: "101", NewImage: { pk: {} } } };
 

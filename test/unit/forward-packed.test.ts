@@ -3,7 +3,7 @@ import type { ConfigItem } from "../../shared/model/items.ts";
 import { HybridClock } from "../../shared/model/version.ts";
 import type { QueuedMessage } from "../../shared/ports.ts";
 import { applyChanges } from "../../shared/sync/apply.ts";
-import { pack, unpack } from "../../shared/sync/capture.ts";
+import { messageGroup, pack, unpack } from "../../shared/sync/capture.ts";
 import type { SyncEvent } from "../../shared/sync/events.ts";
 import { forwardBatch, type ReceivedMessage } from "../../shared/sync/forward.ts";
 import { memoryProduction } from "../support/memory-production.ts";
@@ -112,7 +112,7 @@ describe("forward with packed messages: outcomes stay per change (R8, R10, R16)"
     expect(await failover.get(poison)).toBeUndefined();
     expect(deadLettered).toHaveLength(1);
     expect(unpack(deadLettered[0]?.message.body ?? "")).toEqual([poison]);
-    expect(deadLettered[0]?.message.groupId).toBe("acme");
+    expect(deadLettered[0]?.message.groupId).toBe(messageGroup(poison));
     expect(deadLettered[0]?.reason).toMatch(/port/);
     // One call, one event for the invocation (R16), naming the rejected change.
     expect(events).toHaveLength(1);

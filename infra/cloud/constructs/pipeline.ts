@@ -54,7 +54,7 @@ export interface PipelineProps {
 }
 
 /**
- * R7–R10: stream → capture → FIFO queue (one message group per domain, DLQ) → forward → the
+ * R7–R10: stream → capture → FIFO queue (domains hashed into message groups, DLQ) → forward → the
  * failover's `/api/sync/events`. Sizes, retries and timeouts are infra/topology.ts's, the same
  * numbers the local runtime plays.
  */
@@ -159,6 +159,7 @@ export class Pipeline extends Construct {
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition[capture.stream.startingPosition],
         batchSize: capture.stream.batchSize,
+        maxBatchingWindow: Duration.seconds(capture.stream.maximumBatchingWindowSeconds),
         bisectBatchOnError: capture.stream.bisectBatchOnFunctionError,
         retryAttempts: capture.stream.maximumRetryAttempts,
         maxRecordAge: Duration.seconds(capture.stream.maximumRecordAgeSeconds),

@@ -1,6 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { topology } from "../../../infra/topology.ts";
+import { MESSAGE_GROUPS } from "../../../shared/sync/capture.ts";
 import {
   CALLS_PER_SECOND_PER_FORWARD,
   functionId,
@@ -20,6 +21,7 @@ describe("pipeline (R7–R10)", () => {
       EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^StoreTable"), "StreamArn"] },
       StartingPosition: stream.startingPosition,
       BatchSize: stream.batchSize,
+      MaximumBatchingWindowInSeconds: stream.maximumBatchingWindowSeconds,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: stream.maximumRetryAttempts,
       MaximumRecordAgeInSeconds: stream.maximumRecordAgeSeconds,
@@ -78,6 +80,8 @@ describe("pipeline (R7–R10)", () => {
       ScalingConfig: { MaximumConcurrency: maxConcurrency },
     });
     expect(maxConcurrency).toBeGreaterThanOrEqual(2); // Lambda's minimum
+    // Enough message groups (a FIFO source runs one batch per group at a time) to keep it busy.
+    expect(MESSAGE_GROUPS).toBeGreaterThanOrEqual(maxConcurrency);
     // What one sender can produce stays within the receiving side's sync throttle.
     const { rateLimit, burstLimit } = topology.adminApi.syncThrottle;
     expect(maxConcurrency * CALLS_PER_SECOND_PER_FORWARD).toBeLessThan(rateLimit);

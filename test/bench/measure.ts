@@ -68,6 +68,7 @@ export interface Capacity {
 
 /** A command's input, as far as capacity goes. */
 interface CommandInput {
+  readonly TableName?: string;
   readonly Statements?: readonly { readonly Statement?: string }[];
   readonly RequestItems?: Record<string, readonly unknown[]>;
   readonly TransactItems?: readonly unknown[];
@@ -125,7 +126,19 @@ export interface CountableClient {
 
 let capacityCounters = 0;
 
-/** Counts estimated DynamoDB capacity per client region (`capacityOf`), once per `send`. */
+/**
+ * The key a call's units are counted under: its client's region, with `/history` for the
+ * history tables (`mft-<region>-history`, R26), so that history's cost shows apart.
+ */
+function capacityKey(region: string, input: CommandInput): string {
+  const table = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? "";
+  return table.endsWith("-history") ? `${region}/history` : region;
+}
+
+/**
+ * Counts estimated DynamoDB capacity per client region (`capacityOf`), once per `send`; the
+ * history tables' under `<region>/history`.
+ */
 export function createCapacityCounter() {
   const name = `capacityCounter${++capacityCounters}`;
   let counts = new Map<string, Capacity>();
@@ -136,8 +149,9 @@ export function createCapacityCounter() {
           const region = await client.config.region();
           const command = (context.commandName ?? "").replace(/Command$/, "");
           const units = capacityOf(command, args.input as CommandInput);
-          const total = counts.get(region) ?? { writeUnits: 0, readUnits: 0 };
-          counts.set(region, {
+          const key = capacityKey(region, args.input as CommandInput);
+          const total = counts.get(key) ?? { writeUnits: 0, readUnits: 0 };
+          counts.set(key, {
             writeUnits: total.writeUnits + units.writeUnits,
             readUnits: total.readUnits + units.readUnits,
           });

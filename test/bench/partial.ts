@@ -406,16 +406,22 @@ export async function partial(): Promise<void> {
       Object.entries(requests)
         .filter(([name]) => name.startsWith(prefix))
         .reduce((total, [, value]) => total + value, 0);
-    const regionUnits = (region: LocalRegion): Capacity =>
-      units[region.awsConfig.region] ?? { writeUnits: 0, readUnits: 0 };
+    const regionUnits = (region: LocalRegion, table = ""): Capacity =>
+      units[`${region.awsConfig.region}${table}`] ?? { writeUnits: 0, readUnits: 0 };
     const sending = regionUnits(runtime.production);
     const receiving = regionUnits(runtime.failover);
+    // History (R26): each server keeps every change it stores, production its own, the
+    // failover what it applied; apart from the pipeline, as the feature it pays for.
+    const history = [runtime.production, runtime.failover].map((region) =>
+      regionUnits(region, "/history"),
+    );
     const perChange = (n: number) => n / CHANGES;
     const invocations = {
       capture: after.captureInvocations - before.captureInvocations,
       forward: after.forwardInvocations - before.forwardInvocations,
       receive: httpCalls,
-      // The failover's own capture reads every applied item off its stream (and drops it, R18).
+      // The failover's own capture reads every applied item off its stream, for its history
+      // (R26); it queues none of them (R18).
       failoverCapture: failoverAfter.captureInvocations - failoverBefore.captureInvocations,
     };
     /** Billed milliseconds per function, measured: receive's is its HTTP hop (an upper bound). */
@@ -446,7 +452,6 @@ export async function partial(): Promise<void> {
       eventBridge: httpCalls * PRICE.eventBridgeEvent,
       lambda:
         lambda(invocations.capture, billedMs.capture, LAMBDA_GB.capture) +
-        lambda(invocations.failoverCapture, billedMs.failoverCapture, LAMBDA_GB.capture) +
         lambda(invocations.forward, billedMs.forward, LAMBDA_GB.forward) +
         lambda(invocations.receive, billedMs.receive, LAMBDA_GB.receive),
       logs: (logs.bytes / 2 ** 30) * PRICE.logsIngestedGb,
@@ -460,6 +465,19 @@ export async function partial(): Promise<void> {
       Object.entries(dollars).map(([name, value]) => [name, round(1e6 * perChange(value))]),
     );
     const total = round(Object.values(dollars).reduce((a, b) => a + b, 0) * (1e6 / CHANGES), 2);
+    /** What history adds: both servers' history writes, and the failover's capture running for it. */
+    const historyDollars = {
+      writes: history.reduce(
+        (sum, units) =>
+          sum + units.writeUnits * PRICE.dynamoWriteUnit + units.readUnits * PRICE.dynamoReadUnit,
+        0,
+      ),
+      failoverCapture: lambda(
+        invocations.failoverCapture,
+        billedMs.failoverCapture,
+        LAMBDA_GB.capture,
+      ),
+    };
 
     const burstRate = rate(CHANGES, syncMs);
     const result = {
@@ -515,6 +533,7 @@ export async function partial(): Promise<void> {
         dynamoWriteUnits: {
           sending: round(perChange(sending.writeUnits)),
           receiving: round(perChange(receiving.writeUnits)),
+          history: round(perChange(history.reduce((sum, units) => sum + units.writeUnits, 0))),
         },
         dynamoReadUnits: {
           sending: round(perChange(sending.readUnits)),
@@ -533,6 +552,16 @@ export async function partial(): Promise<void> {
         xrayTraces: round(perChange(xrayTraces)),
       },
       dollarsPerMillion: { total, ...perMillion },
+      /** History (R26), on top of the pipeline's total. */
+      historyDollarsPerMillion: {
+        total: round(Object.values(historyDollars).reduce((a, b) => a + b, 0) * (1e6 / CHANGES), 2),
+        ...Object.fromEntries(
+          Object.entries(historyDollars).map(([name, value]) => [
+            name,
+            round(1e6 * perChange(value)),
+          ]),
+        ),
+      },
       prices: {
         ...PRICE,
         lambdaGb: LAMBDA_GB,

@@ -72,7 +72,12 @@ interface PartialRun {
     readonly sqsRequests: number;
     readonly sqsCalls: number;
     readonly httpCalls: number;
-    readonly dynamoWriteUnits: { readonly sending: number; readonly receiving: number };
+    readonly dynamoWriteUnits: {
+      readonly sending: number;
+      readonly receiving: number;
+      /** Both servers' history tables (R26); absent in runs before history. */
+      readonly history?: number;
+    };
     readonly dynamoReadUnits: { readonly sending: number; readonly receiving: number };
     readonly lambdaInvocations: Record<string, number>;
     readonly lambdaBilledMs: Record<string, number>;
@@ -81,6 +86,7 @@ interface PartialRun {
     readonly xrayTraces: number;
   };
   readonly dollarsPerMillion: Record<string, number>;
+  readonly historyDollarsPerMillion?: Record<string, number>;
 }
 
 /** `a–b` over the runs (one value when they agree), with `digits` decimals. */
@@ -167,6 +173,11 @@ function partialTable(runs: readonly PartialRun[]): string {
       "$ per million changes",
       `**$${r((run) => run.dollarsPerMillion.total ?? 0, 2)}**: DynamoDB ${r((run) => run.dollarsPerMillion.dynamoReceiving ?? 0, 2)} receiving + ${r((run) => run.dollarsPerMillion.dynamoSending ?? 0, 2)} sending, SQS ${r((run) => run.dollarsPerMillion.sqs ?? 0, 3)}, HTTP API ${r((run) => run.dollarsPerMillion.httpApi ?? 0, 3)}, EventBridge ${r((run) => run.dollarsPerMillion.eventBridge ?? 0, 3)}, Lambda ${r((run) => run.dollarsPerMillion.lambda ?? 0, 3)}, logs ${r((run) => run.dollarsPerMillion.logs ?? 0, 3)}, X-Ray ${r((run) => run.dollarsPerMillion.xray ?? 0, 3)}`,
       "≤ $0.80",
+    ],
+    [
+      "history (R26), on top: both servers keep every change",
+      `**+$${r((run) => run.historyDollarsPerMillion?.total ?? 0, 2)}** per million: ${r((run) => run.perChange.dynamoWriteUnits.history ?? 0, 2)} history write units per change ($${r((run) => run.historyDollarsPerMillion?.writes ?? 0, 2)}), the failover's capture running for it ($${r((run) => run.historyDollarsPerMillion?.failoverCapture ?? 0, 3)})`,
+      "stated (issue 27)",
     ],
   ];
   const ladder = (name: keyof PartialRun["ladder"]) =>

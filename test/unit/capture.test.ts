@@ -296,7 +296,7 @@ describe("capture keeps every stored change in history (R26)", () => {
     expect(retry).toEqual({ batchItemFailures: [] });
     expect(kept.map((change) => change.id)).toEqual(["group:1", "group:2"]);
     // Own changes were queued both times under the same deduplication id: SQS keeps one.
-    const domainA = queued.filter((message) => message.groupId === "a");
+    const domainA = queued.filter((message) => message.groupId === messageGroup(group("a", "1")));
     expect(domainA).toHaveLength(2);
     expect(new Set(domainA.map((message) => message.deduplicationId)).size).toBe(1);
   });

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, withCursor } from "./dynamo-cursor.ts";
 
 /** BatchWriteItem's limit, and how many such requests run side by side. */
 const ITEMS_PER_REQUEST = 25;
-const REQUESTS_IN_FLIGHT = 8;
+const REQUESTS_IN_FLIGHT = 16;
 const MAX_ATTEMPTS = 8;
 
 /** Versions are below 10^20: padded to 20 digits they sort as numbers do. */

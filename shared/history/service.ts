@@ -31,8 +31,9 @@ export interface ChangesQuery extends PageRequest {
 const CATCH_UP_MS = 5_000;
 const CATCH_UP_POLL_MS = 100;
 const PAGE = 1000;
-/** Items a rewind writes per batch: small enough to stop close to its deadline. */
+/** Items a rewind writes per batch, and batches side by side: a round ends close to its deadline. */
 const WRITE_BATCH = 250;
+const BATCHES_IN_FLIGHT = 4;
 
 const scopeKey = (scope: HistoryScope) =>
   scope.domain === undefined ? SERVER_PARTITION : domainPk(scope.domain);
@@ -136,27 +137,38 @@ export class HistoryService {
   }
 
   /**
-   * Writes a plan's items through the version rule, in its order (a domain put back first, a
-   * domain deleted last: alone in their batches), until `deadline`: how many were written, and
-   * the ids a newer version kept.
+   * Writes a plan's items through the version rule until `deadline`: a domain put back first, a
+   * domain deleted last, the items between a few batches side by side (as a full sync's
+   * segments). How many were written, and the ids a newer version kept.
    */
   private async write(plan: RewindPlan, deadline: number) {
-    const batches: ConfigItem[][] = [];
-    for (const item of plan.writes) {
-      const last = batches.at(-1);
-      if (last && item.kind !== "domain" && last[0]?.kind !== "domain" && last.length < WRITE_BATCH)
-        last.push(item);
-      else batches.push([item]);
-    }
+    const isDomain = (item: ConfigItem) => item.kind === "domain";
+    const others = plan.writes.filter((item) => !isDomain(item));
+    const round = WRITE_BATCH * BATCHES_IN_FLIGHT;
+    const rounds = Array.from({ length: Math.ceil(others.length / round) }, (_, r) =>
+      Array.from({ length: BATCHES_IN_FLIGHT }, (_, b) =>
+        others.slice(r * round + b * WRITE_BATCH, r * round + (b + 1) * WRITE_BATCH),
+      ).filter((batch) => batch.length > 0),
+    );
+    // A domain's own item is written alone: put back before its items, deleted after them.
+    const alone = (deleted: boolean) =>
+      plan.writes.filter((item) => isDomain(item) && (item.deleted === true) === deleted);
+    const steps = [
+      ...alone(false).map((item) => [[item]]),
+      ...rounds,
+      ...alone(true).map((item) => [[item]]),
+    ];
     const skipped: string[] = [];
     let written = 0;
-    for (const batch of batches) {
+    for (const batches of steps) {
       if (Date.now() >= deadline) break;
-      const applied = await this.deps.store.applyBatch(batch);
-      batch.forEach((item, index) => {
-        if (!applied[index]) skipped.push(itemId(item));
+      const applied = await Promise.all(batches.map((batch) => this.deps.store.applyBatch(batch)));
+      batches.forEach((batch, at) => {
+        batch.forEach((item, index) => {
+          if (!applied[at]?.[index]) skipped.push(itemId(item));
+        });
+        written += batch.length;
       });
-      written += batch.length;
     }
     if (plan.writes[0]) this.deps.clock.observe(plan.writes[0].version);
     return { written, skipped };

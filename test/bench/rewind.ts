@@ -198,6 +198,13 @@ export async function rewindBench(): Promise<void> {
       "the deletion on the failover",
     );
     const deletes = meter.of(productionHistory);
+    // Settled, as before the full sync: the failover's capture has kept the deletion in its
+    // history too, so the rewind does not race what the mistake left in flight.
+    await waitFor(
+      () => meter.of(failoverHistory).items >= items,
+      300_000,
+      "the deletion in the failover's history",
+    );
     // A dry run first, as a user would; it also waits for history to hold the deletion.
     const rewind = (dryRun: boolean) =>
       prod.services.historyService.rewind({ domain: DOMAIN }, Date.parse(moment), dryRun);

@@ -28,7 +28,7 @@ interface SettingsSnapshot {
   triggers: TriggerView[];
 }
 
-interface RewindView {
+export interface RewindView {
   at: string;
   dryRun: boolean;
   added: string[];
@@ -179,15 +179,9 @@ before the history's retention, an unknown domain), or items changed meanwhile w
           at,
           dryRun: !options.apply,
         });
-      const answer = await post();
-      // A rewind too big for one answer says how much is left: the same rewind goes on with it.
-      for (let last = answer; (last.remaining ?? 0) > 0; ) {
-        if (!cli.json) console.error(`${last.remaining} item(s) left: going on`);
-        last = await post();
-        answer.applied = (answer.applied ?? 0) + (last.applied ?? 0);
-        answer.skipped = [...(answer.skipped ?? []), ...(last.skipped ?? [])];
-        answer.remaining = last.remaining;
-      }
+      const answer = await rewindAll(post, (left) => {
+        if (!cli.json) console.error(`${left} item(s) left: going on`);
+      });
       if (cli.json) cli.print(answer);
       else console.log(rewindText(scope.name, answer));
       const skipped = answer.skipped ?? [];
@@ -198,6 +192,26 @@ before the history's retention, an unknown domain), or items changed meanwhile w
           EXIT.failed,
         );
     });
+}
+
+/**
+ * A rewind to its end: one too big for one answer says how much is left (`remaining`), and the
+ * same rewind, posted again, writes what still differs. The first answer's plan, with what all
+ * the calls applied and skipped.
+ */
+export async function rewindAll(
+  post: () => Promise<RewindView>,
+  goingOn: (left: number) => void,
+): Promise<RewindView> {
+  const answer = await post();
+  for (let last = answer; (last.remaining ?? 0) > 0; ) {
+    goingOn(last.remaining ?? 0);
+    last = await post();
+    answer.applied = (answer.applied ?? 0) + (last.applied ?? 0);
+    answer.skipped = [...(answer.skipped ?? []), ...(last.skipped ?? [])];
+    answer.remaining = last.remaining;
+  }
+  return answer;
 }
 
 type ChangesPage = { items: ChangeView[]; cursor: string | null };

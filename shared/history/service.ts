@@ -16,6 +16,8 @@ export interface HistoryServiceDeps {
   /** How long history keeps a change (R26), in days: how far back a moment may be. */
   readonly historyDays: number;
   readonly now: () => number;
+  /** How long a look waits for history to catch up with the table (real time). @default 5000 */
+  readonly catchUpMs?: number;
 }
 
 /** One domain (its partition), or the server scope (web settings and triggers). */
@@ -182,7 +184,7 @@ export class HistoryService {
   private async look(scope: HistoryScope, at: number) {
     this.checkMoment(at);
     // Real time, not the server's clock: this waits for the stream, which a test clock does not move.
-    const deadline = performance.now() + CATCH_UP_MS;
+    const deadline = performance.now() + (this.deps.catchUpMs ?? CATCH_UP_MS);
     for (;;) {
       const current = await this.currentItems(scope);
       const after = await this.changesAfter(scope, lastVersionAt(at));

@@ -95,3 +95,36 @@ describe("a rewind bounded by its answer's deadline (R26, the admin API's 29 s)"
     expect((await store.list("DOMAIN#big", "", { limit: 1000 })).items).toHaveLength(600);
   });
 });
+
+describe("a look while history is behind the table (R26)", () => {
+  it("waits for history to hold the latest change, then answers 503 history_behind naming the item", async () => {
+    const now = Date.now();
+    const store = new MemoryStore();
+    // Changed a second ago; history (which follows the stream) has not recorded it yet.
+    const [user] = largeDomain(1).map((item) => ({ ...item, version: (now - 1_000) * 1000 }));
+    if (!user) throw new Error("one user");
+    await store.applyBatch([user]);
+    let looks = 0;
+    const service = new HistoryService({
+      store,
+      history: {
+        record: async () => {},
+        list: async () => {
+          looks += 1;
+          return { items: [] };
+        },
+      },
+      clock: new HybridClock(() => now),
+      serverId: "prod",
+      historyDays: 7,
+      now: () => now,
+      catchUpMs: 300,
+    });
+
+    const error = await service.domainSnapshot("big", now - 60_000).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ status: 503, code: "history_behind" });
+    expect(String((error as Error).message)).toContain("user:u0");
+    expect(looks).toBeGreaterThan(1);
+  });
+});

@@ -3,8 +3,9 @@ import { domains, groups, present, services, triggers, users, web } from "../con
 import { AppError, invalid, notFound } from "../errors.ts";
 import { type ConfigItem, domainPk, itemId, SERVER_PARTITION } from "../model/items.ts";
 import type { HybridClock } from "../model/version.ts";
+import { allPages } from "../paging.ts";
 import type { ConfigStore, HistoryStore, PageRequest } from "../ports.ts";
-import { changedAt, lastVersionAt } from "./change.ts";
+import { changedAt, type HistoryChange, lastVersionAt } from "./change.ts";
 import { type RewindPlan, rewindPlan, stateAt } from "./rewind.ts";
 
 export interface HistoryServiceDeps {
@@ -213,34 +214,24 @@ export class HistoryService {
       );
   }
 
-  private async currentItems(scope: HistoryScope): Promise<ConfigItem[]> {
-    const items: ConfigItem[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list(
+  private currentItems(scope: HistoryScope): Promise<ConfigItem[]> {
+    return allPages((cursor) =>
+      this.deps.store.list(
         scopeKey(scope),
         "",
         { limit: PAGE, ...(cursor ? { cursor } : {}) },
         { withTombstones: true },
-      );
-      items.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return items;
+      ),
+    );
   }
 
-  private async changesAfter(scope: HistoryScope, lastVersion: number) {
-    const changes = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.history.list(
+  private changesAfter(scope: HistoryScope, lastVersion: number): Promise<HistoryChange[]> {
+    return allPages((cursor) =>
+      this.deps.history.list(
         scopeKey(scope),
         { after: lastVersion, upTo: Number.MAX_SAFE_INTEGER },
         { limit: PAGE, ...(cursor ? { cursor } : {}) },
-      );
-      changes.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return changes;
+      ),
+    );
   }
 }

@@ -14,6 +14,7 @@ import {
 } from "../model/items.ts";
 import type { FailoverSettings } from "../model/schemas.ts";
 import { versionTimeMs } from "../model/version.ts";
+import { paged } from "../paging.ts";
 import type { BulkStore, FullSyncPeer, Page } from "../ports.ts";
 import { WriteConflict } from "../ports.ts";
 import { changeSchema, problem, versionProblem } from "./apply.ts";
@@ -213,16 +214,6 @@ export async function recordsPage(deps: Pick<SyncOperationsDeps, "store">, body:
     items: page.items.map(withoutSecrets),
     ...(page.cursor ? { cursor: page.cursor } : {}),
   };
-}
-
-/** Every item of a paged listing, one page in memory at a time. */
-async function* paged(read: (cursor?: string) => Promise<Page<ConfigItem>>) {
-  let cursor: string | undefined;
-  do {
-    const page = await read(cursor);
-    yield* page.items;
-    cursor = page.cursor;
-  } while (cursor);
 }
 
 /** Merges two listings sorted by `key`: pairs with equal keys, and what only one side has. */

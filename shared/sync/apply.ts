@@ -27,7 +27,13 @@ const storedData: Record<Kind, z.ZodType> = {
   domain: domainInput,
   user: userInput
     .omit({ password: true })
-    .extend({ passwordHash: z.string().startsWith("scrypt$").max(512) }),
+    // Its message names no part of a hash: an answer never shows one, not even its format (R25).
+    .extend({
+      passwordHash: z
+        .string()
+        .startsWith("scrypt$", { error: "must be a password hash as this server stores them" })
+        .max(512),
+    }),
   group: groupInput,
   service: serviceInput,
   web: webSettingsInput.omit({ enabled: true }),

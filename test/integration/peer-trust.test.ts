@@ -169,6 +169,26 @@ describe("what a peer is trusted with (R25)", { timeout: 180_000 }, () => {
     );
   });
 
+  it("refuses a received user whose password hash is not one without naming any part of a hash (R25)", async () => {
+    const user = { ...domainlessUser(Date.now() * 1000), domain: "nodomain" };
+    const events = await standby.request<{ results: { status: string; reason?: string }[] }>(
+      "POST",
+      "/api/sync/events",
+      {
+        origin: "elsewhere",
+        changes: [{ item: { ...user, data: { ...user.data, passwordHash: "" } } }],
+      },
+    );
+    expect(events.results).toEqual([
+      {
+        status: "rejected",
+        reason: expect.stringMatching(/passwordHash/),
+        appliedAt: expect.any(Number),
+      },
+    ]);
+    expect(JSON.stringify(events)).not.toContain("scrypt$");
+  });
+
   it("refuses a received user without a domain as the item's problem, and a full sync's item sent twice, not a 500 (R10)", async () => {
     const events = await standby.request<{ results: { status: string; reason?: string }[] }>(
       "POST",

@@ -11,6 +11,7 @@ import { createRequestCounter } from "../../infra/local/request-counter.ts";
 import { SqsChangeQueue } from "../../shared/adapters/sqs-change-queue.ts";
 import type { ConfigItem } from "../../shared/model/items.ts";
 import { messageGroup, single, unpack } from "../../shared/sync/capture.ts";
+import { waitFor } from "../support/wait.ts";
 
 const sqsClient = () =>
   new SQSClient({
@@ -137,8 +138,15 @@ describe("the change queue's depths (R20)", () => {
     const queues = await createQueues(sqs, `depths-${randomUUID()}`);
     const queue = new SqsChangeQueue(sqs, queues);
     const change = { body: '{"item":{}}', groupId: "acme", deduplicationId: "stream-event-2" };
-    await queue.sendInOrder([change]);
-    expect(await queue.depths()).toEqual({ queued: 1, inFlight: 0, deadLettered: 0 });
+    expect(await queue.sendInOrder([change])).toEqual([true]);
+    // Counts are approximate, in SQS as in the emulator (it marks a message sent with no delay
+    // as delayed until its 0 ms timer runs): wait for the count rather than read it once.
+    const sent = { queued: 1, inFlight: 0, deadLettered: 0 };
+    await waitFor(
+      async () => JSON.stringify(await queue.depths()) === JSON.stringify(sent),
+      2_000,
+      "the sent message counted as queued",
+    );
 
     const received = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 30 }),
